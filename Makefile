@@ -1,0 +1,35 @@
+# Two entry points a newcomer needs: `make up` (local platform) and `make test` (the suite).
+# Both create or reuse .venv and install only when pyproject.toml changed (idempotent).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: up test install lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@# recbole only carries the MovieLens 100k files used by bench/recs (its licence forbids committing them);
+	@# --no-deps keeps torch out of the venv.
+	$(PY) -m pip install --quiet --no-deps recbole==1.2.1
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+up: $(STAMP)
+	$(PY) -m local up
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy local functions layers/shared/python infra
+
+clean:
+	rm -rf .reelstack cdk.out .pytest_cache
