@@ -1,0 +1,1 @@
+"""Demo function for the demo_map state machine."""

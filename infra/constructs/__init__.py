@@ -1,0 +1,1 @@
+"""One construct per concern; `infra.reelstack_stack.ReelstackStack` composes them."""

@@ -1,0 +1,98 @@
+"""DynamoDB tables of the accounts service (single-table design + Powertools idempotency)."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+ACCOUNTS_GSI = "gsi1"
+
+# Item-level read/write, no table management. Written out (instead of Table.grant_read_write_data)
+# so index rights name the one index that exists ("<arn>/index/gsi1") rather than "<arn>/index/*".
+ITEM_READ_WRITE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+]
+
+
+class DataTables(Construct):
+    """Attributes other code uses:
+
+    accounts_table: pk/sk (S), GSI ``gsi1`` (gsi1pk/gsi1sk, ALL), TTL ``expires_at``,
+        stream NEW_AND_OLD_IMAGES (env ``ACCOUNTS_TABLE``)
+    idempotency_table: key ``id`` (S), TTL ``expiration`` (env ``IDEMPOTENCY_TABLE``)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Account data is the system of record: RETAIN by default so a stack delete never drops it.
+        # Names are left to CloudFormation (no physical names) so stacks can coexist per stage.
+        self.accounts_table = dynamodb.Table(
+            self,
+            "AccountsTable",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expires_at",
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=removal_policy,
+        )
+        self.accounts_table.add_global_secondary_index(
+            index_name=ACCOUNTS_GSI,
+            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+
+        # Idempotency records are short-lived (TTL) and reproducible: losing them on delete is fine.
+        self.idempotency_table = dynamodb.Table(
+            self,
+            "IdempotencyTable",
+            partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expiration",
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    @property
+    def tables(self) -> list[dynamodb.Table]:
+        return [self.accounts_table, self.idempotency_table]
+
+    @property
+    def resource_arns(self) -> list[str]:
+        """Both tables plus the accounts GSI by name (no index wildcard)."""
+        return [
+            self.accounts_table.table_arn,
+            f"{self.accounts_table.table_arn}/index/{ACCOUNTS_GSI}",
+            self.idempotency_table.table_arn,
+        ]
+
+    def grant_read_write(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Item read/write on both tables and the gsi1 index; nothing else."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=ITEM_READ_WRITE_ACTIONS, resource_arns=self.resource_arns
+        )

@@ -1,0 +1,229 @@
+"""ServiceApi: ONE declaration -> a service's Lambda function + its HTTP API routes + its ALB rule."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_elasticloadbalancingv2_targets as elb_targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.constructs.api import Edge
+from infra.constructs.nag import acknowledge
+
+# One runtime for every function and for the deps layer's wheels (layers.DEPS_PYTHON_VERSION).
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_12
+METRICS_NAMESPACE = "Reelstack"
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One HTTP API route. ``auth=False`` routes are public and MUST say why (``public_reason``)."""
+
+    method: str
+    path: str
+    auth: bool = True
+    public_reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.method.upper() not in apigwv2.HttpMethod.__members__:
+            raise ValueError(f"unknown HTTP method {self.method!r}")
+        if not self.path.startswith("/"):
+            raise ValueError(f"route path must start with '/': {self.path!r}")
+        if not self.auth and not self.public_reason.strip():
+            raise ValueError(f"public route {self.method} {self.path} needs a public_reason")
+
+    @property
+    def http_method(self) -> apigwv2.HttpMethod:
+        return apigwv2.HttpMethod[self.method.upper()]
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method.upper()} {self.path}"
+
+
+def powertools_environment(name: str, log_level: str = "INFO") -> dict[str, str]:
+    return {
+        "POWERTOOLS_SERVICE_NAME": name,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "LOG_LEVEL": log_level,
+    }
+
+
+def service_function(
+    scope: Construct,
+    construct_id: str,
+    *,
+    name: str,
+    code_dir: str,
+    handler: str,
+    environment: Mapping[str, str],
+    layers: Sequence[lambda_.ILayerVersion] = (),
+    vpc: ec2.IVpc | None = None,
+    vpc_subnets: ec2.SubnetSelection | None = None,
+    memory_size: int = 512,
+    timeout: Duration | None = None,
+    log_level: str = "INFO",
+    description: str | None = None,
+) -> lambda_.Function:
+    """A Reelstack Lambda function with the house defaults (also used by non-HTTP functions)."""
+    log_group = logs.LogGroup(
+        scope,
+        f"{construct_id}Logs",
+        retention=logs.RetentionDays.ONE_MONTH,
+        removal_policy=RemovalPolicy.DESTROY,
+    )
+    fn = lambda_.Function(
+        scope,
+        construct_id,
+        description=description or f"Reelstack {name}",
+        runtime=PYTHON_RUNTIME,
+        architecture=lambda_.Architecture.X86_64,
+        handler=handler,
+        # No bundling: the asset dir holds pure Python; third-party packages come from the deps layer.
+        code=lambda_.Code.from_asset(code_dir, exclude=ASSET_EXCLUDES),
+        memory_size=memory_size,
+        timeout=timeout or Duration.seconds(10),
+        tracing=lambda_.Tracing.ACTIVE,
+        # An explicit log group instead of log_retention: no LogRetention custom-resource Lambda.
+        log_group=log_group,
+        layers=list(layers),
+        vpc=vpc,
+        vpc_subnets=vpc_subnets if vpc is not None else None,
+        environment={**powertools_environment(name, log_level), **environment},
+    )
+    acknowledge(
+        fn,
+        "AwsSolutions-L1",
+        f"Pinned to {PYTHON_RUNTIME.name}: the deps layer's binary wheels (pydantic-core, cryptography) are "
+        "built for this interpreter (layers.DEPS_PYTHON_VERSION); bump both together after testing.",
+    )
+    role = fn.role
+    assert isinstance(role, iam.Role)
+    for managed in ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole"):
+        if vpc is None and managed == "AWSLambdaVPCAccessExecutionRole":
+            continue
+        acknowledge(
+            role,
+            "AwsSolutions-IAM4",
+            f"{managed} is the AWS-maintained minimum for CloudWatch Logs / VPC ENI management; every "
+            "data-access right of this function is an inline, resource-scoped statement.",
+            applies_to=[f"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{managed}"],
+        )
+    # X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions. tests/infra
+    # asserts that every Resource "*" statement on a service role holds xray:* item actions only.
+    acknowledge(
+        role.node.find_child("DefaultPolicy"),
+        "AwsSolutions-IAM5",
+        "Active tracing: xray:PutTraceSegments / xray:PutTelemetryRecords only support Resource '*'.",
+        applies_to=["Resource::*"],
+    )
+    return fn
+
+
+class ServiceApi(Construct):
+    """Declare a service once; get its function, its HTTP API routes and its ALB listener rule.
+
+    Attributes other code uses:
+      function: lambda_.Function (grant tables etc. to it)
+      routes: list[apigwv2.HttpRoute] (same order as the ``routes`` argument)
+      target_group: elbv2.ApplicationTargetGroup (Lambda target)
+      listener_rule: elbv2.ApplicationListenerRule (path patterns, priority)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        code_dir: str,
+        handler: str,
+        routes: Sequence[Route],
+        alb_path_patterns: Sequence[str],
+        alb_priority: int,
+        environment: Mapping[str, str],
+        api: Edge,
+        layers: Sequence[lambda_.ILayerVersion] = (),
+        vpc: ec2.IVpc | None = None,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        memory_size: int = 512,
+        timeout: Duration | None = None,
+        log_level: str = "INFO",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if not routes:
+            raise ValueError(f"service {name} declares no routes")
+        if not 1 <= len(alb_path_patterns) <= 5:
+            # ALB allows at most 5 condition values per rule (path patterns count against it).
+            raise ValueError("an ALB listener rule takes 1..5 path patterns")
+        seen = [r.route_key for r in routes]
+        if len(seen) != len(set(seen)):
+            raise ValueError(f"service {name} declares a route twice: {seen}")
+
+        self.name = name
+        self.function = service_function(
+            self,
+            "Function",
+            name=name,
+            code_dir=code_dir,
+            handler=handler,
+            environment=environment,
+            layers=layers,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets,
+            memory_size=memory_size,
+            timeout=timeout,
+            log_level=log_level,
+            description=f"Reelstack {name} service (HTTP API + ALB)",
+        )
+
+        # --- HTTP API routes: one integration, every route bound to it ------------------------------
+        integration = integrations.HttpLambdaIntegration(
+            f"{name}Integration",
+            self.function,
+            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+        )
+        self.routes: list[apigwv2.HttpRoute] = []
+        for route in routes:
+            route_id = "Route" + "".join(
+                ch for ch in route.route_key.title() if ch.isalnum()
+            )  # stable, readable construct id, e.g. RouteGetProfilesProfileId
+            http_route = apigwv2.HttpRoute(
+                self,
+                route_id,
+                http_api=api.http_api,
+                route_key=apigwv2.HttpRouteKey.with_(route.path, route.http_method),
+                integration=integration,
+                authorizer=api.jwt_authorizer if route.auth else apigwv2.HttpNoneAuthorizer(),
+            )
+            if not route.auth:
+                acknowledge(
+                    http_route, "AwsSolutions-APIG4", f"Public route by design: {route.public_reason}"
+                )
+            self.routes.append(http_route)
+
+        # --- ALB: Lambda target group + one listener rule -----------------------------------------
+        self.target_group = elbv2.ApplicationTargetGroup(
+            self,
+            "TargetGroup",
+            targets=[elb_targets.LambdaTarget(self.function)],
+            target_type=elbv2.TargetType.LAMBDA,
+        )
+        self.listener_rule = elbv2.ApplicationListenerRule(
+            self,
+            "ListenerRule",
+            listener=api.listener,
+            priority=alb_priority,
+            conditions=[elbv2.ListenerCondition.path_patterns(list(alb_path_patterns))],
+            action=elbv2.ListenerAction.forward([self.target_group]),
+        )

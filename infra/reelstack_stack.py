@@ -1,0 +1,68 @@
+"""ReelstackStack: a short composition of one-concern constructs (infra/constructs/*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from infra.constructs.accounts import AccountsService
+from infra.constructs.api import Edge
+from infra.constructs.billing import BillingSchedule
+from infra.constructs.data import DataTables
+from infra.constructs.dax import DaxCache
+from infra.constructs.demo_workflow import DemoWorkflow
+from infra.constructs.identity import Identity
+from infra.constructs.layers import Layers
+from infra.constructs.network import Network
+
+
+class ReelstackStack(Stack):
+    """Attributes other code uses: network (.vpc), data (.accounts_table, .idempotency_table),
+    dax (.endpoint_url), identity (.user_pool, .user_pool_client), edge (.http_api, .jwt_authorizer,
+    .alb, .listener), layers (.all), accounts (.function, .service), billing (.function, .rule),
+    demo (.state_machine, .function)."""
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.network = Network(self, "Network")
+        self.data = DataTables(self, "Data")
+        self.dax = DaxCache(
+            self,
+            "Dax",
+            vpc=self.network.vpc,
+            subnets=self.network.private_subnets,
+            data=self.data,
+        )
+        self.identity = Identity(self, "Identity")
+        self.edge = Edge(
+            self,
+            "Edge",
+            vpc=self.network.vpc,
+            issuer_url=self.identity.issuer_url,
+            audience=[self.identity.user_pool_client.user_pool_client_id],
+        )
+        self.layers = Layers(self, "Layers")
+        self.accounts = AccountsService(
+            self,
+            "Accounts",
+            api=self.edge,
+            data=self.data,
+            identity=self.identity,
+            dax_cache=self.dax,
+            layers=self.layers.all,
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.private_subnets,
+        )
+        self.billing = BillingSchedule(
+            self,
+            "Billing",
+            data=self.data,
+            identity=self.identity,
+            dax_cache=self.dax,
+            layers=self.layers.all,
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.private_subnets,
+        )
+        self.demo = DemoWorkflow(self, "DemoWorkflow")
