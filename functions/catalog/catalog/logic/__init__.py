@@ -1,0 +1,1 @@
+"""Catalog business rules (no AWS SDK)."""

@@ -1,0 +1,194 @@
+"""Catalog business rules: who sees which title, when a source may be uploaded, paging.
+
+No AWS SDK here: storage is reached only through the ``TitleStore`` / ``UploadStore`` interfaces,
+so the rules can be exercised against any implementation.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from catalog.dal.interface import (
+    InvalidCursorError,
+    TitleMissing,
+    TitleStateConflict,
+    TitleStore,
+    UploadMissing,
+    UploadPartsRejected,
+    UploadStore,
+)
+from catalog.models.errors import (
+    InvalidCursor,
+    InvalidUploadParts,
+    TitleNotFound,
+    TitleNotUploadable,
+    UploadNotFound,
+)
+from catalog.models.titles import (
+    CompleteUploadRequest,
+    CompleteUploadResponse,
+    CreateTitleRequest,
+    CreateTitleResponse,
+    MultipartUploadResponse,
+    TitlePage,
+    TitleRecord,
+    TitleStatus,
+    TitleView,
+    UploadPartUrl,
+    UploadRequest,
+    UploadResponse,
+)
+
+# A new source may replace one that is still awaited or one whose transcode failed; once the
+# workflow has started (TRANSCODING) or published (READY) the source is frozen.
+UPLOADABLE_FROM = (TitleStatus.UPLOADING, TitleStatus.FAILED)
+_TITLE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def source_key(title_id: str) -> str:
+    """Where the source of a title lands in the ingest bucket; the ingest rule matches
+    ``uploads/`` and the workflow derives the title id from this key."""
+    return f"uploads/{title_id}/source"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _timestamp(moment: datetime) -> str:
+    # Fixed width, so lexical order (the GSI sort key) is chronological order.
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    upload_ttl_s: int = 900
+    upload_content_type: str = "application/octet-stream"
+    default_page_size: int = 20
+    max_page_size: int = 100
+
+
+class CatalogService:
+    def __init__(
+        self,
+        titles: TitleStore,
+        uploads: UploadStore,
+        settings: CatalogSettings | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+    ) -> None:
+        self._titles = titles
+        self._uploads = uploads
+        self._settings = settings or CatalogSettings()
+        self._clock = clock
+        self._new_id = new_id
+
+    # --- titles ---------------------------------------------------------------------------------
+
+    def create_title(self, request: CreateTitleRequest, *, created_by: str) -> CreateTitleResponse:
+        now = _timestamp(self._clock())
+        record = TitleRecord(
+            title_id=self._new_id(),
+            status=TitleStatus.UPLOADING,
+            created_at=now,
+            updated_at=now,
+            created_by=created_by,
+            **request.model_dump(),
+        )
+        self._titles.create(record)
+        return CreateTitleResponse(title_id=record.title_id)
+
+    def get_title(self, title_id: str, *, is_admin: bool) -> TitleView:
+        record = self._find(title_id)
+        # Non-admins get the same 404 for "absent" and "not published yet".
+        if record is None or (not is_admin and record.status is not TitleStatus.READY):
+            raise TitleNotFound()
+        return TitleView.of(record)
+
+    def list_titles(self, *, status: TitleStatus, limit: int | None, cursor: str | None) -> TitlePage:
+        size = self._settings.default_page_size if limit is None else limit
+        size = max(1, min(size, self._settings.max_page_size))
+        try:
+            records, next_cursor = self._titles.list_by_status(status, limit=size, cursor=cursor or None)
+        except InvalidCursorError as exc:
+            raise InvalidCursor() from exc
+        return TitlePage(items=[TitleView.of(r) for r in records], next_cursor=next_cursor)
+
+    # --- ingest uploads -------------------------------------------------------------------------
+
+    def request_upload(
+        self, title_id: str, request: UploadRequest
+    ) -> UploadResponse | MultipartUploadResponse:
+        record = self._reopen(title_id)
+        key = source_key(record.title_id)
+        ttl = self._settings.upload_ttl_s
+        content_type = self._settings.upload_content_type
+        if request.parts is None:
+            url = self._uploads.presign_put(key, content_type=content_type, expires_in=ttl)
+            return UploadResponse(
+                upload_url=url, expires_in=ttl, headers={"Content-Type": content_type}, key=key
+            )
+        upload_id = self._uploads.start_multipart(key, content_type=content_type)
+        parts = [
+            UploadPartUrl(
+                part_number=n,
+                upload_url=self._uploads.presign_part(
+                    key, upload_id=upload_id, part_number=n, expires_in=ttl
+                ),
+            )
+            for n in range(1, request.parts + 1)
+        ]
+        return MultipartUploadResponse(
+            upload_id=upload_id,
+            key=key,
+            expires_in=ttl,
+            # The content type was fixed when the upload was created; parts are raw bytes.
+            headers={},
+            parts=parts,
+            complete_path=f"/titles/{record.title_id}/upload/complete",
+        )
+
+    def complete_upload(self, title_id: str, request: CompleteUploadRequest) -> CompleteUploadResponse:
+        record = self._find(title_id)
+        if record is None:
+            raise TitleNotFound()
+        if record.status is not TitleStatus.UPLOADING:
+            raise TitleNotUploadable(record.status.value)
+        numbers = [p.part_number for p in request.parts]
+        if numbers != sorted(set(numbers)):
+            raise InvalidUploadParts("Parts must be listed once each, in ascending part_number order")
+        key = source_key(record.title_id)
+        try:
+            self._uploads.complete_multipart(
+                key, upload_id=request.upload_id, parts=[(p.part_number, p.etag) for p in request.parts]
+            )
+        except UploadMissing as exc:
+            raise UploadNotFound() from exc
+        except UploadPartsRejected as exc:
+            raise InvalidUploadParts(f"S3 rejected the part list ({exc})") from exc
+        # The object now exists: S3 -> EventBridge starts the transcoding workflow, which owns
+        # every status change from here on.
+        return CompleteUploadResponse(title_id=record.title_id, key=key, status=record.status)
+
+    # --- helpers --------------------------------------------------------------------------------
+
+    def _find(self, title_id: str) -> TitleRecord | None:
+        # Ids are ours (uuid4 hex); anything else cannot exist, so skip the round trip.
+        return self._titles.get(title_id) if _TITLE_ID.match(title_id) else None
+
+    def _reopen(self, title_id: str) -> TitleRecord:
+        if not _TITLE_ID.match(title_id):
+            raise TitleNotFound()
+        try:
+            return self._titles.reopen_for_upload(
+                title_id, allowed_from=UPLOADABLE_FROM, now=_timestamp(self._clock())
+            )
+        except TitleMissing as exc:
+            raise TitleNotFound() from exc
+        except TitleStateConflict as exc:
+            raise TitleNotUploadable(exc.status) from exc

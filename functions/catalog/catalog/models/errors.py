@@ -1,0 +1,32 @@
+"""Catalog-specific errors, in the shared error vocabulary (``{"error": {"code", "message"}}``)."""
+
+from __future__ import annotations
+
+from reelstack_common.errors import BadRequest, Conflict, NotFound
+
+
+class TitleNotFound(NotFound):
+    def __init__(self) -> None:
+        # One message whether the title is missing or merely not visible to this caller, so a
+        # non-admin cannot probe for titles that are still in the ingest pipeline.
+        super().__init__("Title not found", "NOT_FOUND")
+
+
+class TitleNotUploadable(Conflict):
+    def __init__(self, status: str) -> None:
+        super().__init__("TITLE_NOT_UPLOADABLE", f"Title is {status}; a new source can no longer be uploaded")
+
+
+class UploadNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("Multipart upload not found or already completed", "UPLOAD_NOT_FOUND")
+
+
+class InvalidUploadParts(BadRequest):
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "INVALID_UPLOAD_PARTS")
+
+
+class InvalidCursor(BadRequest):
+    def __init__(self) -> None:
+        super().__init__("Invalid pagination cursor", "INVALID_CURSOR")

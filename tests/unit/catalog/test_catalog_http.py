@@ -1,0 +1,331 @@
+"""The catalog HTTP contract, end to end through the Lambda handler against moto."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+from catalog_support import ADMIN, BUCKET, VIEWER, Invoke
+
+# Powertools warns when an invocation publishes no custom metric; these handlers publish none.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+NEW_TITLE = {
+    "title": "The Long Take",
+    "description": "One shot, no cuts.",
+    "genres": ["drama", "thriller"],
+    "cast": ["A. Actor", "B. Actress"],
+    "language": "en",
+    "maturity_rating": "PG-13",
+    "year": 2024,
+}
+
+
+def create(invoke: Invoke, **overrides: Any) -> str:
+    status, body = invoke("POST", "/titles", body={**NEW_TITLE, **overrides})
+    assert status == 201, body
+    return str(body["title_id"])
+
+
+def set_status(table: Any, title_id: str, status: str, **extra: Any) -> None:
+    """What the transcoding workflow does to the title item (status and gsi1pk move together)."""
+    names = {"#status": "status", **{f"#{k}": k for k in extra}}
+    values = {":s": status, ":g": f"STATUS#{status}", **{f":{k}": v for k, v in extra.items()}}
+    sets = ", ".join(["#status = :s", "gsi1pk = :g", *(f"#{k} = :{k}" for k in extra)])
+    table.update_item(
+        Key={"pk": f"TITLE#{title_id}", "sk": "META"},
+        UpdateExpression=f"SET {sets}",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+    )
+
+
+def error_code(body: Any) -> str:
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    return str(body["error"]["code"])
+
+
+# --- POST /titles -------------------------------------------------------------------------------
+
+
+def test_admin_creates_title_in_uploading_state(invoke: Invoke, aws: Any) -> None:
+    title_id = create(invoke)
+    item = aws.get_item(Key={"pk": f"TITLE#{title_id}", "sk": "META"})["Item"]
+    assert item["status"] == "UPLOADING"
+    assert item["gsi1pk"] == "STATUS#UPLOADING"
+    assert item["gsi1sk"] == f"{item['created_at']}#{title_id}"
+    assert item["created_by"] == ADMIN["sub"]
+    assert item["genres"] == ["drama", "thriller"] and item["year"] == 2024
+
+
+def test_non_admin_cannot_create(invoke: Invoke) -> None:
+    status, body = invoke("POST", "/titles", claims=VIEWER, body=NEW_TITLE)
+    assert (status, error_code(body)) == (403, "FORBIDDEN")
+
+
+def test_anonymous_is_unauthorized(invoke: Invoke) -> None:
+    status, body = invoke("POST", "/titles", claims=None, body=NEW_TITLE)
+    assert (status, error_code(body)) == (401, "UNAUTHORIZED")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"year": 1700},
+        {"maturity_rating": "XXX"},
+        {"language": "English"},
+        {"title": "   "},
+        {"genres": "drama"},
+        {"cast": [""]},
+        {"unexpected": True},
+    ],
+    ids=["year", "rating", "language", "blank-title", "genres-not-list", "empty-cast-name", "unknown-field"],
+)
+def test_invalid_fields_are_rejected(invoke: Invoke, change: dict[str, Any]) -> None:
+    status, body = invoke("POST", "/titles", body={**NEW_TITLE, **change})
+    assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
+    assert next(iter(change)) in body["error"]["message"]
+
+
+def test_missing_required_field(invoke: Invoke) -> None:
+    payload = {k: v for k, v in NEW_TITLE.items() if k != "maturity_rating"}
+    status, body = invoke("POST", "/titles", body=payload)
+    assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
+
+
+def test_malformed_json(invoke: Invoke) -> None:
+    status, body = invoke("POST", "/titles", raw_body="{not json")
+    assert (status, error_code(body)) == (400, "BAD_REQUEST")
+
+
+# --- POST /titles/{title_id}/upload -------------------------------------------------------------
+
+
+def test_upload_url_accepts_a_put_of_the_source(invoke: Invoke) -> None:
+    title_id = create(invoke)
+    status, body = invoke("POST", f"/titles/{title_id}/upload")
+    assert status == 200, body
+    assert body["method"] == "PUT" and body["expires_in"] == 600
+    assert body["headers"] == {"Content-Type": "application/octet-stream"}
+    assert body["key"] == f"uploads/{title_id}/source"
+    assert f"uploads/{title_id}/source" in body["upload_url"]
+
+    payload = b"\x00\x00\x00\x18ftypmp42" + b"x" * 1000
+    put = requests.put(body["upload_url"], data=payload, headers=body["headers"], timeout=10)
+    assert put.status_code == 200, put.text
+    stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=body["key"])
+    assert stored["Body"].read() == payload
+    assert stored["ContentType"] == "application/octet-stream"
+
+
+def test_upload_of_unknown_title_is_404(invoke: Invoke) -> None:
+    status, body = invoke("POST", f"/titles/{'0' * 32}/upload")
+    assert (status, error_code(body)) == (404, "NOT_FOUND")
+    status, body = invoke("POST", "/titles/not-an-id/upload")
+    assert (status, error_code(body)) == (404, "NOT_FOUND")
+
+
+def test_upload_needs_admin(invoke: Invoke) -> None:
+    title_id = create(invoke)
+    status, body = invoke("POST", f"/titles/{title_id}/upload", claims=VIEWER)
+    assert (status, error_code(body)) == (403, "FORBIDDEN")
+
+
+@pytest.mark.parametrize("state", ["READY", "TRANSCODING"])
+def test_upload_conflicts_once_transcoding_started(invoke: Invoke, aws: Any, state: str) -> None:
+    title_id = create(invoke)
+    set_status(aws, title_id, state)
+    status, body = invoke("POST", f"/titles/{title_id}/upload")
+    assert (status, error_code(body)) == (409, "TITLE_NOT_UPLOADABLE")
+    assert state in body["error"]["message"]
+
+
+def test_failed_title_can_be_uploaded_again(invoke: Invoke, aws: Any) -> None:
+    title_id = create(invoke)
+    set_status(aws, title_id, "FAILED", failure_reason="source has no video stream")
+    status, _ = invoke("POST", f"/titles/{title_id}/upload")
+    assert status == 200
+    item = aws.get_item(Key={"pk": f"TITLE#{title_id}", "sk": "META"})["Item"]
+    assert item["status"] == "UPLOADING" and item["gsi1pk"] == "STATUS#UPLOADING"
+    assert "failure_reason" not in item
+
+
+def test_multipart_upload_round_trip(invoke: Invoke) -> None:
+    title_id = create(invoke)
+    status, body = invoke("POST", f"/titles/{title_id}/upload", body={"parts": 2})
+    assert status == 200, body
+    assert [p["part_number"] for p in body["parts"]] == [1, 2]
+    assert body["complete_path"] == f"/titles/{title_id}/upload/complete"
+
+    chunks = [b"a" * (5 * 1024 * 1024), b"tail"]  # every part but the last must be >= 5 MiB
+    etags = []
+    for part, chunk in zip(body["parts"], chunks, strict=True):
+        put = requests.put(part["upload_url"], data=chunk, timeout=30)
+        assert put.status_code == 200, put.text
+        etags.append(put.headers["ETag"])
+    status, done = invoke(
+        "POST",
+        body["complete_path"],
+        body={
+            "upload_id": body["upload_id"],
+            "parts": [{"part_number": n, "etag": e} for n, e in [(1, etags[0]), (2, etags[1])]],
+        },
+    )
+    assert status == 200, done
+    assert done == {"title_id": title_id, "key": f"uploads/{title_id}/source", "status": "UPLOADING"}
+    obj = boto3.client("s3").head_object(Bucket=BUCKET, Key=done["key"])
+    assert obj["ContentLength"] == sum(len(c) for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("s3_code", "status", "code"),
+    [("NoSuchUpload", 404, "UPLOAD_NOT_FOUND"), ("InvalidPart", 400, "INVALID_UPLOAD_PARTS")],
+)
+def test_complete_maps_s3_refusals(
+    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, s3_code: str, status: int, code: str
+) -> None:
+    # moto raises a KeyError for an unknown upload id instead of S3's NoSuchUpload, so S3's
+    # answer is simulated at the client boundary.
+    def refuse(self: Any, **_: Any) -> None:
+        raise ClientError({"Error": {"Code": s3_code, "Message": "refused"}}, "CompleteMultipartUpload")
+
+    title_id = create(invoke)
+    from catalog.handlers import http
+
+    monkeypatch.setattr(type(http.catalog_service()._uploads._s3), "complete_multipart_upload", refuse)
+    got_status, body = invoke(
+        "POST",
+        f"/titles/{title_id}/upload/complete",
+        body={"upload_id": "u-1", "parts": [{"part_number": 1, "etag": '"x"'}]},
+    )
+    assert (got_status, error_code(body)) == (status, code)
+
+
+def test_complete_rejects_unordered_parts(invoke: Invoke) -> None:
+    title_id = create(invoke)
+    parts = [{"part_number": 2, "etag": '"b"'}, {"part_number": 1, "etag": '"a"'}]
+    status, body = invoke(
+        "POST", f"/titles/{title_id}/upload/complete", body={"upload_id": "u", "parts": parts}
+    )
+    assert (status, error_code(body)) == (400, "INVALID_UPLOAD_PARTS")
+
+
+def test_too_many_parts_is_rejected(invoke: Invoke) -> None:
+    title_id = create(invoke)
+    status, body = invoke("POST", f"/titles/{title_id}/upload", body={"parts": 1001})
+    assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
+
+
+# --- GET /titles/{title_id} ---------------------------------------------------------------------
+
+
+def test_admin_sees_any_status_viewer_only_ready(invoke: Invoke, aws: Any) -> None:
+    title_id = create(invoke)
+    status, body = invoke("GET", f"/titles/{title_id}")
+    assert status == 200 and body["status"] == "UPLOADING"
+    assert "renditions" not in body and "failure_reason" not in body
+
+    status, body = invoke("GET", f"/titles/{title_id}", claims=VIEWER)
+    assert (status, error_code(body)) == (404, "NOT_FOUND")
+
+    renditions = [
+        {"name": "1080p", "width": Decimal(1920), "height": Decimal(1080), "bandwidth": Decimal(6_000_000)},
+        {"name": "360p", "width": Decimal(640), "height": Decimal(360), "bandwidth": Decimal(800_000)},
+    ]
+    set_status(
+        aws,
+        title_id,
+        "READY",
+        duration_s=Decimal("5400.5"),
+        renditions=renditions,
+        manifest_path=f"titles/{title_id}/master.m3u8",
+    )
+    status, body = invoke("GET", f"/titles/{title_id}", claims=VIEWER)
+    assert status == 200, body
+    assert body == {
+        "title_id": title_id,
+        **NEW_TITLE,
+        "status": "READY",
+        "duration_s": 5400.5,
+        "renditions": [
+            {"name": "1080p", "width": 1920, "height": 1080, "bandwidth": 6_000_000},
+            {"name": "360p", "width": 640, "height": 360, "bandwidth": 800_000},
+        ],
+        "manifest_path": f"titles/{title_id}/master.m3u8",
+    }
+
+
+def test_failed_title_shows_reason_to_admin(invoke: Invoke, aws: Any) -> None:
+    title_id = create(invoke)
+    set_status(aws, title_id, "FAILED", failure_reason="source longer than MAX_DURATION_S")
+    status, body = invoke("GET", f"/titles/{title_id}")
+    assert status == 200 and body["failure_reason"] == "source longer than MAX_DURATION_S"
+
+
+def test_unknown_title_is_404(invoke: Invoke) -> None:
+    status, body = invoke("GET", f"/titles/{'f' * 32}", claims=VIEWER)
+    assert (status, error_code(body)) == (404, "NOT_FOUND")
+
+
+# --- GET /titles --------------------------------------------------------------------------------
+
+
+def test_list_pages_through_ready_titles_newest_first(invoke: Invoke, aws: Any) -> None:
+    ids = [create(invoke, title=f"Title {i}") for i in range(5)]
+    for title_id in ids[:3]:
+        set_status(aws, title_id, "READY")
+
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
+        status, body = invoke("GET", "/titles", claims=VIEWER, query=query)
+        assert status == 200, body
+        assert len(body["items"]) <= 2
+        assert all(item["status"] == "READY" for item in body["items"])
+        seen += [item["title_id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids[:3]))  # created later -> listed first
+    assert pages >= 2
+
+
+def test_admin_can_list_other_statuses_viewer_cannot(invoke: Invoke) -> None:
+    title_id = create(invoke)
+    status, body = invoke("GET", "/titles", query={"status": "UPLOADING"})
+    assert status == 200 and [i["title_id"] for i in body["items"]] == [title_id]
+    status, body = invoke("GET", "/titles", claims=VIEWER, query={"status": "UPLOADING"})
+    assert (status, error_code(body)) == (403, "FORBIDDEN")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "%%%not-base64",
+        "eyJwayI6IngifQ",  # {"pk":"x"}: wrong shape
+        # a well-formed key of another listing (STATUS#UPLOADING): must not be accepted for READY
+        "eyJwayI6IlRJVExFIzEiLCJzayI6Ik1FVEEiLCJnc2kxcGsiOiJTVEFUVVMjVVBMT0FESU5HIiwiZ3NpMXNrIjoieCJ9",
+    ],
+    ids=["garbage", "wrong-shape", "other-listing"],
+)
+def test_bad_cursor_is_400(invoke: Invoke, cursor: str) -> None:
+    status, body = invoke("GET", "/titles", claims=VIEWER, query={"cursor": cursor})
+    assert (status, error_code(body)) == (400, "INVALID_CURSOR")
+
+
+@pytest.mark.parametrize("limit", ["0", "101", "ten"])
+def test_bad_limit_is_400(invoke: Invoke, limit: str) -> None:
+    status, body = invoke("GET", "/titles", claims=VIEWER, query={"limit": limit})
+    assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
+
+
+def test_unknown_route_is_404(invoke: Invoke) -> None:
+    status, body = invoke("DELETE", "/titles")
+    assert status in (404, 405) and error_code(body) in ("NOT_FOUND", "METHOD_NOT_ALLOWED")
