@@ -1,0 +1,80 @@
+"""MovieLens 100k, read from the installed ``recbole==1.2.1`` wheel.
+
+The GroupLens licence forbids redistribution, so the data is never copied into the repository;
+it is read in place from site-packages (``recbole`` is installed ``--no-deps`` only for this).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.metadata
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from recommendations.engine.data import Title
+
+
+def data_dir() -> Path:
+    dist = importlib.metadata.distribution("recbole")
+    path = Path(str(dist.locate_file("recbole/dataset_example/ml-100k")))
+    if not (path / "ml-100k.inter").exists():
+        raise FileNotFoundError(f"ml-100k not found under {path}; install recbole==1.2.1 --no-deps")
+    return path
+
+
+@dataclass(frozen=True)
+class Ratings:
+    user: np.ndarray  # int user ids as in the file
+    item: np.ndarray  # int item ids as in the file
+    rating: np.ndarray
+    ts: np.ndarray
+
+
+def load_ratings() -> Ratings:
+    raw = np.loadtxt(data_dir() / "ml-100k.inter", delimiter="\t", skiprows=1, dtype=np.float64)
+    return Ratings(raw[:, 0].astype(np.int64), raw[:, 1].astype(np.int64), raw[:, 2], raw[:, 3])
+
+
+def load_titles() -> list[Title]:
+    """Catalog entries: genres from the item file, cast/directors/writers/language from the
+    bundled Freebase knowledge graph (opaque entity ids are fine for TF-IDF)."""
+    d = data_dir()
+    link: dict[str, str] = {}
+    with open(d / "ml-100k.link", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            item, ent = line.rstrip("\n").split("\t")
+            link[ent] = item
+    people: dict[str, list[str]] = defaultdict(list)
+    language: dict[str, str] = {}
+    person_rel = {"film.film.actor", "film.film.directed_by", "film.film.written_by", "film.film.produced_by"}
+    with open(d / "ml-100k.kg", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            head, rel, tail = line.rstrip("\n").split("\t")
+            item = link.get(head)
+            if item is None:
+                continue
+            if rel in person_rel:
+                people[item].append(tail)
+            elif rel == "film.film.language" and item not in language:
+                language[item] = tail
+    titles = []
+    with open(d / "ml-100k.item", encoding="utf-8") as f:
+        reader = csv.reader(f, delimiter="\t")
+        next(reader)
+        for row in reader:
+            item, name, _year, genres = (row + ["", "", "", ""])[:4]
+            titles.append(
+                Title(
+                    title_id=item,
+                    name=name,
+                    genres=tuple(genres.split()),
+                    cast=tuple(sorted(set(people.get(item, [])))),
+                    language=language.get(item, "unknown"),
+                    maturity="TV-MA",
+                )
+            )
+    return titles

@@ -1,0 +1,114 @@
+"""Fit every model the home page needs from plain inputs, and score profiles with them.
+
+``fit_models`` is the one training entry point (the scheduled job will call it); the benchmark
+evaluates the very same ``Models.score_matrix`` that the row builder uses, so the measured model
+is the shipped model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from .als import ALS
+from .blend import normalise_rows
+from .content import ContentModel
+from .data import Catalog, Interaction
+from .ease import EASE
+from .matrix import history_row, interaction_matrix
+from .popularity import popularity_scores, trending_scores
+from .select import EASE_MAX_TITLES, choose_cf, make_cf
+from .session import SessionKNN
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Defaults chosen on validation splits carved from the training data (see bench.recs)."""
+
+    max_ease_titles: int = EASE_MAX_TITLES
+    ease_lambda: float = 500.0
+    ease_dropout: float = 0.0
+    session_weight: float = 0.5  # 0 disables the session co-occurrence term
+    session_tau_seconds: float = 60.0
+    content_weight: float = 0.0  # 0 disables the content term in the CF row (BYW rows use it anyway)
+    trending_half_life_days: float = 7.0
+    als_factors: int = 64
+    als_regularization: float = 0.05
+    als_alpha: float = 2.0
+    als_iterations: int = 15
+    seed: int = 0
+
+
+@dataclass
+class Models:
+    catalog: Catalog
+    config: EngineConfig
+    cf_kind: str
+    cf: EASE | ALS
+    session: SessionKNN | None
+    content: ContentModel
+    popularity: np.ndarray  # distinct profiles per title
+    trending: np.ndarray  # time-decayed plays per title at fit time
+
+    def score_matrix(self, X: sp.csr_matrix) -> np.ndarray:
+        """Personal scores (profiles x titles) of the shipped hybrid: CF + session + content,
+        each normalised per profile before weighting. Seen titles are *not* removed here."""
+        total = normalise_rows(np.asarray(self.cf.score(X), dtype=np.float64))
+        if self.session is not None and self.config.session_weight:
+            total += self.config.session_weight * normalise_rows(self.session.score(X))
+        if self.config.content_weight:
+            total += self.config.content_weight * normalise_rows(self.content.score(X))
+        return total
+
+    def profile_scores(self, history: Sequence[Interaction]) -> np.ndarray:
+        """One profile's personal scores from its current history (folded in, no retraining)."""
+        return self.score_matrix(history_row(history, self.catalog))[0]
+
+    def similar_to(self, title_id: str) -> np.ndarray:
+        j = self.catalog.index[title_id]
+        return self.content.similar(j)
+
+
+def fit_models(
+    interactions: Iterable[Interaction],
+    catalog: Catalog,
+    now: float,
+    config: EngineConfig | None = None,
+) -> Models:
+    cfg = config or EngineConfig()
+    events = list(interactions)
+    X, users = interaction_matrix(events, catalog)
+    cf = make_cf(
+        len(catalog),
+        max_ease_titles=cfg.max_ease_titles,
+        ease_lambda=cfg.ease_lambda,
+        ease_dropout=cfg.ease_dropout,
+        als_factors=cfg.als_factors,
+        als_regularization=cfg.als_regularization,
+        als_alpha=cfg.als_alpha,
+        als_iterations=cfg.als_iterations,
+        seed=cfg.seed,
+    ).fit(X)
+    session = None
+    if cfg.session_weight:
+        uidx = {u: k for k, u in enumerate(users)}
+        known = [e for e in events if e.title_id in catalog.index]
+        session = SessionKNN(cfg.session_tau_seconds).fit_events(
+            np.fromiter((uidx[e.profile_id] for e in known), dtype=np.int64, count=len(known)),
+            np.fromiter((catalog.index[e.title_id] for e in known), dtype=np.int64, count=len(known)),
+            np.fromiter((e.ts for e in known), dtype=np.float64, count=len(known)),
+            len(catalog),
+        )
+    return Models(
+        catalog=catalog,
+        config=cfg,
+        cf_kind=choose_cf(len(catalog), cfg.max_ease_titles),
+        cf=cf,
+        session=session,
+        content=ContentModel().fit(catalog),
+        popularity=popularity_scores(X),
+        trending=trending_scores(events, catalog, now, cfg.trending_half_life_days),
+    )
