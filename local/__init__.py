@@ -1,0 +1,1 @@
+"""Reelstack's embedded local cloud (no Docker): see docs/architecture.md."""

@@ -1,0 +1,264 @@
+"""The embedded local cloud: moto + local Lambda runtime + HTTP API / ALB stand-ins + search,
+all provisioned from the synthesized CDK app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import re
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from local.assembly import ROOT, CloudAssembly, load, synth
+
+log = logging.getLogger("reelstack.local")
+
+DEFAULT_ADMIN = {"email": "admin@reelstack.local", "password": "Reelstack-Admin-2026"}
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    aws_port: int = 4566
+    api_port: int = 4510
+    alb_port: int = 4511
+    state_dir: Path = field(default_factory=lambda: ROOT / ".reelstack")
+    seed_admin: bool = True
+    search: bool = True
+    max_workers: int = 4
+    assembly_dir: Path | None = None  # reuse an already synthesized assembly
+    extend: Callable[[Any], None] | None = None  # add constructs before synth (tests)
+
+
+class LocalCloud:
+    def __init__(self, settings: Settings, progress: Callable[[str], None] = print) -> None:
+        self.s = settings
+        self.progress = progress
+        self.aws_url = f"http://{settings.host}:{settings.aws_port}"
+        self.api_url = f"http://{settings.host}:{settings.api_port}"
+        self.alb_url = f"http://{settings.host}:{settings.alb_port}"
+        self.search_url = ""
+        self._moto: Any = None
+        self._servers: list[Any] = []
+        self._osmem: Any = None
+        self._stop = threading.Event()
+        self.runtime: Any = None
+        self.provisioned: Any = None
+        self.assembly: CloudAssembly | None = None
+
+    # ------------------------------------------------------------------ start
+    def start(self) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        self.s.state_dir.mkdir(parents=True, exist_ok=True)
+        endpoints_file = self.s.state_dir / "endpoints.json"
+        endpoints_file.unlink(missing_ok=True)
+        os.environ["MOTO_PORT"] = str(self.s.aws_port)  # moto's ASL engine calls back on this port
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            synth_f = pool.submit(self._synth)
+            moto_f = pool.submit(self._start_moto)
+            search_f = pool.submit(self._start_search) if self.s.search else None
+            moto_f.result()
+            self.progress(f"  aws (moto)      {self.aws_url}  ({time.perf_counter() - t0:.1f} s)")
+            if search_f is not None:
+                search_f.result()
+                self.progress(f"  search (osmem)  {self.search_url}  ({time.perf_counter() - t0:.1f} s)")
+            self.assembly = synth_f.result()
+            self.progress(f"  synthesized     {len(self.assembly.stacks)} stack(s) ({time.perf_counter() - t0:.1f} s)")
+        self._provision()
+        self.progress(
+            f"  provisioned     {len(self.provisioned.tables)} tables, {len(self.provisioned.buckets)} buckets, "
+            f"{len(self.provisioned.functions)} functions, {len(self.provisioned.state_machines)} state machines, "
+            f"{len(self.provisioned.http_routes)} HTTP routes, {len(self.provisioned.alb_rules)} ALB rules "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
+        skipped = sorted(set(self.provisioned.unsupported.values()))
+        log.info("not emulated locally: %s", ", ".join(skipped))
+        self._start_scheduler()
+        admin = self._seed_admin() if self.s.seed_admin else None
+        endpoints = {
+            "api_url": self.api_url,
+            "alb_url": self.alb_url,
+            "aws_endpoint_url": self.aws_url,
+            "search_url": self.search_url,
+            "region": "us-east-1",
+            "admin": admin,
+            "resources": self.resources(),
+        }
+        tmp = endpoints_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(endpoints, indent=2))
+        tmp.replace(endpoints_file)  # readers never see a half-written file
+        self.progress(f"ready in {time.perf_counter() - t0:.1f} s — endpoints in {endpoints_file}")
+        return endpoints
+
+    def _synth(self) -> CloudAssembly:
+        if self.s.assembly_dir is not None:
+            return load(self.s.assembly_dir)
+        return synth(self.s.state_dir / "cdk.out", extend=self.s.extend)
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        from local import moto_hooks
+
+        moto_hooks.configure_moto()
+        self._moto = ThreadedMotoServer(ip_address=self.s.host, port=self.s.aws_port, verbose=False)
+        self._moto.start()
+
+    def _start_search(self) -> None:
+        from osmem_server import OsmemServer
+
+        self._osmem = OsmemServer.start(japanese=False)
+        self.search_url = self._osmem.url
+
+    def _provision(self) -> None:
+        import boto3
+
+        from local import moto_hooks
+        from local.gateway import Gateway, serve
+        from local.lambda_runtime import LambdaRuntime
+        from local.provision import Provisioner
+
+        sfn = boto3.client("stepfunctions", endpoint_url=self.aws_url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+
+        def current_env(name: str) -> dict[str, str] | None:
+            # UpdateFunctionConfiguration through the API takes effect, as in Lambda.
+            from moto.awslambda.models import lambda_backends
+
+            try:
+                fn = lambda_backends["123456789012"]["us-east-1"].get_function(name)
+            except Exception:
+                return None
+            return dict(fn.environment_vars or {})
+
+        self.runtime = LambdaRuntime(self.aws_url, self.s.state_dir / "logs", self.s.max_workers, current_env)
+
+        def start_execution(sm_arn: str, payload: str) -> None:
+            try:
+                sfn.start_execution(stateMachineArn=sm_arn, name=str(uuid.uuid4()), input=payload)
+            except Exception:
+                log.exception("could not start %s", sm_arn)
+
+        moto_hooks.install(self.runtime, start_execution)
+        gateway = Gateway(self.runtime, self.aws_url)
+        prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url})
+        assert self.assembly is not None
+        for stack in self.assembly.stacks:
+            prov.provision(stack)
+        self.provisioned = prov.out
+        gateway.configure(prov.out.http_routes, prov.out.alb_rules, prov.out.http_cors)
+        self._servers.append(serve(gateway, "api", self.s.host, self.s.api_port))
+        self._servers.append(serve(gateway, "alb", self.s.host, self.s.alb_port))
+
+    def resources(self) -> dict[str, Any]:
+        p = self.provisioned
+        return {
+            "tables": p.tables,
+            "buckets": p.buckets,
+            "queues": p.queues,
+            "functions": p.functions,
+            "state_machines": p.state_machines,
+            "user_pools": p.user_pools,
+            "user_pool_clients": p.user_pool_clients,
+            "event_buses": p.event_buses,
+            "schedules": [asdict(s) for s in p.schedules],
+            "http_routes": sorted(r.route_key for r in p.http_routes),
+            "outputs": p.outputs,
+        }
+
+    # ------------------------------------------------------------------ schedules
+    def fire_schedule(self, rule_name: str) -> None:
+        """Deliver a rule's 'Scheduled Event' to its targets now (what EventBridge does on time)."""
+        rule = next(r for r in self.provisioned.schedules if r.name == rule_name)
+        event = {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "region": "us-east-1",
+            "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{rule.name}"],
+            "detail": {},
+        }
+        for t in rule.targets:
+            payload = json.loads(t["Input"]) if t.get("Input") else event
+            if ":lambda:" in t["Arn"]:
+                self.runtime.invoke_async(t["Arn"], payload)
+
+    def _start_scheduler(self) -> None:
+        periodic = []
+        for rule in self.provisioned.schedules:
+            m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", rule.expression)
+            if m:
+                unit = {"minute": 60, "hour": 3600, "day": 86400}[m.group(2).rstrip("s")]
+                periodic.append((rule.name, int(m.group(1)) * unit))
+            else:
+                log.info("schedule %s (%s) runs on demand locally", rule.name, rule.expression)
+
+        def loop() -> None:
+            due = {name: time.monotonic() + every for name, every in periodic}
+            while not self._stop.wait(1.0):
+                for name, every in periodic:
+                    if time.monotonic() >= due[name]:
+                        due[name] += every
+                        self.fire_schedule(name)
+
+        if periodic:
+            threading.Thread(target=loop, daemon=True, name="scheduler").start()
+
+    # ------------------------------------------------------------------ seed
+    def _seed_admin(self) -> dict[str, str] | None:
+        import boto3
+        import requests
+
+        email = os.environ.get("REELSTACK_ADMIN_EMAIL", DEFAULT_ADMIN["email"])
+        password = os.environ.get("REELSTACK_ADMIN_PASSWORD", DEFAULT_ADMIN["password"])
+        if not self.provisioned.user_pools:
+            return None
+        r = requests.post(f"{self.api_url}/accounts", json={"email": email, "password": password,
+                                                            "plan": "premium"}, timeout=60)
+        if r.status_code not in (201, 409):
+            log.warning("seeding the admin account failed: %s %s", r.status_code, r.text[:300])
+            return None
+        idp = boto3.client("cognito-idp", endpoint_url=self.aws_url, region_name="us-east-1",
+                           aws_access_key_id="local", aws_secret_access_key="local")
+        pool = next(iter(self.provisioned.user_pools.values()))
+        try:
+            idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="admins")
+        except idp.exceptions.ResourceNotFoundException:
+            log.warning("no 'admins' group in the user pool")
+        self.progress(f"  admin           {email}")
+        return {"email": email, "password": password}
+
+    # ------------------------------------------------------------------ stop
+    def wait(self) -> None:
+        self._stop.wait()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for srv in self._servers:
+            srv.shutdown()
+            srv.server_close()
+        if self.runtime is not None:
+            self.runtime.shutdown()
+        if self._osmem is not None:
+            self._osmem.process.kill()
+            self._osmem.process.wait()
+        if self._moto is not None:
+            self._moto.stop()
