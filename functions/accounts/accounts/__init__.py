@@ -1,0 +1,1 @@
+"""Reelstack accounts service: sign-up/login (Cognito), profiles, plans, subscriptions, billing."""

@@ -1,0 +1,1 @@
+"""Adapters for the ports in ``accounts.logic.ports``: DynamoDB, Cognito, payment providers."""

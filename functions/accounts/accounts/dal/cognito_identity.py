@@ -1,0 +1,99 @@
+"""Cognito adapter of ``IdentityProvider``. Passwords pass through to Cognito and are never logged."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from reelstack_common.errors import TooManyRequests
+
+from accounts.logic.ports import IdentityProvider
+from accounts.models.domain import Tokens
+from accounts.models.exceptions import EmailTaken, InvalidCredentials, WeakPassword
+
+_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
+
+# Every way a login can fail for the caller's input maps to one indistinguishable answer.
+_LOGIN_FAILURES = {
+    "NotAuthorizedException",
+    "UserNotFoundException",
+    "UserNotConfirmedException",
+    "PasswordResetRequiredException",
+    "InvalidParameterException",
+}
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+class CognitoIdentityProvider(IdentityProvider):
+    def __init__(self, user_pool_id: str, client_id: str, client: Any | None = None) -> None:
+        self.user_pool_id = user_pool_id
+        self.client_id = client_id
+        self.client = client or boto3.client("cognito-idp", config=_CONFIG)
+
+    def create_user(self, email: str, password: str) -> str:
+        try:
+            response = self.client.admin_create_user(
+                UserPoolId=self.user_pool_id,
+                Username=email,
+                UserAttributes=[
+                    {"Name": "email", "Value": email},
+                    {"Name": "email_verified", "Value": "true"},
+                ],
+                MessageAction="SUPPRESS",
+            )
+        except ClientError as error:
+            if _code(error) in {"UsernameExistsException", "AliasExistsException"}:
+                raise EmailTaken() from None
+            raise
+        attributes = {a["Name"]: a["Value"] for a in response["User"].get("Attributes", [])}
+        user_id = attributes.get("sub")
+        try:
+            if not user_id:
+                raise RuntimeError("Cognito returned no sub for the new user")
+            self.client.admin_set_user_password(
+                UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True
+            )
+        except Exception as failure:
+            # The caller never learns the user id, so undo the half-created user here.
+            self.delete_user(email)
+            if isinstance(failure, ClientError) and _code(failure) == "InvalidPasswordException":
+                raise WeakPassword() from None
+            raise
+        return user_id
+
+    def delete_user(self, email: str) -> None:
+        try:
+            self.client.admin_delete_user(UserPoolId=self.user_pool_id, Username=email)
+        except ClientError as error:
+            if _code(error) != "UserNotFoundException":
+                raise
+
+    def authenticate(self, email: str, password: str) -> Tokens:
+        try:
+            response = self.client.initiate_auth(
+                AuthFlow="USER_PASSWORD_AUTH",
+                ClientId=self.client_id,
+                AuthParameters={"USERNAME": email, "PASSWORD": password},
+            )
+        except ClientError as error:
+            code = _code(error)
+            if code in _LOGIN_FAILURES:
+                raise InvalidCredentials() from None
+            if code in {"TooManyRequestsException", "TooManyFailedAttemptsException"}:
+                raise TooManyRequests() from None
+            raise
+        result = response.get("AuthenticationResult")
+        if not result:
+            # A challenge (e.g. NEW_PASSWORD_REQUIRED) is not something this API can complete.
+            raise InvalidCredentials()
+        return Tokens(
+            access_token=result["AccessToken"],
+            id_token=result["IdToken"],
+            refresh_token=result.get("RefreshToken", ""),
+            expires_in=int(result.get("ExpiresIn", 3600)),
+        )

@@ -1,0 +1,143 @@
+"""HTTP API of the accounts service (API Gateway HTTP API v2.0 and ALB, one router).
+
+Each route: parse the pydantic model (Powertools validation) -> one call into ``accounts.logic`` ->
+return a response model. Handler string: ``accounts.handlers.http.lambda_handler``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.metrics import MetricUnit
+from reelstack_common.auth import current_user
+from reelstack_common.http import Router, build_handler
+
+from accounts.dal.wiring import dependencies
+from accounts.handlers.observability import SERVICE, logger, metrics, tracer
+from accounts.logic import accounts, billing, profiles
+from accounts.models.input import (
+    ChangeSubscriptionRequest,
+    CreateAccountRequest,
+    CreateProfileRequest,
+    LoginRequest,
+    UpdateProfileRequest,
+)
+from accounts.models.output import (
+    AccountCreated,
+    InvoiceList,
+    InvoiceOut,
+    MeOut,
+    PlanList,
+    PlanOut,
+    ProfileList,
+    ProfileOut,
+    SubscriptionOut,
+    TokensOut,
+)
+
+router = Router()
+
+ProfileId = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def _user_id() -> str:
+    return current_user(router).user_id
+
+
+# --- accounts ---------------------------------------------------------------------------------
+
+
+@router.post("/accounts", summary="Create an account", responses={201: {"description": "Created"}})
+def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[AccountCreated]:
+    user_id = accounts.sign_up(body, dependencies().repo, dependencies().identity)
+    metrics.add_metric(name="AccountsCreated", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=201,
+        content_type=content_types.APPLICATION_JSON,
+        body=AccountCreated(user_id=user_id),
+    )
+
+
+@router.post("/accounts/login", summary="Exchange email and password for Cognito tokens")
+def login(body: Annotated[LoginRequest, Body()]) -> TokensOut:
+    return TokensOut.of(accounts.log_in(body, dependencies().identity))
+
+
+@router.get("/accounts/me", summary="The caller's account and profiles")
+def get_me() -> MeOut:
+    account, account_profiles = accounts.me(_user_id(), dependencies().repo)
+    return MeOut(
+        user_id=account.user_id,
+        email=account.email,
+        plan=account.plan,
+        subscription_status=str(account.subscription_status),
+        cancel_at_period_end=account.cancel_at_period_end,
+        profiles=[ProfileOut.of(p) for p in account_profiles],
+    )
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+
+@router.get("/profiles", summary="List the caller's profiles")
+def list_profiles() -> ProfileList:
+    return ProfileList(
+        profiles=[ProfileOut.of(p) for p in profiles.list_profiles(_user_id(), dependencies().repo)]
+    )
+
+
+@router.post("/profiles", summary="Create a profile (capped by plan)")
+def create_profile(body: Annotated[CreateProfileRequest, Body()]) -> Response[ProfileOut]:
+    profile = profiles.create_profile(_user_id(), body, dependencies().repo)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=ProfileOut.of(profile))
+
+
+@router.get("/profiles/<profile_id>", summary="Get one of the caller's profiles")
+def get_profile(profile_id: ProfileId) -> ProfileOut:
+    return ProfileOut.of(profiles.get_profile(_user_id(), profile_id, dependencies().repo))
+
+
+@router.patch("/profiles/<profile_id>", summary="Update one of the caller's profiles")
+def update_profile(profile_id: ProfileId, body: Annotated[UpdateProfileRequest, Body()]) -> ProfileOut:
+    return ProfileOut.of(profiles.update_profile(_user_id(), profile_id, body, dependencies().repo))
+
+
+@router.delete("/profiles/<profile_id>", summary="Delete one of the caller's profiles")
+def delete_profile(profile_id: ProfileId) -> Response[None]:
+    profiles.delete_profile(_user_id(), profile_id, dependencies().repo)
+    return Response(status_code=204, content_type=None, body="")
+
+
+# --- billing ----------------------------------------------------------------------------------
+
+
+@router.get("/billing/plans", summary="Plans and prices (public)")
+def list_plans() -> PlanList:
+    return PlanList(plans=[PlanOut.of(p) for p in billing.list_plans()])
+
+
+@router.get("/billing/subscription", summary="The caller's subscription")
+def get_subscription() -> SubscriptionOut:
+    return SubscriptionOut.of(billing.get_subscription(_user_id(), dependencies().repo))
+
+
+@router.put("/billing/subscription", summary="Change plan and/or payment method")
+def change_subscription(body: Annotated[ChangeSubscriptionRequest, Body()]) -> SubscriptionOut:
+    return SubscriptionOut.of(billing.change_subscription(_user_id(), body, dependencies().repo))
+
+
+@router.delete("/billing/subscription", summary="Cancel at the end of the billing period")
+def cancel_subscription() -> SubscriptionOut:
+    return SubscriptionOut.of(billing.cancel_subscription(_user_id(), dependencies().repo))
+
+
+@router.get("/billing/invoices", summary="The caller's invoices, newest first")
+def list_invoices() -> InvoiceList:
+    return InvoiceList(
+        invoices=[InvoiceOut.of(i) for i in billing.list_invoices(_user_id(), dependencies().repo)]
+    )
+
+
+lambda_handler = build_handler(router, service=SERVICE, logger=logger, tracer=tracer, metrics=metrics)

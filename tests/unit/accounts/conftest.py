@@ -1,0 +1,181 @@
+"""Fixtures of the accounts unit tests: moto DynamoDB table + Cognito pool, driven through the handlers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from moto import mock_aws
+
+from tests.unit.events import LambdaContext, alb_event, http_api_event, http_claims, response_json
+
+TABLE = "accounts-test"
+PASSWORD = "Corr3ct-Horse"
+
+
+@dataclass
+class User:
+    email: str
+    user_id: str
+    access_token: str
+    id_token: str
+
+
+@dataclass
+class Cloud:
+    pool_id: str
+    client_id: str
+    table: Any
+    cognito: Any
+
+    def invoke(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        edge: str = "http",
+        **kwargs: Any,
+    ) -> tuple[int, Any]:
+        """Call the accounts HTTP handler the way API Gateway (edge="http") or the ALB would."""
+        from accounts.handlers.http import lambda_handler
+
+        if edge == "http":
+            claims = http_claims(token) if token else None
+            event = http_api_event(method, path, body, claims=claims, **kwargs)
+        else:
+            event = alb_event(method, path, body, token=token, **kwargs)
+        response = lambda_handler(event, LambdaContext())
+        return int(response["statusCode"]), response_json(response)
+
+    def sign_up(self, email: str, password: str = PASSWORD, plan: str | None = None) -> str:
+        body: dict[str, Any] = {"email": email, "password": password}
+        if plan:
+            body["plan"] = plan
+        status, out = self.invoke("POST", "/accounts", body)
+        assert status == 201, out
+        return str(out["user_id"])
+
+    def user(self, email: str, plan: str | None = None) -> User:
+        user_id = self.sign_up(email, plan=plan)
+        status, tokens = self.invoke("POST", "/accounts/login", {"email": email, "password": PASSWORD})
+        assert status == 200, tokens
+        return User(email, user_id, tokens["access_token"], tokens["id_token"])
+
+    def items(self) -> list[dict[str, Any]]:
+        return list(self.table.scan()["Items"])
+
+    def cognito_usernames(self) -> list[str]:
+        users = self.cognito.list_users(UserPoolId=self.pool_id)["Users"]
+        return [next(a["Value"] for a in u["Attributes"] if a["Name"] == "email") for u in users]
+
+
+def _serialize_moto_dynamodb() -> Callable[[], None]:
+    """DynamoDB serializes conflicting writes; moto's in-process backend does not (its transaction
+    rollback restores a deep copy of the whole table, racing other threads). Serializing moto's
+    request dispatch restores DynamoDB's per-request atomicity, which the concurrency tests need."""
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+    def restore() -> None:
+        DynamoHandler.call_action = original  # type: ignore[method-assign]
+
+    return restore
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
+    from accounts.dal import wiring
+    from reelstack_common import auth, dynamo
+
+    for name, value in {
+        "ACCOUNTS_TABLE": TABLE,
+        "ADMINS_GROUP": "admins",
+        "PAYMENT_PROVIDER": "local",
+        "POWERTOOLS_SERVICE_NAME": "accounts",
+        "DAX_ENDPOINT": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    restore = _serialize_moto_dynamodb()
+    try:
+        with mock_aws():
+            dynamodb = boto3.resource("dynamodb")
+            table = dynamodb.create_table(
+                TableName=TABLE,
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                AttributeDefinitions=[
+                    {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
+                ],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": "gsi1",
+                        "KeySchema": [
+                            {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                            {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                ],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            cognito = boto3.client("cognito-idp")
+            # Mirrors infra/constructs/identity.py: email sign-in, 8+ chars, upper/lower/digit.
+            pool_id = cognito.create_user_pool(
+                PoolName="reelstack-test",
+                UsernameAttributes=["email"],
+                AutoVerifiedAttributes=["email"],
+                Policies={
+                    "PasswordPolicy": {
+                        "MinimumLength": 8,
+                        "RequireUppercase": True,
+                        "RequireLowercase": True,
+                        "RequireNumbers": True,
+                        "RequireSymbols": False,
+                    }
+                },
+            )["UserPool"]["Id"]
+            client_id = cognito.create_user_pool_client(
+                UserPoolId=pool_id,
+                ClientName="reelstack-web",
+                GenerateSecret=False,
+                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            )["UserPoolClient"]["ClientId"]
+            cognito.create_group(GroupName="admins", UserPoolId=pool_id)
+            monkeypatch.setenv("USER_POOL_ID", pool_id)
+            monkeypatch.setenv("USER_POOL_CLIENT_ID", client_id)
+            # The JWKS is fetched over HTTP from the URL auth computes; `requests` is intercepted
+            # by moto, which serves the pool's real key set there (a wrong URL fails the test).
+            monkeypatch.setattr(auth, "fetch_jwks", lambda url: requests.get(url, timeout=5).json())
+            auth.jwks_cache.clear()
+            dynamo.reset()
+            wiring.reset()
+            yield Cloud(pool_id=pool_id, client_id=client_id, table=table, cognito=cognito)
+    finally:
+        restore()
+        dynamo.reset()
+        wiring.reset()
+        auth.jwks_cache.clear()
+
+
+@pytest.fixture(params=["http", "alb"])
+def edge(request: pytest.FixtureRequest) -> str:
+    """Run a test once behind API Gateway HTTP API and once behind the ALB."""
+    return str(request.param)

@@ -1,0 +1,164 @@
+"""Sign-up, login and /accounts/me through the handler (HTTP API and ALB events)."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+
+from tests.unit.accounts.conftest import PASSWORD, Cloud
+
+
+def test_sign_up_creates_cognito_user_and_account(cloud: Cloud, edge: str) -> None:
+    status, body = cloud.invoke(
+        "POST", "/accounts", {"email": "Ann@Example.com", "password": PASSWORD}, edge=edge
+    )
+    assert status == 201
+    user_id = body["user_id"]
+    # The user id is Cognito's sub, and the email is stored lower-cased.
+    user = cloud.cognito.admin_get_user(UserPoolId=cloud.pool_id, Username="ann@example.com")
+    attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    assert attributes["sub"] == user_id
+    assert attributes["email_verified"] == "true"
+    assert user["UserStatus"] == "CONFIRMED"
+    items = {(i["pk"], i["sk"]): i for i in cloud.items()}
+    account = items[(f"ACCOUNT#{user_id}", "ACCOUNT")]
+    assert account["email"] == "ann@example.com"
+    assert account["plan"] == "basic"
+    assert account["subscription_status"] == "active"
+    reservation = items[("EMAIL#ann@example.com", "EMAIL")]
+    assert reservation["status"] == "active" and reservation["user_id"] == user_id
+    assert "expires_at" not in reservation and "token" not in reservation
+    # No password anywhere in the table.
+    assert PASSWORD not in repr(cloud.items())
+
+
+def test_sign_up_with_plan(cloud: Cloud) -> None:
+    user_id = cloud.sign_up("plan@example.com", plan="premium")
+    item = cloud.table.get_item(Key={"pk": f"ACCOUNT#{user_id}", "sk": "ACCOUNT"})["Item"]
+    assert item["plan"] == "premium"
+
+
+def test_duplicate_email_is_409_and_changes_nothing(cloud: Cloud, edge: str) -> None:
+    cloud.sign_up("dup@example.com")
+    before = cloud.items()
+    status, body = cloud.invoke(
+        "POST", "/accounts", {"email": "DUP@example.com ", "password": "Another-Pass1"}, edge=edge
+    )
+    assert status == 409
+    assert body == {"error": {"code": "EMAIL_TAKEN", "message": "An account with this email already exists"}}
+    assert cloud.items() == before
+    assert cloud.cognito_usernames() == ["dup@example.com"]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"email": "weak@example.com", "password": "short1A"},
+        {"email": "weak@example.com", "password": "alllowercase1"},
+        {"email": "weak@example.com", "password": "NoDigitsHere"},
+        {"email": "not-an-email", "password": PASSWORD},
+        {"email": "a@b", "password": PASSWORD},
+        {"email": "weak@example.com", "password": PASSWORD, "plan": "platinum"},
+    ],
+)
+def test_invalid_sign_up_is_400_and_writes_nothing(cloud: Cloud, payload: dict[str, str]) -> None:
+    status, body = cloud.invoke("POST", "/accounts", payload)
+    assert status == 400
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert payload["password"] not in body["error"]["message"]
+    assert cloud.items() == []
+    assert cloud.cognito_usernames() == []
+
+
+def test_cognito_rejecting_the_password_leaves_no_state(cloud: Cloud) -> None:
+    # A pool stricter than our own check (symbols required): Cognito refuses at set-password time.
+    cloud.cognito.update_user_pool(
+        UserPoolId=cloud.pool_id,
+        Policies={"PasswordPolicy": {"MinimumLength": 20, "RequireUppercase": True, "RequireNumbers": True}},
+    )
+    status, body = cloud.invoke("POST", "/accounts", {"email": "strict@example.com", "password": PASSWORD})
+    assert status == 400, body
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert cloud.items() == []
+    assert cloud.cognito_usernames() == []
+
+
+def test_failure_after_cognito_user_is_compensated(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    from accounts.dal.dynamo_repository import DynamoAccountsRepository
+
+    def boom(self: object, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("DynamoDB went away")
+
+    monkeypatch.setattr(DynamoAccountsRepository, "create_account", boom)
+    status, body = cloud.invoke("POST", "/accounts", {"email": "half@example.com", "password": PASSWORD})
+    assert status == 500
+    assert body == {"error": {"code": "INTERNAL", "message": "Internal server error"}}
+    assert cloud.items() == []  # reservation released
+    assert cloud.cognito_usernames() == []  # Cognito user deleted
+    monkeypatch.undo()
+    # ...so the email is free again.
+    monkeypatch.setenv("USER_POOL_ID", cloud.pool_id)
+    monkeypatch.setenv("USER_POOL_CLIENT_ID", cloud.client_id)
+    monkeypatch.setenv("ACCOUNTS_TABLE", "accounts-test")
+    assert cloud.sign_up("half@example.com")
+
+
+def test_login_returns_cognito_tokens(cloud: Cloud, edge: str) -> None:
+    user_id = cloud.sign_up("log@example.com")
+    status, body = cloud.invoke(
+        "POST", "/accounts/login", {"email": "LOG@example.com", "password": PASSWORD}, edge=edge
+    )
+    assert status == 200
+    assert set(body) == {"access_token", "id_token", "refresh_token", "expires_in"}
+    assert body["expires_in"] == 3600
+    claims = jwt.decode(body["access_token"], options={"verify_signature": False})
+    assert (
+        claims["sub"] == user_id
+        and claims["token_use"] == "access"
+        and claims["client_id"] == cloud.client_id
+    )
+
+
+def test_wrong_password_and_unknown_email_look_the_same(cloud: Cloud, edge: str) -> None:
+    cloud.sign_up("who@example.com")
+    wrong = cloud.invoke(
+        "POST", "/accounts/login", {"email": "who@example.com", "password": "Wrong-Pass1"}, edge=edge
+    )
+    unknown = cloud.invoke(
+        "POST", "/accounts/login", {"email": "nobody@example.com", "password": PASSWORD}, edge=edge
+    )
+    malformed = cloud.invoke("POST", "/accounts/login", {"email": "nobody", "password": PASSWORD}, edge=edge)
+    expected = (401, {"error": {"code": "INVALID_CREDENTIALS", "message": "Incorrect email or password"}})
+    assert wrong == expected
+    assert unknown == expected
+    assert malformed == expected
+
+
+def test_me_returns_account_and_profiles(cloud: Cloud, edge: str) -> None:
+    user = cloud.user("me@example.com", plan="standard")
+    status, created = cloud.invoke(
+        "POST", "/profiles", {"name": "Kid", "kids": True}, token=user.access_token, edge=edge
+    )
+    assert status == 201
+    status, body = cloud.invoke("GET", "/accounts/me", token=user.access_token, edge=edge)
+    assert status == 200
+    assert body == {
+        "user_id": user.user_id,
+        "email": "me@example.com",
+        "plan": "standard",
+        "subscription_status": "active",
+        "cancel_at_period_end": False,
+        "profiles": [created],
+    }
+
+
+def test_me_accepts_id_token_too(cloud: Cloud, edge: str) -> None:
+    user = cloud.user("idtok@example.com")
+    status, body = cloud.invoke("GET", "/accounts/me", token=user.id_token, edge=edge)
+    assert status == 200 and body["user_id"] == user.user_id
+
+
+def test_me_without_token_is_401(cloud: Cloud, edge: str) -> None:
+    status, body = cloud.invoke("GET", "/accounts/me", edge=edge)
+    assert status == 401
+    assert body["error"]["code"] == "UNAUTHORIZED"
