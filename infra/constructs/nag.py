@@ -46,11 +46,22 @@ def acknowledge(
         cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=ack_id, reason=reason))
 
 
-def iter_acknowledgements(root: IConstruct) -> Iterator[tuple[str, str, str]]:
-    """(construct path, rule id, reason) for every acknowledgement recorded under ``root``."""
+def _rule_part(ack_id: str) -> str:
+    """``Annotation::AwsSolutions-IAM5[Resource::*]`` -> ``AwsSolutions-IAM5[Resource::*]``."""
+    head = ack_id.split("[", 1)[0]
+    return ack_id.split("::", 1)[1] if "::" in head else ack_id
+
+
+def iter_acknowledgements(
+    root: IConstruct, *, prefix: str = "AwsSolutions-"
+) -> Iterator[tuple[str, str, str]]:
+    """(construct path, rule id, reason) of every acknowledgement under ``root`` whose rule id starts
+    with ``prefix`` (CDK itself acknowledges some of its own CloudFormation-Validate rules)."""
     key = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
     for node in root.node.find_all():
         for entry in node.node.metadata:
             if entry.type == key and entry.data:
-                for rule_id, reason in dict(entry.data).items():
-                    yield node.node.path, str(rule_id), str(reason)
+                for ack_id, reason in dict(entry.data).items():
+                    rule = _rule_part(str(ack_id))
+                    if rule.startswith(prefix):
+                        yield node.node.path, rule, str(reason)

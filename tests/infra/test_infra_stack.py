@@ -1,0 +1,397 @@
+"""Template assertions for the Reelstack stack (one synthesized app for the whole module)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+from conftest import Synth, find_one, logical_id
+
+# The contract from the Foundation issue, written out independently of infra/constructs/accounts.py.
+PUBLIC_ROUTES = {"POST /accounts", "POST /accounts/login", "GET /billing/plans"}
+PRIVATE_ROUTES = {
+    "GET /accounts/me",
+    "GET /profiles",
+    "POST /profiles",
+    "GET /profiles/{profile_id}",
+    "PATCH /profiles/{profile_id}",
+    "DELETE /profiles/{profile_id}",
+    "PUT /billing/subscription",
+    "DELETE /billing/subscription",
+    "GET /billing/invoices",
+}
+
+
+def _ref(lid: str) -> dict[str, str]:
+    return {"Ref": lid}
+
+
+def _arn(lid: str) -> dict[str, list[str]]:
+    return {"Fn::GetAtt": [lid, "Arn"]}
+
+
+@pytest.fixture(scope="module")
+def ids(reelstack: Synth) -> dict[str, str]:
+    s = reelstack.stack
+    return {
+        "api": logical_id(reelstack, s.edge.http_api),
+        "pool": logical_id(reelstack, s.identity.user_pool),
+        "client": logical_id(reelstack, s.identity.user_pool_client),
+        "accounts_fn": logical_id(reelstack, s.accounts.function),
+        "billing_fn": logical_id(reelstack, s.billing.function),
+        "hello_fn": logical_id(reelstack, s.demo.function),
+        "accounts_table": logical_id(reelstack, s.data.accounts_table),
+        "idem_table": logical_id(reelstack, s.data.idempotency_table),
+        "listener": logical_id(reelstack, s.edge.listener),
+        "dax": logical_id(reelstack, s.dax.cluster),
+        "dax_sg": logical_id(reelstack, s.dax.security_group),
+    }
+
+
+# --- network -----------------------------------------------------------------------------------------
+
+
+def test_vpc_two_azs_no_nat_flow_logs_and_endpoints(reelstack: Synth) -> None:
+    t = reelstack.template
+    t.resource_count_is("AWS::EC2::VPC", 1)
+    t.resource_count_is("AWS::EC2::Subnet", 4)  # public + private in each of 2 AZs
+    t.resource_count_is("AWS::EC2::NatGateway", 0)
+    t.has_resource_properties("AWS::EC2::FlowLog", {"ResourceType": "VPC", "TrafficType": "ALL"})
+    services = json.dumps(
+        [r["Properties"]["ServiceName"] for r in reelstack.resources("AWS::EC2::VPCEndpoint").values()]
+    )
+    for svc in ("dynamodb", "s3", "cognito-idp", "sts", "states"):
+        assert f".{svc}" in services, f"missing VPC endpoint for {svc}: {services}"
+
+
+# --- HTTP API ------------------------------------------------------------------------------------------
+
+
+def test_http_api_with_access_logs(reelstack: Synth, ids: dict[str, str]) -> None:
+    t = reelstack.template
+    t.has_resource_properties("AWS::ApiGatewayV2::Api", {"ProtocolType": "HTTP"})
+    t.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage",
+        {
+            "ApiId": _ref(ids["api"]),
+            "StageName": "$default",
+            "AutoDeploy": True,
+            "AccessLogSettings": {
+                "DestinationArn": Match.any_value(),
+                "Format": Match.string_like_regexp("routeKey"),
+            },
+        },
+    )
+
+
+def test_jwt_authorizer_issuer_and_audience(reelstack: Synth, ids: dict[str, str]) -> None:
+    reelstack.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Authorizer",
+        {
+            "ApiId": _ref(ids["api"]),
+            "AuthorizerType": "JWT",
+            "IdentitySource": ["$request.header.Authorization"],
+            "JwtConfiguration": {
+                "Audience": [_ref(ids["client"])],
+                "Issuer": {
+                    "Fn::Join": [
+                        "",
+                        [
+                            "https://cognito-idp.",
+                            {"Ref": "AWS::Region"},
+                            ".amazonaws.com/",
+                            _ref(ids["pool"]),
+                        ],
+                    ]
+                },
+            },
+        },
+    )
+
+
+def test_every_route_and_its_authorization(reelstack: Synth, ids: dict[str, str]) -> None:
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"]
+        for r in reelstack.resources("AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) == PUBLIC_ROUTES | PRIVATE_ROUTES
+    (authorizer_id, _) = find_one(reelstack.resources("AWS::ApiGatewayV2::Authorizer"), lambda k, v: True)
+    for key in PUBLIC_ROUTES:
+        assert routes[key].get("AuthorizationType", "NONE") == "NONE", key
+        assert "AuthorizerId" not in routes[key], key
+    for key in PRIVATE_ROUTES:
+        assert routes[key]["AuthorizationType"] == "JWT", key
+        assert routes[key]["AuthorizerId"] == _ref(authorizer_id), key
+    # All routes hit the one accounts integration (payload 2.0) -> the accounts function.
+    targets = {json.dumps(r["Target"]) for r in routes.values()}
+    assert len(targets) == 1
+    reelstack.template.has_resource_properties(
+        "AWS::ApiGatewayV2::Integration",
+        {
+            "IntegrationType": "AWS_PROXY",
+            "PayloadFormatVersion": "2.0",
+            "IntegrationUri": _arn(ids["accounts_fn"]),
+        },
+    )
+
+
+# --- ALB -----------------------------------------------------------------------------------------------
+
+
+def test_alb_listener_default_404_json(reelstack: Synth) -> None:
+    t = reelstack.template
+    t.has_resource_properties(
+        "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Scheme": "internet-facing", "Type": "application"}
+    )
+    (_, listener) = find_one(reelstack.resources("AWS::ElasticLoadBalancingV2::Listener"), lambda k, v: True)
+    props = listener["Properties"]
+    assert (props["Port"], props["Protocol"]) == (80, "HTTP")
+    (action,) = props["DefaultActions"]
+    assert action["Type"] == "fixed-response"
+    fixed = action["FixedResponseConfig"]
+    assert fixed["StatusCode"] == "404" and fixed["ContentType"] == "application/json"
+    body = json.loads(fixed["MessageBody"])
+    assert body["error"]["code"] == "NOT_FOUND" and body["error"]["message"]
+
+
+def test_alb_rule_forwards_to_accounts_lambda(reelstack: Synth, ids: dict[str, str]) -> None:
+    (_, rule) = find_one(reelstack.resources("AWS::ElasticLoadBalancingV2::ListenerRule"), lambda k, v: True)
+    props = rule["Properties"]
+    assert props["ListenerArn"] == _ref(ids["listener"])
+    assert props["Priority"] == 100
+    assert props["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/accounts*", "/profiles*", "/billing*"]}}
+    ]
+    (action,) = props["Actions"]
+    tg_id = action["TargetGroupArn"]["Ref"]
+    tg = reelstack.template_json["Resources"][tg_id]["Properties"]
+    assert tg["TargetType"] == "lambda"
+    assert tg["Targets"] == [{"Id": _arn(ids["accounts_fn"])}]
+    reelstack.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Principal": "elasticloadbalancing.amazonaws.com", "FunctionName": _arn(ids["accounts_fn"])},
+    )
+
+
+# --- DAX -----------------------------------------------------------------------------------------------
+
+
+def test_dax_cluster_subnet_group_sg_and_role(reelstack: Synth, ids: dict[str, str]) -> None:
+    t = reelstack.template
+    (sg_id,) = reelstack.resources("AWS::DAX::SubnetGroup")
+    cluster = reelstack.template_json["Resources"][ids["dax"]]["Properties"]
+    assert cluster["SSESpecification"] == {"SSEEnabled": True}
+    assert cluster["ClusterEndpointEncryptionType"] == "TLS"
+    assert cluster["SubnetGroupName"] == _ref(sg_id)
+    assert cluster["SecurityGroupIds"] == [{"Fn::GetAtt": [ids["dax_sg"], "GroupId"]}]
+    role_id = cluster["IAMRoleARN"]["Fn::GetAtt"][0]
+    role = reelstack.template_json["Resources"][role_id]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "dax.amazonaws.com"}
+    t.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [_ref(role_id)],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {"Action": Match.array_with(["dynamodb:GetItem", "dynamodb:PutItem"])}
+                        )
+                    ]
+                )
+            },
+        },
+    )
+    # Port 9111 from the accounts (and billing) function security group.
+    accounts_sg = reelstack.stack.accounts.function.connections.security_groups[0]
+    t.has_resource_properties(
+        "AWS::EC2::SecurityGroupIngress",
+        {
+            "IpProtocol": "tcp",
+            "FromPort": 9111,
+            "ToPort": 9111,
+            "GroupId": {"Fn::GetAtt": [ids["dax_sg"], "GroupId"]},
+            "SourceSecurityGroupId": {"Fn::GetAtt": [logical_id(reelstack, accounts_sg), "GroupId"]},
+        },
+    )
+
+
+# --- Cognito -------------------------------------------------------------------------------------------
+
+
+def test_cognito_pool_client_and_admins_group(reelstack: Synth, ids: dict[str, str]) -> None:
+    t = reelstack.template
+    t.has_resource_properties(
+        "AWS::Cognito::UserPool",
+        {
+            "UsernameAttributes": ["email"],
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "Policies": {
+                "PasswordPolicy": Match.object_like(
+                    {
+                        "MinimumLength": 8,
+                        "RequireUppercase": True,
+                        "RequireLowercase": True,
+                        "RequireNumbers": True,
+                    }
+                )
+            },
+            "AccountRecoverySetting": {"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
+        },
+    )
+    (_, client) = find_one(reelstack.resources("AWS::Cognito::UserPoolClient"), lambda k, v: True)
+    props = client["Properties"]
+    assert props["UserPoolId"] == _ref(ids["pool"])
+    assert props.get("GenerateSecret", False) is False
+    assert {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"} <= set(props["ExplicitAuthFlows"])
+    t.has_resource_properties(
+        "AWS::Cognito::UserPoolGroup", {"GroupName": "admins", "UserPoolId": _ref(ids["pool"])}
+    )
+
+
+# --- DynamoDB ------------------------------------------------------------------------------------------
+
+
+def test_accounts_table(reelstack: Synth, ids: dict[str, str]) -> None:
+    props = reelstack.template_json["Resources"][ids["accounts_table"]]["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert {"AttributeName": "gsi1pk", "AttributeType": "S"} in props["AttributeDefinitions"]
+    assert props["GlobalSecondaryIndexes"] == [
+        {
+            "IndexName": "gsi1",
+            "KeySchema": [
+                {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert reelstack.template_json["Resources"][ids["accounts_table"]]["DeletionPolicy"] == "Retain"
+
+
+def test_idempotency_table(reelstack: Synth, ids: dict[str, str]) -> None:
+    props = reelstack.template_json["Resources"][ids["idem_table"]]["Properties"]
+    assert props["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+# --- functions -----------------------------------------------------------------------------------------
+
+
+def _env(reelstack: Synth, fn_id: str) -> dict[str, Any]:
+    return reelstack.template_json["Resources"][fn_id]["Properties"]["Environment"]["Variables"]
+
+
+@pytest.mark.parametrize("fn_key", ["accounts_fn", "billing_fn"])
+def test_accounts_functions_environment_and_runtime(
+    reelstack: Synth, ids: dict[str, str], fn_key: str
+) -> None:
+    fn = reelstack.template_json["Resources"][ids[fn_key]]["Properties"]
+    env = _env(reelstack, ids[fn_key])
+    assert env["ACCOUNTS_TABLE"] == _ref(ids["accounts_table"])
+    assert env["IDEMPOTENCY_TABLE"] == _ref(ids["idem_table"])
+    assert env["USER_POOL_ID"] == _ref(ids["pool"])
+    assert env["USER_POOL_CLIENT_ID"] == _ref(ids["client"])
+    assert env["ADMINS_GROUP"] == "admins"
+    assert env["PAYMENT_PROVIDER"] == "local"
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Reelstack"
+    assert env["LOG_LEVEL"] == "INFO"
+    assert env["DAX_ENDPOINT"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [ids["dax"], "ClusterDiscoveryEndpointURL"]}, ":9111"]]
+    }
+    assert fn["Runtime"] in ("python3.12", "python3.13")
+    assert fn["Architectures"] == ["x86_64"]
+    assert fn["TracingConfig"] == {"Mode": "Active"}
+    assert len(fn["Layers"]) == 2
+    assert len(fn["VpcConfig"]["SubnetIds"]) == 2
+    assert "LogGroup" in fn["LoggingConfig"]
+    expected = {
+        "accounts_fn": ("accounts", "accounts.handlers.http.lambda_handler"),
+        "billing_fn": ("billing-run", "accounts.handlers.billing_run.lambda_handler"),
+    }[fn_key]
+    assert (env["POWERTOOLS_SERVICE_NAME"], fn["Handler"]) == expected
+
+
+def test_log_groups_have_retention(reelstack: Synth) -> None:
+    for lid, group in reelstack.resources("AWS::Logs::LogGroup").items():
+        assert group["Properties"].get("RetentionInDays"), lid
+
+
+def test_billing_schedule_targets_billing_function(reelstack: Synth, ids: dict[str, str]) -> None:
+    (_, rule) = find_one(reelstack.resources("AWS::Events::Rule"), lambda k, v: True)
+    props = rule["Properties"]
+    assert props["ScheduleExpression"].startswith("cron(")
+    assert props["State"] == "ENABLED"
+    assert [t["Arn"] for t in props["Targets"]] == [_arn(ids["billing_fn"])]
+    reelstack.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"Principal": "events.amazonaws.com", "FunctionName": _arn(ids["billing_fn"])},
+    )
+
+
+# --- demo state machine --------------------------------------------------------------------------------
+
+
+def test_demo_state_machine(reelstack: Synth, ids: dict[str, str]) -> None:
+    (_, sm) = find_one(reelstack.resources("AWS::StepFunctions::StateMachine"), lambda k, v: True)
+    props = sm["Properties"]
+    assert props["StateMachineName"] == "reelstack-demo-map"
+    definition = json.loads(props["DefinitionString"])  # inline, not an S3 asset
+    square_each = definition["States"][definition["StartAt"]]
+    assert square_each["Type"] == "Map" and square_each["ItemsPath"] == "$.items"
+    assert square_each["MaxConcurrency"] == 2
+    task = square_each["ItemProcessor"]["States"]["Square"]
+    assert task["Resource"] == "${HelloMapFunctionArn}"
+    assert {"Lambda.ServiceException", "States.TaskFailed"} <= {
+        e for r in task["Retry"] for e in r["ErrorEquals"]
+    }
+    fail_state = task["Catch"][0]["Next"]
+    assert square_each["ItemProcessor"]["States"][fail_state]["Type"] == "Fail"
+    assert props["DefinitionSubstitutions"] == {"HelloMapFunctionArn": _arn(ids["hello_fn"])}
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    role_id = props["RoleArn"]["Fn::GetAtt"][0]
+    reelstack.template.has_resource_properties(
+        "AWS::IAM::Policy",
+        {
+            "Roles": [_ref(role_id)],
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        {
+                            "Action": "lambda:InvokeFunction",
+                            "Effect": "Allow",
+                            "Resource": _arn(ids["hello_fn"]),
+                        }
+                    ]
+                )
+            },
+        },
+    )
+
+
+def test_hello_map_handler() -> None:
+    # The demo function is tiny and owned by infra; keep its contract next to the state machine test.
+    import importlib.util
+
+    from conftest import REPO_ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "hello_map_handler", REPO_ROOT / "functions/hello_map/hello_map/handler.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.lambda_handler({"n": 7}, None) == {"n": 7, "square": 49}
+    for bad in ({"n": "7"}, {"n": 1.5}, {"n": True}, {}):
+        with pytest.raises(ValueError):
+            module.lambda_handler(bad, None)
