@@ -177,6 +177,7 @@ class MediaPipeline(Construct):
         max_duration_s: int = 4 * 3600,
         execution_timeout_hours: int = 6,
         log_level: str = "INFO",
+        asl_path: Path = TRANSCODE_ASL,
     ) -> None:
         super().__init__(scope, construct_id)
 
@@ -201,7 +202,7 @@ class MediaPipeline(Construct):
             for step, spec in STEPS.items()
         }
         self._grant_least_privilege()
-        self.state_machine = self._create_state_machine(Duration.hours(execution_timeout_hours))
+        self.state_machine = self._create_state_machine(asl_path, Duration.hours(execution_timeout_hours))
         self._create_ingest_rule()
 
     # --- storage ------------------------------------------------------------------------------
@@ -227,8 +228,6 @@ class MediaPipeline(Construct):
         self.ingest_bucket = s3.Bucket(
             self,
             "IngestBucket",
-            # Object Created events go to the default bus: the ingest rule starts the workflow.
-            event_bridge_enabled=True,
             encryption=s3.BucketEncryption.S3_MANAGED,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
@@ -260,6 +259,18 @@ class MediaPipeline(Construct):
                 )
             ],
             removal_policy=removal_policy,
+        )
+
+        # Object Created events go to the default bus, where the ingest rule starts the workflow.
+        # Set on the L1 bucket: the L2 ``event_bridge_enabled`` goes through the
+        # Custom::S3BucketNotifications resource (an extra Lambda + IAM, and a custom resource the
+        # local cloud cannot run), whereas CloudFormation supports the setting natively.
+        cfn_ingest = self.ingest_bucket.node.default_child
+        assert isinstance(cfn_ingest, s3.CfnBucket)
+        cfn_ingest.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                event_bridge_enabled=True
+            )
         )
 
         self.media_bucket = s3.Bucket(
@@ -420,7 +431,7 @@ class MediaPipeline(Construct):
 
     # --- workflow -----------------------------------------------------------------------------
 
-    def _create_state_machine(self, execution_timeout: Duration) -> sfn.StateMachine:
+    def _create_state_machine(self, asl_path: Path, execution_timeout: Duration) -> sfn.StateMachine:
         log_group = logs.LogGroup(
             self,
             "TranscodeWorkflowLogs",
@@ -434,7 +445,7 @@ class MediaPipeline(Construct):
             comment="Ingest -> chunked parallel transcode -> HLS publish",
             # from_string, not from_file: the definition stays inline in the template (visible to
             # assertions and to the local cloud) instead of becoming an S3 asset.
-            definition_body=sfn.DefinitionBody.from_string(TRANSCODE_ASL.read_text()),
+            definition_body=sfn.DefinitionBody.from_string(asl_path.read_text(encoding="utf-8")),
             definition_substitutions={
                 arn_placeholder(step): fn.function_arn for step, fn in self.functions.items()
             },
