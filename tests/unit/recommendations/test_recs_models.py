@@ -1,0 +1,150 @@
+"""Models recover planted structure; primitives behave (ties, exclusions, closed forms)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from recommendations.engine import EASE_MAX_TITLES, EngineConfig, choose_cf, fit_models
+from recommendations.engine.als import ALS
+from recommendations.engine.content import ContentModel
+from recommendations.engine.ease import EASE
+from recommendations.engine.matrix import decay, interaction_matrix, topk
+from recommendations.engine.metrics import catalog_coverage, ranking_metrics
+from recommendations.engine.popularity import popularity_scores, trending_scores
+from recommendations.engine.select import make_cf
+from recommendations.engine.session import SessionKNN
+from recs_world import DAY, NOW, catalog, interactions
+
+
+@pytest.fixture(scope="module")
+def world():
+    cat = catalog()
+    events = interactions()
+    X, users = interaction_matrix(events, cat)
+    return cat, events, X, users
+
+
+def _cluster_hits(scores: np.ndarray, cat, prefix: str, seen: set[int], k: int = 5) -> int:
+    top = topk(scores[None, :], k, exclude=np.isin(np.arange(len(cat)), list(seen))[None, :])[0]
+    return sum(cat.titles[j].title_id.startswith(prefix) for j in top)
+
+
+@pytest.mark.parametrize(
+    "model", [EASE(lam=10.0), EASE(lam=10.0, dropout=0.25), ALS(factors=8, iterations=10)]
+)
+def test_cf_recovers_taste_clusters(world, model):
+    cat, _, X, _ = world
+    model.fit(X)
+    for prefix, history in (("d", ["d01", "d02", "d03"]), ("a", ["a01", "a02", "a03"])):
+        seen = {cat.index[t] for t in history}
+        row = sp.csr_matrix((np.ones(3), ([0, 0, 0], sorted(seen))), shape=(1, len(cat)))
+        assert _cluster_hits(model.score(row)[0], cat, prefix, seen) == 5
+
+
+def test_session_knn_links_titles_watched_close_in_time():
+    # Profiles watch p then q a minute later; r is watched by the same profiles a month apart.
+    u = np.array([0, 0, 0, 1, 1, 1])
+    i = np.array([0, 1, 2, 0, 1, 2])
+    t = np.array([0.0, 60.0, 30 * DAY, 0.0, 60.0, 30 * DAY])
+    s = SessionKNN(tau_seconds=60.0).fit_events(u, i, t, 3)
+    assert s.S is not None
+    assert s.S[0, 1] > 0.3
+    assert s.S[0, 2] == 0.0  # beyond the window: no link at all
+
+
+def test_trending_burst_beats_all_time_favourite(world):
+    cat, events, X, _ = world
+    pop = popularity_scores(X)
+    trend = trending_scores(events, cat, NOW, half_life_days=7.0)
+    assert cat.titles[int(np.argmax(pop))].title_id == "d00"
+    assert cat.titles[int(np.argmax(trend))].title_id == "c07"
+    # A very long half-life turns trending back into popularity.
+    slow = trending_scores(events, cat, NOW, half_life_days=10_000.0)
+    assert cat.titles[int(np.argmax(slow))].title_id == "d00"
+
+
+def test_trending_ignores_future_events_and_repeat_plays(world):
+    cat, _, _, _ = world
+    from recommendations.engine import Interaction
+
+    ev = [Interaction("u1", "a00", NOW - 10 + k) for k in range(5)]  # one profile, 5 plays
+    ev += [Interaction("u2", "a01", NOW - 10), Interaction("u3", "a01", NOW - 10)]
+    ev += [Interaction(f"f{k}", "a02", NOW + DAY) for k in range(10)]  # clock skew
+    trend = trending_scores(ev, cat, NOW)
+    assert trend[cat.index["a01"]] > trend[cat.index["a00"]] > 0
+    assert trend[cat.index["a02"]] == 0
+
+
+def test_decay_half_life():
+    assert decay(np.array([NOW - 7 * DAY]), NOW, 7.0)[0] == pytest.approx(0.5)
+    assert decay(np.array([NOW + 1]), NOW, 7.0)[0] == 0.0
+
+
+def test_content_similarity_prefers_same_genre_and_cast(world):
+    cat = world[0]
+    cm = ContentModel().fit(cat)
+    sim = cm.similar(cat.index["d01"])
+    sim[cat.index["d01"]] = -1
+    best = cat.titles[int(np.argmax(sim))].title_id
+    assert best.startswith("d") and int(best[1:]) % 4 == 1  # same genre *and* same actor
+
+
+def test_ease_matches_textbook_closed_form():
+    rng = np.random.default_rng(0)
+    X = sp.csr_matrix((rng.random((50, 12)) < 0.3).astype(np.float64))
+    B = EASE(lam=5.0).fit(X).B
+    G = (X.T @ X).toarray() + 5.0 * np.eye(12)
+    P = np.linalg.inv(G)
+    ref = -P / np.diag(P)[None, :]
+    np.fill_diagonal(ref, 0.0)
+    assert np.allclose(B, ref)
+    # The serving path (few rows) and the batch path give the same scores.
+    e = EASE(lam=5.0).fit(X)
+    assert np.allclose(e.score(X[:3]), np.asarray(X[:3] @ e.B))
+    assert np.allclose(e.score(X), np.asarray(X @ e.B))
+
+
+def test_model_choice_follows_catalog_size():
+    assert choose_cf(EASE_MAX_TITLES) == "ease"
+    assert choose_cf(EASE_MAX_TITLES + 1) == "als"
+    assert isinstance(make_cf(1_000), EASE)
+    assert isinstance(make_cf(EASE_MAX_TITLES + 1), ALS)
+    assert make_cf(10_000).dtype == np.float32  # large EASE halves its memory
+
+
+def test_fit_models_switches_to_als_by_size(world):
+    cat, events, _, _ = world
+    m = fit_models(events, cat, NOW, EngineConfig(max_ease_titles=10, als_factors=8))
+    assert m.cf_kind == "als" and isinstance(m.cf, ALS)
+    scores = m.profile_scores([e for e in events if e.profile_id == "family00"])
+    assert np.isfinite(scores).all()
+
+
+def test_topk_is_stable_and_respects_exclusions():
+    s = np.array([[1.0, 3.0, 3.0, 2.0, np.nan, 3.0]])
+    assert topk(s, 3).tolist() == [[1, 2, 5]]  # ties by lower index
+    assert topk(s, 3, exclude=np.array([[False, True, False, False, False, False]])).tolist() == [[2, 5, 3]]
+    assert 4 not in topk(s, 6)[0][:5]  # NaN never outranks a number
+
+
+def test_metrics_known_values():
+    truth = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]]))
+    top = np.array([[0, 2], [2, 3], [0, 1]])
+    m = ranking_metrics(top, truth, k=2)
+    ndcg_u1 = 1.0 / (1.0 + 1.0 / np.log2(3))  # hit at rank 1 of 2 relevant
+    ndcg_u2 = (1.0 / np.log2(3)) / 1.0  # hit at rank 2 of 1 relevant
+    assert m["ndcg@2"] == pytest.approx((ndcg_u1 + ndcg_u2) / 2)
+    assert m["precision@2"] == pytest.approx(0.5)
+    assert m["recall@2"] == pytest.approx((0.5 + 1.0) / 2)
+    assert m["users"] == 2
+    assert catalog_coverage(top, 4, k=2) == 1.0
+
+
+def test_interaction_matrix_dedups_rewatches_and_drops_unknown_titles(world):
+    cat = world[0]
+    from recommendations.engine import Interaction
+
+    ev = [Interaction("u", "a00", 1.0), Interaction("u", "a00", 2.0), Interaction("u", "zz", 3.0)]
+    X, users = interaction_matrix(ev, cat)
+    assert users == ["u"] and X.nnz == 1 and X[0, cat.index["a00"]] == 1.0
