@@ -54,7 +54,9 @@ class DaxCache(Construct):
             "Sg",
             vpc=vpc,
             description="DAX cluster: TLS port 9111 from the functions that use it",
-            allow_all_outbound=False,
+            # Egress stays open: DAX nodes replicate among themselves and reach DynamoDB; AWS documents
+            # no narrower egress set, and a too-tight rule fails only at runtime.
+            allow_all_outbound=True,
         )
         self.connections = ec2.Connections(
             security_groups=[self.security_group], default_port=ec2.Port.tcp(DAX_TLS_PORT)
