@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from infra.constructs.accounts import AccountsService
@@ -66,3 +66,15 @@ class ReelstackStack(Stack):
             vpc_subnets=self.network.private_subnets,
         )
         self.demo = DemoWorkflow(self, "DemoWorkflow")
+
+        # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local
+        # cloud can read them by name.
+        outputs = {
+            "HttpApiUrl": self.edge.http_api.api_endpoint,
+            "AlbUrl": f"http://{self.edge.alb.load_balancer_dns_name}",
+            "UserPoolId": self.identity.user_pool.user_pool_id,
+            "UserPoolClientId": self.identity.user_pool_client.user_pool_client_id,
+            "DemoStateMachineArn": self.demo.state_machine.state_machine_arn,
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)

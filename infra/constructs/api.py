@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy, Stack, Token
+from aws_cdk import Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_ec2 as ec2
@@ -155,6 +155,3 @@ class Edge(Construct):
                 "AwsSolutions-EC23",
                 "Internet-facing ALB: port 80 must accept 0.0.0.0/0 (and ::/0); only this port is open.",
             )
-
-        CfnOutput(self, "HttpApiUrl", value=self.http_api.api_endpoint)
-        CfnOutput(self, "AlbUrl", value=f"http://{self.alb.load_balancer_dns_name}")

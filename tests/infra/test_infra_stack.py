@@ -395,3 +395,8 @@ def test_hello_map_handler() -> None:
     for bad in ({"n": "7"}, {"n": 1.5}, {"n": True}, {}):
         with pytest.raises(ValueError):
             module.lambda_handler(bad, None)
+
+
+def test_outputs_have_stable_names(reelstack: Synth) -> None:
+    outputs = reelstack.template_json["Outputs"]
+    assert {"HttpApiUrl", "AlbUrl", "UserPoolId", "UserPoolClientId", "DemoStateMachineArn"} <= set(outputs)
