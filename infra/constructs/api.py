@@ -98,6 +98,11 @@ class Edge(Construct):
             throttling_burst_limit=200, throttling_rate_limit=100
         )
 
+        # Route keys and ALB rule priorities are shared by every service on this edge: duplicates
+        # only fail at deploy time, so ServiceApi reserves them here and fails at synth instead.
+        self._route_owners: dict[str, str] = {}
+        self._priority_owners: dict[int, str] = {}
+
         # --- Application Load Balancer ------------------------------------------------------------
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
@@ -155,3 +160,17 @@ class Edge(Construct):
                 "AwsSolutions-EC23",
                 "Internet-facing ALB: port 80 must accept 0.0.0.0/0 (and ::/0); only this port is open.",
             )
+
+    def reserve_route(self, route_key: str, owner: str) -> None:
+        """Claim an HTTP API route key (``"GET /profiles"``) for ``owner``; raise if already taken."""
+        taken = self._route_owners.setdefault(route_key, owner)
+        if taken != owner:
+            raise ValueError(f"route {route_key!r} of {owner} is already served by {taken}")
+
+    def reserve_alb_priority(self, priority: int, owner: str) -> None:
+        """Claim an ALB listener-rule priority (1..50000) for ``owner``; raise if already taken."""
+        if not 1 <= priority <= 50000:
+            raise ValueError(f"ALB rule priority must be 1..50000, got {priority}")
+        taken = self._priority_owners.setdefault(priority, owner)
+        if taken != owner:
+            raise ValueError(f"ALB rule priority {priority} of {owner} is already used by {taken}")

@@ -170,6 +170,11 @@ class ServiceApi(Construct):
         if len(seen) != len(set(seen)):
             raise ValueError(f"service {name} declares a route twice: {seen}")
 
+        # Fail at synth, not at deploy, when two services claim the same route or ALB priority.
+        for route in routes:
+            api.reserve_route(route.route_key, name)
+        api.reserve_alb_priority(alb_priority, name)
+
         self.name = name
         self.function = service_function(
             self,

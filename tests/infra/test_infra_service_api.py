@@ -118,3 +118,52 @@ def test_cdk_nag_plugin_reports_unacknowledged_findings(declared: Declared) -> N
 def test_route_declaration_is_validated(kwargs: dict) -> None:
     with pytest.raises(ValueError):
         Route(**kwargs)
+
+
+def test_conflicting_routes_and_priorities_fail_at_synth() -> None:
+    # Construction only (no synth): a throwaway app in the same jsii process, about a second.
+    app = cdk.App(context=TEST_CONTEXT, builtin_cloud_formation_validation=False)
+    stack = cdk.Stack(app, "Conflicts")
+    vpc = ec2.Vpc(
+        stack,
+        "Vpc",
+        max_azs=2,
+        nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+    )
+    edge = Edge(stack, "Edge", vpc=vpc, issuer_url="https://issuer.example/pool", audience=["c"])
+    common = {
+        "code_dir": str(REPO_ROOT / "functions" / "hello_map"),
+        "handler": "hello_map.handler.lambda_handler",
+        "environment": {},
+        "api": edge,
+    }
+    ServiceApi(
+        stack,
+        "A",
+        name="a",
+        routes=[Route("POST", "/a")],
+        alb_path_patterns=["/a*"],
+        alb_priority=1,
+        **common,
+    )
+    with pytest.raises(ValueError, match="already served by a"):
+        ServiceApi(
+            stack,
+            "B",
+            name="b",
+            routes=[Route("POST", "/a")],
+            alb_path_patterns=["/b*"],
+            alb_priority=2,
+            **common,
+        )
+    with pytest.raises(ValueError, match="already used by a"):
+        ServiceApi(
+            stack,
+            "C",
+            name="c",
+            routes=[Route("GET", "/c")],
+            alb_path_patterns=["/c*"],
+            alb_priority=1,
+            **common,
+        )
