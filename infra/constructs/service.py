@@ -120,7 +120,7 @@ def service_function(
             applies_to=[f"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{managed}"],
         )
     # X-Ray PutTraceSegments/PutTelemetryRecords have no resource-level permissions. tests/infra
-    # asserts that every Resource "*" statement on a service role holds xray:* item actions only.
+    # asserts that every Resource "*" statement in the stack holds only such unscopable actions.
     acknowledge(
         role.node.find_child("DefaultPolicy"),
         "AwsSolutions-IAM5",

@@ -80,6 +80,16 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def test_resource_star_only_for_unscopable_actions(reelstack: Synth) -> None:
+    """The IAM5[Resource::*] acknowledgements are safe only while '*' is limited to these actions."""
+    for lid, pol in reelstack.resources("AWS::IAM::Policy").items():
+        for st in pol["Properties"]["PolicyDocument"]["Statement"]:
+            actions = set(_as_list(st["Action"]))
+            assert "*" not in actions, lid
+            if "*" in _as_list(st["Resource"]):
+                assert actions <= STAR_RESOURCE_ACTIONS, f"{lid}: Resource '*' for {sorted(actions)}"
+
+
 @pytest.mark.parametrize("which", ["accounts", "billing"])
 def test_accounts_roles_are_least_privilege(reelstack: Synth, which: str) -> None:
     stack = reelstack.stack
