@@ -1,0 +1,92 @@
+"""Chunk planning on the segment grid, in whole frames (exact fractions, never float seconds).
+
+Output frame n is shown at n/fps (fps may be 30000/1001). Segment boundary m is the first frame at
+or after m*SEGMENT_SECONDS, i.e. frame ceil(m*S*fps); chunk k starts at boundary k*(C/S), so every
+chunk starts on a segment boundary and every segment boundary is a forced IDR frame in every
+rendition: the per-chunk files concatenate into one continuous stream and the HLS packager cuts it
+at exactly the same frames in every rendition.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Chunk:
+    index: int
+    start_frame: int
+    frames: int  # frames this chunk contributes to the output
+    pad_frames: int  # frames encoded past the end, then dropped (keeps the tail at full quality)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
+        return cls(index=int(data["index"]), start_frame=int(data["start_frame"]),
+                   frames=int(data["frames"]), pad_frames=int(data.get("pad_frames", 0)))
+
+
+def boundary_frame(seconds: Fraction | int, fps: Fraction) -> int:
+    """First frame shown at or after `seconds`."""
+    return math.ceil(Fraction(seconds) * fps)
+
+
+def plan_chunks(total_frames: int, fps: Fraction, chunk_seconds: int, segment_seconds: int) -> list[Chunk]:
+    if total_frames <= 0:
+        raise ValueError("total_frames must be positive")
+    if chunk_seconds <= 0 or segment_seconds <= 0 or chunk_seconds % segment_seconds:
+        raise ValueError("chunk_seconds must be a positive multiple of segment_seconds")
+    chunks: list[Chunk] = []
+    k = 0
+    while True:
+        start = boundary_frame(k * chunk_seconds, fps)
+        if start >= total_frames:
+            break
+        end = min(boundary_frame((k + 1) * chunk_seconds, fps), total_frames)
+        # Pad by one more segment: the encoder's rate control and lookahead treat the real last
+        # frames like any others, and the first pad frame is the next boundary's IDR, so a
+        # stream-copy trim to `frames` packets cuts exactly there (closed GOP).
+        pad_end = min(boundary_frame((k + 1) * chunk_seconds + segment_seconds, fps), total_frames)
+        chunks.append(Chunk(index=k, start_frame=start, frames=end - start, pad_frames=pad_end - end))
+        k += 1
+    return chunks
+
+
+def keyframe_offsets(chunk: Chunk, fps: Fraction, segment_seconds: int) -> list[int]:
+    """Chunk-local indices of the frames that must be IDR: every segment boundary in the encode."""
+    encoded_end = chunk.start_frame + chunk.frames + chunk.pad_frames
+    m = math.floor(Fraction(chunk.start_frame) / fps / segment_seconds)
+    out: list[int] = []
+    while True:
+        f = boundary_frame(m * segment_seconds, fps)
+        if f >= encoded_end:
+            break
+        if f >= chunk.start_frame:
+            out.append(f - chunk.start_frame)
+        m += 1
+    return out
+
+
+def force_key_frames_arg(offsets: list[int], fps: Fraction) -> str:
+    """`-force_key_frames` times half a frame early, so float rounding can never miss a frame."""
+    return ",".join("0" if j == 0 else f"{float((j - Fraction(1, 2)) / fps):.6f}" for j in offsets)
+
+
+def gop_frames(fps: Fraction, segment_seconds: int) -> int:
+    return math.ceil(fps * segment_seconds)
+
+
+def seek_seconds(start_frame: int, fps: Fraction, video_start_s: float = 0.0) -> float | None:
+    """Input seek half a frame before the chunk's first frame (None for the first chunk).
+
+    Accurate seek keeps frames at or after the seek point, so the previous frame (a whole frame
+    earlier) is dropped and the first frame kept, with half a frame of slack for rounding.
+    """
+    if start_frame <= 0:
+        return None
+    return video_start_s + float((start_frame - Fraction(1, 2)) / fps)

@@ -1,0 +1,188 @@
+"""ffmpeg command lines for one chunk of all renditions, for the title's audio, and for a single pass.
+
+A chunk is ONE decode of the source feeding a `split` into one `scale` + libx264 encoder per
+rendition (decoding once is most of the saving of a multi-output run), encoded `pad_frames` past
+its end and then trimmed to exactly `frames` packets by stream copy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from transcode import ffmpeg
+from transcode.errors import FfmpegError, MediaRejected, OutputMismatch, TransientError
+from transcode.media.chunks import Chunk, force_key_frames_arg, gop_frames, keyframe_offsets, seek_seconds
+from transcode.media.ladder import Rendition
+
+AUDIO_BITRATE = "128k"
+AUDIO_SAMPLE_RATE = 48000
+
+
+@dataclass(frozen=True)
+class VideoParams:
+    """What every chunk of a title shares; the plan step computes it once from the probe."""
+
+    fps_num: int
+    fps_den: int
+    video_start_s: float
+    segment_seconds: int
+    deinterlace: bool = False
+    exact: bool = True  # CFR source: every chunk must come out with exactly `frames` frames
+    preset: str = "veryfast"
+
+    @property
+    def fps(self) -> Fraction:
+        return Fraction(self.fps_num, self.fps_den)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VideoParams:
+        names = cls.__dataclass_fields__.keys()
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def source_chain(video: VideoParams) -> str:
+    """Filters from decoded source frames to the output frame grid (timestamps from 0, CFR)."""
+    steps = ["setpts=PTS-STARTPTS"]
+    if video.deinterlace:
+        steps.append("bwdif=mode=send_frame:parity=auto:deint=interlaced")
+    # A no-op for CFR sources; for VFR ones it makes the grid the plan counted frames on.
+    steps.append(f"fps=fps={video.fps_num}/{video.fps_den}")
+    return ",".join(steps)
+
+
+def scale_chain(r: Rendition) -> str:
+    return f"scale={r.width}:{r.height}:flags=bicubic,setsar=1,format=yuv420p"
+
+
+def ladder_filtergraph(video: VideoParams, renditions: Sequence[Rendition]) -> str:
+    n = len(renditions)
+    head = f"[0:v:0]{source_chain(video)}"
+    if n == 1:
+        return f"{head},{scale_chain(renditions[0])}[v0]"
+    parts = [f"{head},split={n}" + "".join(f"[s{i}]" for i in range(n))]
+    parts += [f"[s{i}]{scale_chain(r)}[v{i}]" for i, r in enumerate(renditions)]
+    return ";".join(parts)
+
+
+def x264_args(r: Rendition, video: VideoParams, keyframes: str) -> list[str]:
+    gop = gop_frames(video.fps, video.segment_seconds)
+    return [
+        "-c:v", "libx264", "-preset", video.preset, "-profile:v", r.profile,
+        "-crf", str(r.crf), "-maxrate", f"{r.maxrate_kbps}k", "-bufsize", f"{r.bufsize_kbps}k",
+        # Fixed GOP on the segment grid: no scene-cut keyframes, closed GOPs (x264's default),
+        # and an IDR at every segment boundary of the *title* (forced, chunk-local times).
+        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+        "-force_key_frames", keyframes,
+        "-fps_mode", "passthrough",
+    ]
+
+
+def encode_chunk(
+    source: str,
+    *,
+    video: VideoParams,
+    renditions: Sequence[Rendition],
+    chunk: Chunk,
+    workdir: Path,
+    timeout: float | None = None,
+) -> dict[str, Path]:
+    """Encode one chunk of every rendition; returns {rendition name: trimmed mp4}."""
+    fps = video.fps
+    encoded = chunk.frames + chunk.pad_frames
+    keyframes = force_key_frames_arg(keyframe_offsets(chunk, fps, video.segment_seconds), fps)
+    args: list[str] = ["-v", "error"]
+    seek = seek_seconds(chunk.start_frame, fps, video.video_start_s)
+    if seek is not None:
+        args += ["-ss", f"{seek:.6f}"]
+    args += [*ffmpeg.input_args(source), "-filter_complex", ladder_filtergraph(video, renditions)]
+    raw: dict[str, Path] = {}
+    for i, r in enumerate(renditions):
+        raw[r.name] = workdir / f"raw_{r.name}.mp4"
+        args += ["-map", f"[v{i}]", *x264_args(r, video, keyframes), "-frames:v", str(encoded),
+                 "-an", "-sn", "-dn", "-map_metadata", "-1", "-y", str(raw[r.name])]
+    _run_media(args, what=f"encode chunk {chunk.index}", timeout=timeout, at_s=chunk.start_frame / fps)
+
+    out = {r.name: workdir / f"{r.name}.mp4" for r in renditions}
+    if chunk.pad_frames:
+        trim: list[str] = ["-v", "error"]
+        for r in renditions:
+            trim += ["-i", str(raw[r.name])]
+        for i, r in enumerate(renditions):
+            # Packets are in decode order; the first pad frame is an IDR of a closed GOP, so the
+            # first `frames` packets are exactly the first `frames` pictures.
+            trim += ["-map", f"{i}:v:0", "-c", "copy", "-frames:v", str(chunk.frames), "-y", str(out[r.name])]
+        ffmpeg.run(trim, what=f"trim chunk {chunk.index}", timeout=timeout)
+        for p in raw.values():
+            p.unlink(missing_ok=True)
+    else:
+        for r in renditions:
+            raw[r.name].replace(out[r.name])
+
+    for r in renditions:
+        got = ffmpeg.frame_count(out[r.name])
+        if got != chunk.frames and (video.exact or got == 0 or got > chunk.frames):
+            raise OutputMismatch(f"chunk {chunk.index} {r.name}: {got} frames, expected {chunk.frames}")
+    return out
+
+
+def encode_audio(source: str, out_path: Path, *, video_start_s: float, duration_s: float,
+                 timeout: float | None = None) -> Path:
+    """The title's audio, once: AAC-LC stereo (5.1 is downmixed), aligned to the first video frame
+    and padded/cut to the video's duration so no segment of the last period lacks audio."""
+    af = (f"asetpts=PTS-{video_start_s:.6f}/TB,"
+          f"aresample={AUDIO_SAMPLE_RATE}:async=1:first_pts=0,"
+          f"apad=whole_dur={duration_s:.6f}")
+    args = ["-v", "error", *ffmpeg.input_args(source), "-map", "0:a:0", "-vn", "-sn", "-dn",
+            "-af", af, "-t", f"{duration_s:.6f}", "-ac", "2", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
+            "-map_metadata", "-1", "-movflags", "+faststart", "-y", str(out_path)]
+    _run_media(args, what="encode audio", timeout=timeout, at_s=None)
+    return out_path
+
+
+def encode_single_pass(source: str, *, video: VideoParams, renditions: Sequence[Rendition],
+                       total_frames: int, workdir: Path, with_audio: bool, duration_s: float,
+                       timeout: float | None = None) -> dict[str, Path]:
+    """The whole title in one ffmpeg run, same filters and settings (the benchmark's baseline)."""
+    fps = video.fps
+    whole = Chunk(index=0, start_frame=0, frames=total_frames, pad_frames=0)
+    keyframes = force_key_frames_arg(keyframe_offsets(whole, fps, video.segment_seconds), fps)
+    args: list[str] = ["-v", "error", *ffmpeg.input_args(source), "-filter_complex",
+                       ladder_filtergraph(video, renditions)]
+    out: dict[str, Path] = {}
+    for i, r in enumerate(renditions):
+        out[r.name] = workdir / f"single_{r.name}.mp4"
+        args += ["-map", f"[v{i}]", *x264_args(r, video, keyframes), "-frames:v", str(total_frames),
+                 "-an", "-y", str(out[r.name])]
+    if with_audio:
+        out["audio"] = workdir / "single_audio.mp4"
+        args += ["-map", "0:a:0", "-ac", "2", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
+                 "-t", f"{duration_s:.6f}", "-vn", "-y", str(out["audio"])]
+    _run_media(args, what="single-pass encode", timeout=timeout, at_s=None)
+    return out
+
+
+_DECODE_ERROR = re.compile(r"error while decoding|Invalid data found when processing input|"
+                           r"corrupt (decoded )?frame|Invalid NAL unit|decode_slice_header error",
+                           re.IGNORECASE)
+
+
+def _run_media(args: list[str], *, what: str, timeout: float | None, at_s: Fraction | float | None) -> None:
+    proc = ffmpeg.run(args, check=False, timeout=timeout, what=what)
+    if proc.returncode == 0:
+        return
+    tail = ffmpeg.stderr_tail(proc.stderr)
+    if re.search(r"Server returned|Connection (refused|reset|timed out)|Input/output error", tail):
+        raise TransientError(f"{what}: could not read the source: {tail}")
+    if _DECODE_ERROR.search(tail):
+        where = f" around {float(at_s):.0f} s" if at_s is not None else ""
+        raise MediaRejected(f"The video data is damaged{where} and cannot be decoded "
+                            f"({tail.splitlines()[-1][:200]}). Re-export the video and upload it again.")
+    raise FfmpegError(f"{what} failed with exit code {proc.returncode}", tail)
