@@ -76,6 +76,17 @@ class Cloud:
         return [next(a["Value"] for a in u["Attributes"] if a["Name"] == "email") for u in users]
 
 
+_boto: dict[str, Any] = {}
+
+
+def _aws(kind: str, service: str) -> Any:
+    """Test-side boto3 clients, created once: a client costs ~0.1 s and moto intercepts them all."""
+    key = f"{kind}:{service}"
+    if key not in _boto:
+        _boto[key] = boto3.resource(service) if kind == "resource" else boto3.client(service)
+    return _boto[key]
+
+
 def _serialize_moto_dynamodb() -> Callable[[], None]:
     """DynamoDB serializes conflicting writes; moto's in-process backend does not (its transaction
     rollback restores a deep copy of the whole table, racing other threads). Serializing moto's
@@ -100,7 +111,7 @@ def _serialize_moto_dynamodb() -> Callable[[], None]:
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     from accounts.dal import wiring
-    from reelstack_common import auth, dynamo
+    from reelstack_common import auth
 
     for name, value in {
         "ACCOUNTS_TABLE": TABLE,
@@ -114,7 +125,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     restore = _serialize_moto_dynamodb()
     try:
         with mock_aws():
-            dynamodb = boto3.resource("dynamodb")
+            dynamodb = _aws("resource", "dynamodb")
             table = dynamodb.create_table(
                 TableName=TABLE,
                 KeySchema=[
@@ -136,7 +147,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
                 ],
                 BillingMode="PAY_PER_REQUEST",
             )
-            cognito = boto3.client("cognito-idp")
+            cognito = _aws("client", "cognito-idp")
             # Mirrors infra/constructs/identity.py: email sign-in, 8+ chars, upper/lower/digit.
             pool_id = cognito.create_user_pool(
                 PoolName="reelstack-test",
@@ -165,12 +176,10 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             # by moto, which serves the pool's real key set there (a wrong URL fails the test).
             monkeypatch.setattr(auth, "fetch_jwks", lambda url: requests.get(url, timeout=5).json())
             auth.jwks_cache.clear()
-            dynamo.reset()
-            wiring.reset()
+            wiring.reset()  # the adapters hold the pool id; boto3 clients stay cached
             yield Cloud(pool_id=pool_id, client_id=client_id, table=table, cognito=cognito)
     finally:
         restore()
-        dynamo.reset()
         wiring.reset()
         auth.jwks_cache.clear()
 

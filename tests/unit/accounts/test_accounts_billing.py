@@ -71,7 +71,9 @@ def test_downgrade_below_profile_count_is_409(cloud: Cloud, edge: str) -> None:
     user = cloud.user("down@example.com", plan="standard")
     for i in range(3):
         assert cloud.invoke("POST", "/profiles", {"name": f"P{i}"}, token=user.access_token)[0] == 201
-    status, body = cloud.invoke("PUT", "/billing/subscription", {"plan": "basic"}, token=user.access_token, edge=edge)
+    status, body = cloud.invoke(
+        "PUT", "/billing/subscription", {"plan": "basic"}, token=user.access_token, edge=edge
+    )
     assert status == 409
     assert body["error"]["code"] == "PROFILE_LIMIT"
     assert account_item(cloud, user)["plan"] == "standard"
@@ -124,7 +126,9 @@ def test_cancel_after_this_periods_invoice_waits_for_the_next_period(cloud: Clou
 
 
 def test_billing_run_twice_issues_one_invoice_per_account(cloud: Cloud) -> None:
-    users = [cloud.user(f"bill{i}@example.com", plan=p) for i, p in enumerate(["basic", "standard", "premium"])]
+    users = [
+        cloud.user(f"bill{i}@example.com", plan=p) for i, p in enumerate(["basic", "standard", "premium"])
+    ]
     first = run(NOV)
     assert first == {
         "period": "2026-11",
@@ -149,7 +153,10 @@ def test_billing_run_twice_issues_one_invoice_per_account(cloud: Cloud) -> None:
     assert invoice["plan"] == "standard" and invoice["currency"] == "USD"
     # The next period gets its own invoice, listed newest first.
     assert run(DEC)["invoiced"] == 3
-    periods = [i["period"] for i in cloud.invoke("GET", "/billing/invoices", token=users[1].access_token)[1]["invoices"]]
+    periods = [
+        i["period"]
+        for i in cloud.invoke("GET", "/billing/invoices", token=users[1].access_token)[1]["invoices"]
+    ]
     assert periods == ["2026-12", "2026-11"]
 
 
@@ -172,7 +179,10 @@ def test_declined_charge_marks_past_due(cloud: Cloud, edge: str) -> None:
     assert invoice["status"] == "declined" and invoice["decline_code"] == "card_declined"
     # Fixing the card does not forgive the debt by itself; the next successful charge does.
     status, body = cloud.invoke(
-        "PUT", "/billing/subscription", {"plan": "basic", "payment_method": "pm_card_visa"}, token=bad.access_token
+        "PUT",
+        "/billing/subscription",
+        {"plan": "basic", "payment_method": "pm_card_visa"},
+        token=bad.access_token,
     )
     assert body["status"] == "past_due"
     assert run(DEC)["declined"] == 0

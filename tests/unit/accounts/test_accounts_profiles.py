@@ -16,7 +16,9 @@ def count(cloud: Cloud, user: User) -> int:
 
 
 def profile_items(cloud: Cloud, user: User) -> list[dict[str, Any]]:
-    return [i for i in cloud.items() if i["pk"] == f"ACCOUNT#{user.user_id}" and i["sk"].startswith("PROFILE#")]
+    return [
+        i for i in cloud.items() if i["pk"] == f"ACCOUNT#{user.user_id}" and i["sk"].startswith("PROFILE#")
+    ]
 
 
 def test_profile_crud(cloud: Cloud, edge: str) -> None:
@@ -57,14 +59,20 @@ def test_profile_crud(cloud: Cloud, edge: str) -> None:
 def test_kids_profiles_are_capped_to_kids_rating(cloud: Cloud) -> None:
     user = cloud.user("kids@example.com", plan="premium")
     tok = user.access_token
-    status, kid = cloud.invoke("POST", "/profiles", {"name": "Kid", "kids": True, "maturity_rating": "18+"}, token=tok)
+    status, kid = cloud.invoke(
+        "POST", "/profiles", {"name": "Kid", "kids": True, "maturity_rating": "18+"}, token=tok
+    )
     assert status == 201 and kid["maturity_rating"] == "7+"
     status, default_kid = cloud.invoke("POST", "/profiles", {"name": "Kid2", "kids": True}, token=tok)
     assert default_kid["maturity_rating"] == "7+"
-    status, young = cloud.invoke("POST", "/profiles", {"name": "Tot", "kids": True, "maturity_rating": "ALL"}, token=tok)
+    status, young = cloud.invoke(
+        "POST", "/profiles", {"name": "Tot", "kids": True, "maturity_rating": "ALL"}, token=tok
+    )
     assert young["maturity_rating"] == "ALL"
     # Raising a kids profile's rating through PATCH is capped too...
-    status, patched = cloud.invoke("PATCH", f"/profiles/{kid['profile_id']}", {"maturity_rating": "16+"}, token=tok)
+    status, patched = cloud.invoke(
+        "PATCH", f"/profiles/{kid['profile_id']}", {"maturity_rating": "16+"}, token=tok
+    )
     assert status == 200 and patched["maturity_rating"] == "7+"
     # ...and turning an adult profile into a kids profile lowers its rating.
     status, adult = cloud.invoke("POST", "/profiles", {"name": "Adult"}, token=tok)
@@ -106,7 +114,9 @@ def test_concurrent_creates_at_the_limit_exactly_one_wins(cloud: Cloud) -> None:
         barrier = threading.Barrier(3)
         results: list[str] = []
 
-        def create(name: str, user: User = user, barrier: threading.Barrier = barrier) -> None:
+        def create(
+            name: str, user: User = user, barrier: threading.Barrier = barrier, results: list[str] = results
+        ) -> None:
             repo = DynamoAccountsRepository("accounts-test")  # one "Lambda instance" each
             barrier.wait()
             try:
@@ -143,14 +153,25 @@ def test_patch_validation(cloud: Cloud) -> None:
     user = cloud.user("patch@example.com")
     _, profile = cloud.invoke("POST", "/profiles", {"name": "P"}, token=user.access_token)
     path = f"/profiles/{profile['profile_id']}"
-    for bad in ({"name": ""}, {"kids": "maybe"}, {"maturity_rating": "X"}, {"language": "english!"}, {"owner": "x"}):
+    for bad in (
+        {"name": ""},
+        {"kids": "maybe"},
+        {"maturity_rating": "X"},
+        {"language": "english!"},
+        {"owner": "x"},
+    ):
         status, body = cloud.invoke("PATCH", path, bad, token=user.access_token)
         assert status == 400 and body["error"]["code"] == "VALIDATION_ERROR", bad
     assert cloud.invoke("GET", path, token=user.access_token)[1] == profile
 
 
 def test_profiles_require_a_token(cloud: Cloud, edge: str) -> None:
-    for method, path in (("GET", "/profiles"), ("POST", "/profiles"), ("GET", "/profiles/x"), ("DELETE", "/profiles/x")):
+    for method, path in (
+        ("GET", "/profiles"),
+        ("POST", "/profiles"),
+        ("GET", "/profiles/x"),
+        ("DELETE", "/profiles/x"),
+    ):
         status, body = cloud.invoke(method, path, {"name": "x"} if method == "POST" else None, edge=edge)
         assert status == 401 and body["error"]["code"] == "UNAUTHORIZED"
     assert cloud.items() == []

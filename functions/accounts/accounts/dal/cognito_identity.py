@@ -25,6 +25,16 @@ _LOGIN_FAILURES = {
 }
 
 
+_clients: dict[str, Any] = {}
+
+
+def _cognito_client() -> Any:
+    # One client per process: creating a boto3 client costs ~100 ms of a cold start.
+    if "cognito" not in _clients:
+        _clients["cognito"] = boto3.client("cognito-idp", config=_CONFIG)
+    return _clients["cognito"]
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -33,7 +43,7 @@ class CognitoIdentityProvider(IdentityProvider):
     def __init__(self, user_pool_id: str, client_id: str, client: Any | None = None) -> None:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
-        self.client = client or boto3.client("cognito-idp", config=_CONFIG)
+        self.client = client or _cognito_client()
 
     def create_user(self, email: str, password: str) -> str:
         try:
