@@ -1,73 +1,48 @@
-"""Constants and event builders shared by the catalog unit tests (imported by conftest and tests)."""
+"""What the catalog unit tests share: names of the fake resources and the ``Catalog`` driver."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from tests.unit.events import LambdaContext, alb_event, http_api_event, http_claims, response_json
+
 TABLE = "catalog-test"
 BUCKET = "ingest-test"
-POOL_ID = "us-east-1_TestPool"
-CLIENT_ID = "test-client"
-ADMIN = {"sub": "admin-1", "cognito:groups": "[admins]", "token_use": "access", "client_id": CLIENT_ID}
-VIEWER = {"sub": "viewer-1", "token_use": "access", "client_id": CLIENT_ID}
+PASSWORD = "Corr3ct-Horse"
 
 
 @dataclass
-class LambdaContext:
-    function_name: str = "catalog"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:catalog"
-    aws_request_id: str = "req-1"
+class Catalog:
+    """The catalog handler behind a fake edge, with two signed-in users (moto Cognito tokens)."""
 
+    table: Any
+    s3: Any
+    tokens: dict[str, str]  # "admin" / "viewer" -> access token
+    subs: dict[str, str]  # "admin" / "viewer" -> user id (sub)
 
-Invoke = Callable[..., tuple[int, Any]]
+    def invoke(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        as_: str | None = "admin",
+        edge: str = "http",
+        **kwargs: Any,
+    ) -> tuple[int, Any]:
+        """Call the handler as API Gateway's JWT authorizer (edge="http") or the ALB would;
+        ``as_=None`` sends no identity at all."""
+        from catalog.handlers.http import lambda_handler
 
+        token = self.tokens[as_] if as_ else None
+        if edge == "http":
+            claims = http_claims(token) if token else None
+            event = http_api_event(method, path, body, claims=claims, **kwargs)
+        else:
+            event = alb_event(method, path, body, token=token, **kwargs)
+        response = lambda_handler(event, LambdaContext())
+        return int(response["statusCode"]), response_json(response)
 
-def http_api_event(
-    method: str,
-    path: str,
-    *,
-    claims: dict[str, Any] | None,
-    body: Any = None,
-    query: dict[str, str] | None = None,
-    raw_body: str | None = None,
-) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event as the JWT authorizer delivers it."""
-    request_context: dict[str, Any] = {
-        "accountId": "123456789012",
-        "apiId": "api",
-        "domainName": "api.example.com",
-        "http": {
-            "method": method,
-            "path": path,
-            "protocol": "HTTP/1.1",
-            "sourceIp": "1.2.3.4",
-            "userAgent": "t",
-        },
-        "requestId": "req-1",
-        "routeKey": "$default",
-        "stage": "$default",
-        "time": "25/Nov/2026:16:00:00 +0000",
-        "timeEpoch": 1795622400000,
-    }
-    if claims is not None:
-        request_context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": {"content-type": "application/json", "host": "api.example.com"},
-        "requestContext": request_context,
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = query
-    if raw_body is not None:
-        event["body"] = raw_body
-    elif body is not None:
-        event["body"] = json.dumps(body)
-    return event
+    def item(self, title_id: str) -> dict[str, Any]:
+        return dict(self.table.get_item(Key={"pk": f"TITLE#{title_id}", "sk": "META"})["Item"])

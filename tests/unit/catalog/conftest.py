@@ -1,95 +1,129 @@
-"""Fixtures of the catalog unit tests: moto-backed table + bucket, HTTP API / ALB event builders."""
+"""Fixtures of the catalog unit tests: moto table, ingest bucket and Cognito pool (admin + viewer)."""
 
 from __future__ import annotations
 
-import json
+import functools
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+import requests
+from moto import mock_aws
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-# The root tests/unit/conftest.py sets these paths up too; repeating it keeps this folder runnable
-# on its own (idempotent).
-for _path in (REPO_ROOT / "layers" / "shared" / "python", REPO_ROOT / "functions" / "catalog"):
+# The root tests/unit/conftest.py puts every functions/* directory on sys.path; a catalog-only
+# run from this folder gets the same paths here (idempotent).
+_REPO = Path(__file__).resolve().parents[3]
+for _path in (_REPO / "layers" / "shared" / "python", _REPO / "functions" / "catalog", _REPO):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from catalog_support import ADMIN, BUCKET, CLIENT_ID, POOL_ID, TABLE, Invoke, LambdaContext, http_api_event  # noqa: E402
+from catalog_support import BUCKET, PASSWORD, TABLE, Catalog  # noqa: E402
+
+
+@functools.cache
+def _aws(kind: str, service: str) -> Any:
+    """boto3 clients/resources are slow to build (~0.3-0.6 s each on a shared 2-core box) and
+    moto's stubber intercepts them whenever a mock is active, so build each once per session."""
+    return getattr(boto3, kind)(service, region_name="us-east-1")
+
+
+def _table(dynamodb: object) -> object:
+    """Same keys and GSI as infra/constructs/media_pipeline.py's catalog table."""
+    return dynamodb.create_table(  # type: ignore[attr-defined]
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "gsi1",
+                "KeySchema": [
+                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
+                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _sign_in(cognito: object, pool_id: str, client_id: str, email: str, groups: list[str]) -> tuple[str, str]:
+    c = cognito
+    user = c.admin_create_user(  # type: ignore[attr-defined]
+        UserPoolId=pool_id,
+        Username=email,
+        UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+        MessageAction="SUPPRESS",
+    )["User"]
+    c.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=PASSWORD, Permanent=True)  # type: ignore[attr-defined]
+    for group in groups:
+        c.admin_add_user_to_group(UserPoolId=pool_id, Username=email, GroupName=group)  # type: ignore[attr-defined]
+    tokens = c.initiate_auth(  # type: ignore[attr-defined]
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
+    )["AuthenticationResult"]
+    sub = next(a["Value"] for a in user["Attributes"] if a["Name"] == "sub")
+    return tokens["AccessToken"], sub
 
 
 @pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
+    from reelstack_common import auth
+
     for name, value in {
+        "CATALOG_TABLE": TABLE,
+        "INGEST_BUCKET": BUCKET,
+        "ADMINS_GROUP": "admins",
+        "UPLOAD_URL_TTL_S": "600",
+        "POWERTOOLS_SERVICE_NAME": "catalog",
+        "POWERTOOLS_TRACE_DISABLED": "1",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "CATALOG_TABLE": TABLE,
-        "INGEST_BUCKET": BUCKET,
-        "ADMINS_GROUP": "admins",
-        "USER_POOL_ID": POOL_ID,
-        "USER_POOL_CLIENT_ID": CLIENT_ID,
-        "UPLOAD_URL_TTL_S": "600",
-        "POWERTOOLS_SERVICE_NAME": "catalog",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_METRICS_NAMESPACE": "ReelstackTest",
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
-def aws(aws_env: None) -> Iterator[Any]:
-    """moto-backed catalog table (same keys/GSI as infra/constructs/media_pipeline.py) and bucket."""
-    import boto3
-    from moto import mock_aws
-
     with mock_aws():
-        dynamodb = boto3.resource("dynamodb")
-        table = dynamodb.create_table(
-            TableName=TABLE,
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": "S"} for name in ("pk", "sk", "gsi1pk", "gsi1sk")
-            ],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "gsi1",
-                    "KeySchema": [
-                        {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                        {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                    ],
-                    "Projection": {"ProjectionType": "ALL"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        from catalog.handlers import http
+        table = _table(_aws("resource", "dynamodb"))
+        s3 = _aws("client", "s3")
+        s3.create_bucket(Bucket=BUCKET)
+        cognito = _aws("client", "cognito-idp")
+        pool_id = cognito.create_user_pool(PoolName="reelstack-test", UsernameAttributes=["email"])[
+            "UserPool"
+        ]["Id"]
+        client_id = cognito.create_user_pool_client(
+            UserPoolId=pool_id,
+            ClientName="reelstack-web",
+            GenerateSecret=False,
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        )["UserPoolClient"]["ClientId"]
+        cognito.create_group(GroupName="admins", UserPoolId=pool_id)
+        monkeypatch.setenv("USER_POOL_ID", pool_id)
+        monkeypatch.setenv("USER_POOL_CLIENT_ID", client_id)
+        admin_token, admin_sub = _sign_in(cognito, pool_id, client_id, "admin@example.com", ["admins"])
+        viewer_token, viewer_sub = _sign_in(cognito, pool_id, client_id, "viewer@example.com", [])
+        # ALB requests are verified in code against the pool's JWKS, which moto serves over HTTP.
+        monkeypatch.setattr(auth, "fetch_jwks", lambda url: requests.get(url, timeout=5).json())
+        auth.jwks_cache.clear()
+        try:
+            yield Catalog(
+                table=table,
+                s3=s3,
+                tokens={"admin": admin_token, "viewer": viewer_token},
+                subs={"admin": admin_sub, "viewer": viewer_sub},
+            )
+        finally:
+            auth.jwks_cache.clear()
 
-        http.catalog_service.cache_clear()
-        yield table
-        http.catalog_service.cache_clear()
 
-
-@pytest.fixture
-def invoke(aws: Any) -> Invoke:
-    """Call the catalog handler with an HTTP API event; returns (status, decoded JSON body)."""
-    from catalog.handlers.http import lambda_handler
-
-    def _invoke(
-        method: str, path: str, *, claims: dict[str, Any] | None = ADMIN, **kwargs: Any
-    ) -> tuple[int, Any]:
-        response = lambda_handler(http_api_event(method, path, claims=claims, **kwargs), LambdaContext())
-        body = response.get("body")
-        return response["statusCode"], json.loads(body) if body else None
-
-    return _invoke
+@pytest.fixture(params=["http", "alb"])
+def edge(request: pytest.FixtureRequest) -> str:
+    """Run a test once behind API Gateway HTTP API and once behind the ALB."""
+    return str(request.param)

@@ -9,7 +9,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from catalog_support import ADMIN, BUCKET, VIEWER, Invoke
+from catalog_support import BUCKET, Catalog
 
 # Powertools warns when an invocation publishes no custom metric; these handlers publish none.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -25,8 +25,8 @@ NEW_TITLE = {
 }
 
 
-def create(invoke: Invoke, **overrides: Any) -> str:
-    status, body = invoke("POST", "/titles", body={**NEW_TITLE, **overrides})
+def create(cloud: Catalog, **overrides: Any) -> str:
+    status, body = cloud.invoke("POST", "/titles", {**NEW_TITLE, **overrides})
     assert status == 201, body
     return str(body["title_id"])
 
@@ -52,23 +52,23 @@ def error_code(body: Any) -> str:
 # --- POST /titles -------------------------------------------------------------------------------
 
 
-def test_admin_creates_title_in_uploading_state(invoke: Invoke, aws: Any) -> None:
-    title_id = create(invoke)
-    item = aws.get_item(Key={"pk": f"TITLE#{title_id}", "sk": "META"})["Item"]
+def test_admin_creates_title_in_uploading_state(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    item = cloud.item(title_id)
     assert item["status"] == "UPLOADING"
     assert item["gsi1pk"] == "STATUS#UPLOADING"
     assert item["gsi1sk"] == f"{item['created_at']}#{title_id}"
-    assert item["created_by"] == ADMIN["sub"]
+    assert item["created_by"] == cloud.subs["admin"]
     assert item["genres"] == ["drama", "thriller"] and item["year"] == 2024
 
 
-def test_non_admin_cannot_create(invoke: Invoke) -> None:
-    status, body = invoke("POST", "/titles", claims=VIEWER, body=NEW_TITLE)
+def test_non_admin_cannot_create(cloud: Catalog) -> None:
+    status, body = cloud.invoke("POST", "/titles", NEW_TITLE, as_="viewer")
     assert (status, error_code(body)) == (403, "FORBIDDEN")
 
 
-def test_anonymous_is_unauthorized(invoke: Invoke) -> None:
-    status, body = invoke("POST", "/titles", claims=None, body=NEW_TITLE)
+def test_anonymous_is_unauthorized(cloud: Catalog) -> None:
+    status, body = cloud.invoke("POST", "/titles", NEW_TITLE, as_=None)
     assert (status, error_code(body)) == (401, "UNAUTHORIZED")
 
 
@@ -85,29 +85,29 @@ def test_anonymous_is_unauthorized(invoke: Invoke) -> None:
     ],
     ids=["year", "rating", "language", "blank-title", "genres-not-list", "empty-cast-name", "unknown-field"],
 )
-def test_invalid_fields_are_rejected(invoke: Invoke, change: dict[str, Any]) -> None:
-    status, body = invoke("POST", "/titles", body={**NEW_TITLE, **change})
+def test_invalid_fields_are_rejected(cloud: Catalog, change: dict[str, Any]) -> None:
+    status, body = cloud.invoke("POST", "/titles", {**NEW_TITLE, **change})
     assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
     assert next(iter(change)) in body["error"]["message"]
 
 
-def test_missing_required_field(invoke: Invoke) -> None:
+def test_missing_required_field(cloud: Catalog) -> None:
     payload = {k: v for k, v in NEW_TITLE.items() if k != "maturity_rating"}
-    status, body = invoke("POST", "/titles", body=payload)
+    status, body = cloud.invoke("POST", "/titles", payload)
     assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
 
 
-def test_malformed_json(invoke: Invoke) -> None:
-    status, body = invoke("POST", "/titles", raw_body="{not json")
+def test_malformed_json(cloud: Catalog) -> None:
+    status, body = cloud.invoke("POST", "/titles", "{not json")
     assert (status, error_code(body)) == (400, "BAD_REQUEST")
 
 
 # --- POST /titles/{title_id}/upload -------------------------------------------------------------
 
 
-def test_upload_url_accepts_a_put_of_the_source(invoke: Invoke) -> None:
-    title_id = create(invoke)
-    status, body = invoke("POST", f"/titles/{title_id}/upload")
+def test_upload_url_accepts_a_put_of_the_source(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload")
     assert status == 200, body
     assert body["method"] == "PUT" and body["expires_in"] == 600
     assert body["headers"] == {"Content-Type": "application/octet-stream"}
@@ -122,41 +122,41 @@ def test_upload_url_accepts_a_put_of_the_source(invoke: Invoke) -> None:
     assert stored["ContentType"] == "application/octet-stream"
 
 
-def test_upload_of_unknown_title_is_404(invoke: Invoke) -> None:
-    status, body = invoke("POST", f"/titles/{'0' * 32}/upload")
+def test_upload_of_unknown_title_is_404(cloud: Catalog) -> None:
+    status, body = cloud.invoke("POST", f"/titles/{'0' * 32}/upload")
     assert (status, error_code(body)) == (404, "NOT_FOUND")
-    status, body = invoke("POST", "/titles/not-an-id/upload")
+    status, body = cloud.invoke("POST", "/titles/not-an-id/upload")
     assert (status, error_code(body)) == (404, "NOT_FOUND")
 
 
-def test_upload_needs_admin(invoke: Invoke) -> None:
-    title_id = create(invoke)
-    status, body = invoke("POST", f"/titles/{title_id}/upload", claims=VIEWER)
+def test_upload_needs_admin(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", as_="viewer")
     assert (status, error_code(body)) == (403, "FORBIDDEN")
 
 
 @pytest.mark.parametrize("state", ["READY", "TRANSCODING"])
-def test_upload_conflicts_once_transcoding_started(invoke: Invoke, aws: Any, state: str) -> None:
-    title_id = create(invoke)
-    set_status(aws, title_id, state)
-    status, body = invoke("POST", f"/titles/{title_id}/upload")
+def test_upload_conflicts_once_transcoding_started(cloud: Catalog, state: str) -> None:
+    title_id = create(cloud)
+    set_status(cloud.table, title_id, state)
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload")
     assert (status, error_code(body)) == (409, "TITLE_NOT_UPLOADABLE")
     assert state in body["error"]["message"]
 
 
-def test_failed_title_can_be_uploaded_again(invoke: Invoke, aws: Any) -> None:
-    title_id = create(invoke)
-    set_status(aws, title_id, "FAILED", failure_reason="source has no video stream")
-    status, _ = invoke("POST", f"/titles/{title_id}/upload")
+def test_failed_title_can_be_uploaded_again(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    set_status(cloud.table, title_id, "FAILED", failure_reason="source has no video stream")
+    status, _ = cloud.invoke("POST", f"/titles/{title_id}/upload")
     assert status == 200
-    item = aws.get_item(Key={"pk": f"TITLE#{title_id}", "sk": "META"})["Item"]
+    item = cloud.item(title_id)
     assert item["status"] == "UPLOADING" and item["gsi1pk"] == "STATUS#UPLOADING"
     assert "failure_reason" not in item
 
 
-def test_multipart_upload_round_trip(invoke: Invoke) -> None:
-    title_id = create(invoke)
-    status, body = invoke("POST", f"/titles/{title_id}/upload", body={"parts": 2})
+def test_multipart_upload_round_trip(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", {"parts": 2})
     assert status == 200, body
     assert [p["part_number"] for p in body["parts"]] == [1, 2]
     assert body["complete_path"] == f"/titles/{title_id}/upload/complete"
@@ -167,7 +167,7 @@ def test_multipart_upload_round_trip(invoke: Invoke) -> None:
         put = requests.put(part["upload_url"], data=chunk, timeout=30)
         assert put.status_code == 200, put.text
         etags.append(put.headers["ETag"])
-    status, done = invoke(
+    status, done = cloud.invoke(
         "POST",
         body["complete_path"],
         body={
@@ -186,18 +186,18 @@ def test_multipart_upload_round_trip(invoke: Invoke) -> None:
     [("NoSuchUpload", 404, "UPLOAD_NOT_FOUND"), ("InvalidPart", 400, "INVALID_UPLOAD_PARTS")],
 )
 def test_complete_maps_s3_refusals(
-    invoke: Invoke, monkeypatch: pytest.MonkeyPatch, s3_code: str, status: int, code: str
+    cloud: Catalog, monkeypatch: pytest.MonkeyPatch, s3_code: str, status: int, code: str
 ) -> None:
     # moto raises a KeyError for an unknown upload id instead of S3's NoSuchUpload, so S3's
     # answer is simulated at the client boundary.
     def refuse(self: Any, **_: Any) -> None:
         raise ClientError({"Error": {"Code": s3_code, "Message": "refused"}}, "CompleteMultipartUpload")
 
-    title_id = create(invoke)
+    title_id = create(cloud)
     from catalog.handlers import http
 
     monkeypatch.setattr(type(http.catalog_service()._uploads._s3), "complete_multipart_upload", refuse)
-    got_status, body = invoke(
+    got_status, body = cloud.invoke(
         "POST",
         f"/titles/{title_id}/upload/complete",
         body={"upload_id": "u-1", "parts": [{"part_number": 1, "etag": '"x"'}]},
@@ -205,31 +205,31 @@ def test_complete_maps_s3_refusals(
     assert (got_status, error_code(body)) == (status, code)
 
 
-def test_complete_rejects_unordered_parts(invoke: Invoke) -> None:
-    title_id = create(invoke)
+def test_complete_rejects_unordered_parts(cloud: Catalog) -> None:
+    title_id = create(cloud)
     parts = [{"part_number": 2, "etag": '"b"'}, {"part_number": 1, "etag": '"a"'}]
-    status, body = invoke(
+    status, body = cloud.invoke(
         "POST", f"/titles/{title_id}/upload/complete", body={"upload_id": "u", "parts": parts}
     )
     assert (status, error_code(body)) == (400, "INVALID_UPLOAD_PARTS")
 
 
-def test_too_many_parts_is_rejected(invoke: Invoke) -> None:
-    title_id = create(invoke)
-    status, body = invoke("POST", f"/titles/{title_id}/upload", body={"parts": 1001})
+def test_too_many_parts_is_rejected(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", {"parts": 1001})
     assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
 
 
 # --- GET /titles/{title_id} ---------------------------------------------------------------------
 
 
-def test_admin_sees_any_status_viewer_only_ready(invoke: Invoke, aws: Any) -> None:
-    title_id = create(invoke)
-    status, body = invoke("GET", f"/titles/{title_id}")
+def test_admin_sees_any_status_viewer_only_ready(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    status, body = cloud.invoke("GET", f"/titles/{title_id}")
     assert status == 200 and body["status"] == "UPLOADING"
     assert "renditions" not in body and "failure_reason" not in body
 
-    status, body = invoke("GET", f"/titles/{title_id}", claims=VIEWER)
+    status, body = cloud.invoke("GET", f"/titles/{title_id}", as_="viewer")
     assert (status, error_code(body)) == (404, "NOT_FOUND")
 
     renditions = [
@@ -237,14 +237,14 @@ def test_admin_sees_any_status_viewer_only_ready(invoke: Invoke, aws: Any) -> No
         {"name": "360p", "width": Decimal(640), "height": Decimal(360), "bandwidth": Decimal(800_000)},
     ]
     set_status(
-        aws,
+        cloud.table,
         title_id,
         "READY",
         duration_s=Decimal("5400.5"),
         renditions=renditions,
         manifest_path=f"titles/{title_id}/master.m3u8",
     )
-    status, body = invoke("GET", f"/titles/{title_id}", claims=VIEWER)
+    status, body = cloud.invoke("GET", f"/titles/{title_id}", as_="viewer")
     assert status == 200, body
     assert body == {
         "title_id": title_id,
@@ -259,32 +259,32 @@ def test_admin_sees_any_status_viewer_only_ready(invoke: Invoke, aws: Any) -> No
     }
 
 
-def test_failed_title_shows_reason_to_admin(invoke: Invoke, aws: Any) -> None:
-    title_id = create(invoke)
-    set_status(aws, title_id, "FAILED", failure_reason="source longer than MAX_DURATION_S")
-    status, body = invoke("GET", f"/titles/{title_id}")
+def test_failed_title_shows_reason_to_admin(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    set_status(cloud.table, title_id, "FAILED", failure_reason="source longer than MAX_DURATION_S")
+    status, body = cloud.invoke("GET", f"/titles/{title_id}")
     assert status == 200 and body["failure_reason"] == "source longer than MAX_DURATION_S"
 
 
-def test_unknown_title_is_404(invoke: Invoke) -> None:
-    status, body = invoke("GET", f"/titles/{'f' * 32}", claims=VIEWER)
+def test_unknown_title_is_404(cloud: Catalog) -> None:
+    status, body = cloud.invoke("GET", f"/titles/{'f' * 32}", as_="viewer")
     assert (status, error_code(body)) == (404, "NOT_FOUND")
 
 
 # --- GET /titles --------------------------------------------------------------------------------
 
 
-def test_list_pages_through_ready_titles_newest_first(invoke: Invoke, aws: Any) -> None:
-    ids = [create(invoke, title=f"Title {i}") for i in range(5)]
+def test_list_pages_through_ready_titles_newest_first(cloud: Catalog) -> None:
+    ids = [create(cloud, title=f"Title {i}") for i in range(5)]
     for title_id in ids[:3]:
-        set_status(aws, title_id, "READY")
+        set_status(cloud.table, title_id, "READY")
 
     seen: list[str] = []
     cursor = None
     pages = 0
     while True:
         query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
-        status, body = invoke("GET", "/titles", claims=VIEWER, query=query)
+        status, body = cloud.invoke("GET", "/titles", as_="viewer", query=query)
         assert status == 200, body
         assert len(body["items"]) <= 2
         assert all(item["status"] == "READY" for item in body["items"])
@@ -297,11 +297,11 @@ def test_list_pages_through_ready_titles_newest_first(invoke: Invoke, aws: Any) 
     assert pages >= 2
 
 
-def test_admin_can_list_other_statuses_viewer_cannot(invoke: Invoke) -> None:
-    title_id = create(invoke)
-    status, body = invoke("GET", "/titles", query={"status": "UPLOADING"})
+def test_admin_can_list_other_statuses_viewer_cannot(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    status, body = cloud.invoke("GET", "/titles", query={"status": "UPLOADING"})
     assert status == 200 and [i["title_id"] for i in body["items"]] == [title_id]
-    status, body = invoke("GET", "/titles", claims=VIEWER, query={"status": "UPLOADING"})
+    status, body = cloud.invoke("GET", "/titles", as_="viewer", query={"status": "UPLOADING"})
     assert (status, error_code(body)) == (403, "FORBIDDEN")
 
 
@@ -315,17 +315,51 @@ def test_admin_can_list_other_statuses_viewer_cannot(invoke: Invoke) -> None:
     ],
     ids=["garbage", "wrong-shape", "other-listing"],
 )
-def test_bad_cursor_is_400(invoke: Invoke, cursor: str) -> None:
-    status, body = invoke("GET", "/titles", claims=VIEWER, query={"cursor": cursor})
+def test_bad_cursor_is_400(cloud: Catalog, cursor: str) -> None:
+    status, body = cloud.invoke("GET", "/titles", as_="viewer", query={"cursor": cursor})
     assert (status, error_code(body)) == (400, "INVALID_CURSOR")
 
 
 @pytest.mark.parametrize("limit", ["0", "101", "ten"])
-def test_bad_limit_is_400(invoke: Invoke, limit: str) -> None:
-    status, body = invoke("GET", "/titles", claims=VIEWER, query={"limit": limit})
+def test_bad_limit_is_400(cloud: Catalog, limit: str) -> None:
+    status, body = cloud.invoke("GET", "/titles", as_="viewer", query={"limit": limit})
     assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
 
 
-def test_unknown_route_is_404(invoke: Invoke) -> None:
-    status, body = invoke("DELETE", "/titles")
+def test_unknown_route_is_404(cloud: Catalog) -> None:
+    status, body = cloud.invoke("DELETE", "/titles")
     assert status in (404, 405) and error_code(body) in ("NOT_FOUND", "METHOD_NOT_ALLOWED")
+
+
+# --- both edges ---------------------------------------------------------------------------------
+
+
+def test_same_contract_behind_http_api_and_alb(cloud: Catalog, edge: str) -> None:
+    """HTTP API passes authorizer claims; the ALB passes the bearer token, verified in code."""
+    status, body = cloud.invoke("POST", "/titles", NEW_TITLE, edge=edge)
+    assert status == 201, body
+    title_id = body["title_id"]
+    assert cloud.item(title_id)["created_by"] == cloud.subs["admin"]
+
+    status, body = cloud.invoke("POST", "/titles", NEW_TITLE, as_="viewer", edge=edge)
+    assert (status, error_code(body)) == (403, "FORBIDDEN")
+    status, body = cloud.invoke("GET", f"/titles/{title_id}", as_=None, edge=edge)
+    assert (status, error_code(body)) == (401, "UNAUTHORIZED")
+    status, body = cloud.invoke("GET", f"/titles/{title_id}", as_="viewer", edge=edge)
+    assert (status, error_code(body)) == (404, "NOT_FOUND")
+
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", edge=edge)
+    assert status == 200 and body["method"] == "PUT", body
+
+    set_status(cloud.table, title_id, "READY")
+    status, body = cloud.invoke("GET", f"/titles/{title_id}", as_="viewer", edge=edge)
+    assert status == 200 and body["status"] == "READY"
+    status, body = cloud.invoke("GET", "/titles", as_="viewer", edge=edge, query={"limit": "5"})
+    assert status == 200 and [t["title_id"] for t in body["items"]] == [title_id]
+
+
+def test_alb_rejects_a_forged_token(cloud: Catalog) -> None:
+    header, payload, _signature = cloud.tokens["admin"].split(".")
+    cloud.tokens["forged"] = f"{header}.{payload}.c2lnbmF0dXJl"
+    status, body = cloud.invoke("GET", "/titles", as_="forged", edge="alb")
+    assert (status, error_code(body)) == (401, "UNAUTHORIZED")
