@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from local.cloud import LocalCloud, Settings
+
+
+def _load(spec: str) -> Any:
+    module, _, func = spec.partition(":")
+    return getattr(importlib.import_module(module), func)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--state-dir", type=Path, default=Path(os.environ.get("REELSTACK_STATE_DIR", ".reelstack")))
     up.add_argument("--no-search", action="store_true", help="do not start the OpenSearch stand-in")
     up.add_argument("--verbose", "-v", action="store_true")
+    up.add_argument("--no-seed", action="store_true", help="do not create the demo admin account")
+    up.add_argument("--extend", help=argparse.SUPPRESS)  # module:function(app) adding constructs (tests)
     args = parser.parse_args(argv)
 
     logging.basicConfig(
@@ -41,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             alb_port=args.alb_port,
             state_dir=args.state_dir.resolve(),
             search=not args.no_search,
+            seed_admin=not args.no_seed,
+            extend=_load(args.extend) if args.extend else None,
         ),
         progress=lambda m: print(m, flush=True),
     )

@@ -58,7 +58,11 @@ def synth(outdir: Path, context: dict[str, Any] | None = None, extend: Any = Non
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from infra.app import build_app  # noqa: PLC0415 — jsii start-up is paid only when synthesizing
 
-    ctx = {"aws:cdk:bundling-stacks": [], "@aws-cdk/core:failSynthOnValidationErrors": False}
+    ctx = {
+        "aws:cdk:bundling-stacks": [],
+        "aws:cdk:enable-asset-metadata": True,  # asset paths per resource, as the CDK CLI sets
+        "@aws-cdk/core:failSynthOnValidationErrors": False,
+    }
     ctx.update(context or {})
     outdir.mkdir(parents=True, exist_ok=True)
     cwd = os.getcwd()

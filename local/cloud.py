@@ -64,6 +64,12 @@ class LocalCloud:
     # ------------------------------------------------------------------ start
     def start(self) -> dict[str, Any]:
         t0 = time.perf_counter()
+        for port in (self.s.aws_port, self.s.api_port, self.s.alb_port):
+            with socket.socket() as sock:
+                try:
+                    sock.bind((self.s.host, port))
+                except OSError:
+                    raise SystemExit(f"port {port} on {self.s.host} is in use (another `make up`?)") from None
         self.s.state_dir.mkdir(parents=True, exist_ok=True)
         endpoints_file = self.s.state_dir / "endpoints.json"
         endpoints_file.unlink(missing_ok=True)

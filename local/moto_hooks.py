@@ -35,7 +35,6 @@ _ORIGINAL_INVOKE = LambdaFunction._invoke_lambda
 def configure_moto() -> None:
     # Step Functions executions only run their definition when this is on.
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
-    default_user_config.setdefault("lambda", {})["use_docker"] = False
 
 
 def install(runtime: LambdaRuntime, start_execution: Callable[[str, str], None]) -> None:

@@ -22,7 +22,7 @@ import boto3
 
 from local.assembly import StackTemplate
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
-from local.resolve import REGION, Physical, Resolver, Unresolvable, arn
+from local.resolve import REGION, Physical, Resolver, Unresolvable, arn, scrub
 
 log = logging.getLogger("reelstack.local")
 
@@ -137,7 +137,7 @@ class Provisioner:
                     progressed = True
                     continue
                 try:
-                    props = res.resolve(r.get("Properties", {}))
+                    props = scrub(res.resolve(r.get("Properties", {})))
                 except Unresolvable as exc:
                     errors[lid] = str(exc)
                     continue

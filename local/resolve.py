@@ -23,6 +23,22 @@ class Unresolvable(ValueError):
     pass
 
 
+# Stands for a reference to a resource the local cloud does not emulate. A property value that
+# contains it (e.g. "dax://" + <DAX endpoint> + ":9111") becomes "" as a whole: the code then sees
+# "not configured" rather than a half-built endpoint.
+UNSUPPORTED = "\x00unsupported\x00"
+
+
+def scrub(value: Any) -> Any:
+    if isinstance(value, str):
+        return "" if UNSUPPORTED in value else value
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()}
+    return value
+
+
 @dataclass
 class Resolver:
     stack_name: str
@@ -30,7 +46,7 @@ class Resolver:
     physical: dict[str, Physical] = field(default_factory=dict)
     exports: dict[str, Any] = field(default_factory=dict)
     # Resources the local cloud does not emulate (DAX, OpenSearch, CloudFront, ...): Ref/GetAtt on
-    # them resolve to "" so code falls back to the plain path (e.g. DynamoDB instead of DAX).
+    # them resolve to UNSUPPORTED, scrubbed to "" so code takes its plain path (DynamoDB, not DAX).
     unsupported: set[str] = field(default_factory=set)
 
     def pseudo(self, name: str) -> str:
@@ -53,7 +69,7 @@ class Resolver:
         if name in params:
             return params[name].get("Default", "")
         if name in self.unsupported:
-            return ""
+            return UNSUPPORTED
         raise Unresolvable(f"Ref {name} (not provisioned yet)")
 
     def getatt(self, name: str, attr: str) -> Any:
@@ -63,7 +79,7 @@ class Resolver:
                 return phys.attrs[attr]
             raise Unresolvable(f"GetAtt {name}.{attr}")
         if name in self.unsupported:
-            return ""
+            return UNSUPPORTED
         raise Unresolvable(f"GetAtt {name}.{attr} (not provisioned yet)")
 
     def condition(self, name: str) -> bool:
@@ -88,7 +104,8 @@ class Resolver:
                 return self._sub(arg)
             if key == "Fn::Select":
                 idx, items = arg
-                return self.resolve(items)[int(self.resolve(idx))]
+                items = self.resolve(items)
+                return UNSUPPORTED if items == UNSUPPORTED else items[int(self.resolve(idx))]
             if key == "Fn::Split":
                 sep, src = arg
                 return str(self.resolve(src)).split(sep)
