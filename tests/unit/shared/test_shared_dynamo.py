@@ -1,0 +1,133 @@
+"""reelstack_common.dynamo: reads through DAX when configured, writes/transactions via DynamoDB."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from reelstack_common import dynamo
+
+
+class RecordingDax:
+    """Stands in for amazondax: no DAX data plane exists locally, so record what reaches it and
+    answer from DynamoDB (a cache hit and a miss return the same data)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.endpoints: list[str] = []
+
+    def resource(self, endpoint_url: str) -> Any:
+        self.endpoints.append(endpoint_url)
+        recorder = self
+
+        class Resource:
+            def Table(self, name: str) -> Any:  # noqa: N802 - boto3's spelling
+                real = boto3.resource("dynamodb").Table(name)
+
+                class Table:
+                    def __getattr__(self, op: str) -> Any:
+                        recorder.calls.append(op)
+                        return getattr(real, op)
+
+                return Table()
+
+        return Resource()
+
+
+@pytest.fixture
+def table_name(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.delenv("DAX_ENDPOINT", raising=False)
+    with mock_aws():
+        dynamo.reset()
+        boto3.client("dynamodb").create_table(
+            TableName="t",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        yield "t"
+    dynamo.reset()
+
+
+@pytest.fixture
+def dax(monkeypatch: pytest.MonkeyPatch) -> RecordingDax:
+    fake = RecordingDax()
+    module = types.ModuleType("amazondax")
+    module.AmazonDaxClient = fake  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "amazondax", module)
+    monkeypatch.setenv("DAX_ENDPOINT", "dax://reelstack.abc123.dax-clusters.us-east-1.amazonaws.com:9111")
+    dynamo.reset()
+    return fake
+
+
+def test_plain_dynamodb_without_dax(table_name: str) -> None:
+    t = dynamo.table(table_name)
+    assert not t.uses_dax
+    t.put_item(Item={"pk": "a", "sk": "1", "n": 1})
+    assert t.get_item(Key={"pk": "a", "sk": "1"})["Item"]["n"] == 1
+
+
+def test_reads_go_through_dax_writes_do_not(table_name: str, dax: RecordingDax) -> None:
+    t = dynamo.table(table_name)
+    assert t.uses_dax
+    assert dax.endpoints == ["dax://reelstack.abc123.dax-clusters.us-east-1.amazonaws.com:9111"]
+    t.put_item(Item={"pk": "a", "sk": "1", "n": 1})
+    t.update_item(
+        Key={"pk": "a", "sk": "1"}, UpdateExpression="SET n = :n", ExpressionAttributeValues={":n": 2}
+    )
+    t.transact_write(
+        [
+            {
+                "Put": {
+                    "Item": {"pk": "a", "sk": "2", "n": 3},
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "ConditionCheck": {
+                    "Key": {"pk": "a", "sk": "1"},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+        ]
+    )
+    assert dax.calls == []  # no write touched DAX
+    assert t.get_item(Key={"pk": "a", "sk": "1"})["Item"]["n"] == 2
+    assert len(t.query_all(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": "a"})) == 2
+    assert dax.calls == ["get_item", "query"]
+    # Strongly consistent reads bypass the cache.
+    t.get_item(Key={"pk": "a", "sk": "2"}, ConsistentRead=True)
+    assert dax.calls == ["get_item", "query"]
+    t.delete_item(Key={"pk": "a", "sk": "2"})
+    assert dax.calls == ["get_item", "query"]
+
+
+def test_conditional_failure_helpers(table_name: str) -> None:
+    from botocore.exceptions import ClientError
+
+    t = dynamo.table(table_name)
+    t.put_item(Item={"pk": "a", "sk": "1"})
+    with pytest.raises(ClientError) as single:
+        t.put_item(Item={"pk": "a", "sk": "1"}, ConditionExpression="attribute_not_exists(pk)")
+    assert dynamo.is_conditional_check_failure(single.value)
+    with pytest.raises(ClientError) as txn:
+        t.transact_write(
+            [
+                {"Put": {"Item": {"pk": "b", "sk": "1"}}},
+                {"Put": {"Item": {"pk": "a", "sk": "1"}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        )
+    assert dynamo.is_conditional_check_failure(txn.value)
+    assert dynamo.cancellation_codes(txn.value) == ["None", "ConditionalCheckFailed"]
+    assert "Item" not in t.get_item(Key={"pk": "b", "sk": "1"})  # all or nothing

@@ -1,0 +1,146 @@
+"""reelstack_common.http: one router served to HTTP API v2.0 and ALB events, one error shape."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+import pytest
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from pydantic import BaseModel, ConfigDict
+from reelstack_common.auth import current_user
+from reelstack_common.errors import ApiError, Conflict
+from reelstack_common.http import Router, build_handler, event_kind
+
+from tests.unit.events import LambdaContext, alb_event, http_api_event, response_header, response_json
+
+
+class Echo(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    count: int
+
+
+router = Router()
+
+
+@router.get("/ok")
+def ok() -> dict[str, Any]:
+    return {"ok": True}
+
+
+@router.post("/echo")
+def echo(body: Annotated[Echo, Body()]) -> Echo:
+    return body
+
+
+@router.get("/items/<item_id>")
+def item(item_id: str) -> dict[str, str]:
+    return {"item_id": item_id}
+
+
+@router.get("/boom")
+def boom() -> None:
+    raise RuntimeError("db password is hunter2")
+
+
+@router.get("/conflict")
+def conflict() -> None:
+    raise Conflict("ALREADY_THERE", "It exists")
+
+
+@router.get("/teapot")
+def teapot() -> None:
+    raise ApiError(418, "TEAPOT", "Short and stout")
+
+
+@router.get("/whoami")
+def whoami() -> dict[str, str]:
+    return {"user_id": current_user(router).user_id}
+
+
+handler = build_handler(router, service="shared-test", max_body_bytes=1024)
+
+
+def call(event: dict[str, Any]) -> tuple[int, Any, dict[str, Any]]:
+    response = handler(event, LambdaContext())
+    return int(response["statusCode"]), response_json(response), response
+
+
+def make(edge: str, method: str, path: str, body: Any = None, **kwargs: Any) -> dict[str, Any]:
+    return (http_api_event if edge == "http" else alb_event)(method, path, body, **kwargs)
+
+
+@pytest.fixture(params=["http", "alb"])
+def edge(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def test_event_kind() -> None:
+    assert event_kind(http_api_event("GET", "/")) == "http_api"
+    assert event_kind(alb_event("GET", "/")) == "alb"
+    with pytest.raises(ValueError):
+        event_kind({"httpMethod": "GET", "requestContext": {"stage": "prod"}})  # REST API v1
+
+
+def test_routes_and_shapes(edge: str) -> None:
+    status, body, response = call(make(edge, "GET", "/ok"))
+    assert (status, body) == (200, {"ok": True})
+    assert response_header(response, "content-type") == "application/json"
+    assert call(make(edge, "GET", "/items/42"))[:2] == (200, {"item_id": "42"})
+    assert call(make(edge, "POST", "/echo", {"name": "a", "count": 2}))[:2] == (
+        200,
+        {"name": "a", "count": 2},
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("GET", "/nope", None, 404, "NOT_FOUND"),
+        ("DELETE", "/ok", None, 404, "NOT_FOUND"),
+        ("POST", "/echo", "{bad json", 400, "BAD_REQUEST"),
+        ("POST", "/echo", None, 400, "VALIDATION_ERROR"),
+        ("POST", "/echo", {"name": "a"}, 400, "VALIDATION_ERROR"),
+        ("POST", "/echo", {"name": "a", "count": "many"}, 400, "VALIDATION_ERROR"),
+        ("POST", "/echo", {"name": "a", "count": 1, "extra": 1}, 400, "VALIDATION_ERROR"),
+        ("POST", "/echo", {"name": "a" * 2000, "count": 1}, 413, "PAYLOAD_TOO_LARGE"),
+        ("GET", "/conflict", None, 409, "ALREADY_THERE"),
+        ("GET", "/teapot", None, 418, "TEAPOT"),
+        ("GET", "/whoami", None, 401, "UNAUTHORIZED"),
+    ],
+)
+def test_errors_have_one_shape(edge: str, method: str, path: str, body: Any, status: int, code: str) -> None:
+    got_status, got_body, response = call(make(edge, method, path, body))
+    assert got_status == status
+    assert got_body["error"]["code"] == code and isinstance(got_body["error"]["message"], str)
+    assert set(got_body) == {"error"}
+    assert response_header(response, "content-type") == "application/json"
+
+
+def test_validation_message_is_readable() -> None:
+    _, body, _ = call(http_api_event("POST", "/echo", {"count": "many", "extra": 1}))
+    message = body["error"]["message"]
+    assert "name: Field required" in message
+    assert "count:" in message and "extra: Extra inputs are not permitted" in message
+    assert "many" not in message
+    _, body, _ = call(http_api_event("POST", "/echo"))
+    assert body["error"]["message"] == "request body is required"
+
+
+def test_unexpected_exception_is_a_generic_logged_500(edge: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR):
+        status, body, _ = call(make(edge, "GET", "/boom"))
+    assert (status, body) == (500, {"error": {"code": "INTERNAL", "message": "Internal server error"}})
+    assert any("unhandled error" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_base64_bodies(edge: str) -> None:
+    status, body, _ = call(make(edge, "POST", "/echo", {"name": "ü", "count": 1}, base64_encoded=True))
+    assert (status, body) == (200, {"name": "ü", "count": 1})
+
+
+def test_size_limit_counts_bytes_not_characters() -> None:
+    # 600 two-byte characters = 1200 bytes > 1024 although only 600 characters.
+    status, body, _ = call(http_api_event("POST", "/echo", {"name": "é" * 600, "count": 1}))
+    assert status == 413 and body["error"]["code"] == "PAYLOAD_TOO_LARGE"
