@@ -15,6 +15,7 @@ import importlib.util
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jsii
 from aws_cdk import (
@@ -163,6 +164,10 @@ class MediaPipeline(Construct):
     state_machine: sfn.StateMachine (STANDARD) from ``statemachines/transcode.asl.json``
     ingest_rule: events.Rule (default bus) S3 Object Created ``uploads/`` -> state machine
     ingest_dead_letter_queue: sqs.Queue for events the rule could not deliver
+
+    ``layers``: extra layers for every transcode function. Leave it empty: the transcode code needs
+    only boto3 (part of the runtime), and the ffmpeg layer alone is 173 of Lambda's 250 MB
+    (function + layers, unzipped), so the deps layer would not fit beside it.
     """
 
     def __init__(
@@ -364,9 +369,15 @@ class MediaPipeline(Construct):
         # duplicate work (the state machine invokes synchronously anyway).
         return fn
 
-    def _allow(self, step: str, actions: Sequence[str], resources: Sequence[str]) -> None:
+    def _allow(
+        self,
+        step: str,
+        actions: Sequence[str],
+        resources: Sequence[str],
+        conditions: Mapping[str, Any] | None = None,
+    ) -> None:
         self.functions[step].add_to_role_policy(
-            iam.PolicyStatement(actions=list(actions), resources=list(resources))
+            iam.PolicyStatement(actions=list(actions), resources=list(resources), conditions=conditions)
         )
 
     def _allow_objects(
@@ -382,39 +393,51 @@ class MediaPipeline(Construct):
             findings[f"Resource::<{logical_id}.Arn>/{prefix}*"] = f"{bucket.node.id}:{prefix}*"
 
     def _grant_least_privilege(self) -> None:
+        """Exactly the calls each step's code makes (functions/transcode/transcode/{storage,catalog,
+        events}.py), on the narrowest resources. Notes on the less obvious ones:
+
+        * ffmpeg reads the source through presigned GET URLs signed by the step itself, so the
+          signer needs s3:GetObject; boto3's multipart ``upload_file`` aborts with
+          s3:AbortMultipartUpload on failure.
+        * HeadObject on a missing key answers 404 only with s3:ListBucket on the bucket (else 403);
+          probe and assemble rely on that 404, so their ListBucket is unconditioned. Steps that only
+          list (publish, fail) get ListBucket restricted to their prefixes.
+        * The parts table is written with ``batch_writer`` (BatchWriteItem: puts and deletes).
+        """
         ingest, media = self.ingest_bucket, self.media_bucket
         catalog = self.catalog_table.table_arn  # the base table only: no index ARN wildcard
         parts = self.parts_table.table_arn
         bus = self.event_bus.event_bus_arn
+        listed = {"StringLike": {"s3:prefix": [f"{p}*" for p in (WORK_PREFIX, *OUTPUT_PREFIXES)]}}
         self._prefix_findings: dict[str, dict[str, str]] = {}
 
-        # probe: read the source, record duration / TRANSCODING on the title.
+        # probe: claim the title (TRANSCODING), inspect the source.
         self._allow_objects("probe", ["s3:GetObject"], ingest, [UPLOADS_PREFIX])
-        self._allow("probe", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [catalog])
-        # plan: pure computation over probe's output, plus the title for the ladder decision.
-        self._allow("plan", ["dynamodb:GetItem"], [catalog])
+        self._allow("probe", ["s3:ListBucket"], [ingest.bucket_arn])
+        self._allow("probe", ["dynamodb:UpdateItem"], [catalog])
+        # plan: pure computation over probe's output -- no AWS access at all.
         # encode_chunk / encode_audio: read the source, write their outputs under work/.
         for step in ("encode_chunk", "encode_audio"):
             self._allow_objects(step, ["s3:GetObject"], ingest, [UPLOADS_PREFIX])
-            self._allow_objects(step, ["s3:PutObject"], media, [WORK_PREFIX])
-        self._allow("encode_chunk", ["dynamodb:PutItem"], [parts])
-        # assemble: read chunks, write HLS output, clean work/, record parts, update the title.
+            self._allow_objects(step, ["s3:PutObject", "s3:AbortMultipartUpload"], media, [WORK_PREFIX])
+        # assemble: read chunks, write HLS, prune stale output and work/, index parts, record outputs.
         self._allow_objects("assemble", ["s3:GetObject", "s3:DeleteObject"], media, [WORK_PREFIX])
-        self._allow_objects("assemble", ["s3:PutObject"], media, OUTPUT_PREFIXES)
-        self._allow("assemble", ["s3:ListBucket"], [media.bucket_arn])
-        self._allow(
-            "assemble",
-            ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem"],
-            [parts],
+        self._allow_objects(
+            "assemble", ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], media, OUTPUT_PREFIXES
         )
+        self._allow("assemble", ["s3:ListBucket"], [media.bucket_arn])
+        self._allow("assemble", ["dynamodb:BatchWriteItem", "dynamodb:Query"], [parts])
         self._allow("assemble", ["dynamodb:UpdateItem"], [catalog])
-        # publish: mark READY, announce it.
-        self._allow("publish", ["dynamodb:GetItem", "dynamodb:UpdateItem"], [catalog])
+        # publish: mark READY, announce it, drop work/.
+        self._allow("publish", ["dynamodb:UpdateItem"], [catalog])
         self._allow("publish", ["events:PutEvents"], [bus])
-        # fail: mark FAILED, remove partial output (work/ and the title's output prefixes).
+        self._allow("publish", ["s3:ListBucket"], [media.bucket_arn], listed)
+        self._allow_objects("publish", ["s3:DeleteObject"], media, [WORK_PREFIX])
+        # fail: mark FAILED, remove everything partial (output, work/, part rows), announce it.
         self._allow("fail", ["dynamodb:UpdateItem"], [catalog])
-        self._allow("fail", ["s3:ListBucket"], [media.bucket_arn])
+        self._allow("fail", ["s3:ListBucket"], [media.bucket_arn], listed)
         self._allow_objects("fail", ["s3:DeleteObject"], media, [WORK_PREFIX, *OUTPUT_PREFIXES])
+        self._allow("fail", ["dynamodb:BatchWriteItem", "dynamodb:Query"], [parts])
         self._allow("fail", ["events:PutEvents"], [bus])
 
         for step, findings in self._prefix_findings.items():
