@@ -53,7 +53,7 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 GRID_EASE = {"lam": [250.0, 500.0, 1000.0], "dropout": [0.0, 0.25]}
-GRID_BLEND = {"session": [0.0, 0.25, 0.5, 0.75], "content": [0.0, 0.05, 0.1]}
+GRID_BLEND = {"session": [0.0, 0.25, 0.5, 0.75], "content": [0.0, 0.05, 0.1, 0.2]}
 GRID_ALS = [
     {"factors": f, "regularization": r, "alpha": a}
     for f, r, a in itertools.product([32, 64], [0.05], [1.0, 4.0])
