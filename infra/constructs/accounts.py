@@ -29,6 +29,7 @@ ACCOUNTS_ROUTES: list[Route] = [
     Route("GET", "/profiles/{profile_id}"),
     Route("PATCH", "/profiles/{profile_id}"),
     Route("DELETE", "/profiles/{profile_id}"),
+    Route("GET", "/billing/subscription"),
     Route("PUT", "/billing/subscription"),
     Route("DELETE", "/billing/subscription"),
     Route("GET", "/billing/invoices"),
