@@ -18,6 +18,7 @@ PRIVATE_ROUTES = {
     "GET /profiles/{profile_id}",
     "PATCH /profiles/{profile_id}",
     "DELETE /profiles/{profile_id}",
+    "GET /billing/subscription",
     "PUT /billing/subscription",
     "DELETE /billing/subscription",
     "GET /billing/invoices",
