@@ -157,14 +157,17 @@ def test_identical_inputs_identical_document():
 
 
 def test_fallback_is_popular_and_maturity_safe(models):
-    doc = build_fallback(models, now=NOW)
+    small = RowConfig(row_size=8)
+    doc = build_fallback(models, now=NOW, config=small)
     cat = models.catalog
     assert doc["fallback"] is True and doc["profile_id"] is None
     shown = ids(doc)
     assert shown and all(cat.titles[cat.index[t]].level == 0 for t in shown)
-    assert doc["rows"][0]["kind"] == "popular" and not any(r["sponsored"] for r in doc["rows"])
-    adult = ids(build_fallback(models, now=NOW, max_maturity="adults"))
-    assert adult[0] == "d00"  # the all-time favourite
+    assert [r["kind"] for r in doc["rows"]] == ["trending", "popular"]
+    assert not any(r["sponsored"] for r in doc["rows"])
+    adult = build_fallback(models, now=NOW, max_maturity="adults", config=small)
+    assert adult["rows"][0]["title_ids"][0] == "c07"  # the burst
+    assert adult["rows"][1]["title_ids"][0] == "d00"  # the all-time favourite
 
 
 def test_document_shape_is_json_ready(models):

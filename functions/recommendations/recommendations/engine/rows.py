@@ -180,8 +180,8 @@ def _assemble(
                 )
                 byw += 1
         add("trending", "trending", "Trending now", picker.rank(models.trending + pop_tb, n))
-    elif not fallback:
-        # Cold start: trending and popular, in the profile's language first.
+    else:
+        # Cold start (and the fallback): trending and popular, in the profile's language first.
         add(
             "trending",
             "trending",
