@@ -10,6 +10,10 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-_SERVICE = Path(__file__).resolve().parents[3] / "functions" / "recommendations"
-if str(_SERVICE) not in sys.path:
-    sys.path.insert(0, str(_SERVICE))
+_HERE = Path(__file__).resolve().parent
+_SERVICE = _HERE.parents[2] / "functions" / "recommendations"
+# The service package, and this folder for the shared ``recs_world`` fixture module (kept
+# importable even if the test tree later becomes packages with __init__.py files).
+for p in (_SERVICE, _HERE):
+    if str(p) not in sys.path:
+        sys.path.insert(0, str(p))
