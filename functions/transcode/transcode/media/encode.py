@@ -21,6 +21,7 @@ from transcode.media.ladder import Rendition
 
 AUDIO_BITRATE = "128k"
 AUDIO_SAMPLE_RATE = 48000
+AAC_FRAME_SAMPLES = 1024
 
 
 @dataclass(frozen=True)
@@ -136,12 +137,17 @@ def encode_chunk(
 def encode_audio(source: str, out_path: Path, *, video_start_s: float, duration_s: float,
                  timeout: float | None = None) -> Path:
     """The title's audio, once: AAC-LC stereo (5.1 is downmixed), aligned to the first video frame
-    and padded/cut to the video's duration so no segment of the last period lacks audio."""
+    and padded/cut to the video's duration so no segment of the last period lacks audio.
+
+    One AAC frame shorter than the video: the packager keeps the encoder's 1024-sample priming
+    frame, so this ends the track with the video instead of 21 ms later in a stub segment.
+    """
+    length = max(0.1, duration_s - AAC_FRAME_SAMPLES / AUDIO_SAMPLE_RATE)
     af = (f"asetpts=PTS-{video_start_s:.6f}/TB,"
           f"aresample={AUDIO_SAMPLE_RATE}:async=1:first_pts=0,"
-          f"apad=whole_dur={duration_s:.6f}")
+          f"apad=whole_dur={length:.6f}")
     args = ["-v", "error", *ffmpeg.input_args(source), "-map", "0:a:0", "-vn", "-sn", "-dn",
-            "-af", af, "-t", f"{duration_s:.6f}", "-ac", "2", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
+            "-af", af, "-t", f"{length:.6f}", "-ac", "2", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
             "-map_metadata", "-1", "-movflags", "+faststart", "-y", str(out_path)]
     _run_media(args, what="encode audio", timeout=timeout, at_s=None)
     return out_path

@@ -39,6 +39,8 @@ CRF = 21
 # native-resolution top rung, so 1600x900 is not capped at 720p.
 NATIVE_RUNG_PIXEL_RATIO = 1.5
 REFERENCE_PIXELS = 1920 * 1080
+# Extreme aspect ratios (a 3840x97 banner) would give rungs a few pixels high: not worth encoding.
+MIN_RUNG_SHORT_SIDE = 64
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def build_ladder(display_w: float, display_h: float, fps: Fraction | float = 30)
             continue  # the source is smaller than this box: that would be upscaling
         out_long = min(even_round(long_src * scale), max_long)
         out_short = min(even_round(short_src * scale), max_short)
+        if out_short < MIN_RUNG_SHORT_SIDE:
+            continue
         rungs.append(_rendition(rung.name, out_long, out_short, portrait,
                                 round(rung.maxrate_kbps * fps_factor), rung.profile))
 

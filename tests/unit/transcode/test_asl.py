@@ -1,0 +1,123 @@
+"""Structural checks of statemachines/transcode.asl.json (the contract with CDK and the local cloud)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from transcode.errors import PERMANENT_ERRORS
+
+from tests.unit.transcode.asl_driver import ASL_PATH, HANDLERS
+
+TEXT = ASL_PATH.read_text()
+ASL = json.loads(TEXT)
+
+
+def machines(machine: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """The top-level machine and every nested one (Parallel branches, Map processors)."""
+    yield path or "<root>", machine
+    for name, state in machine["States"].items():
+        for i, branch in enumerate(state.get("Branches", [])):
+            yield from machines(branch, f"{path}{name}.branch{i}/")
+        processor = state.get("ItemProcessor") or state.get("Iterator")
+        if processor:
+            yield from machines(processor, f"{path}{name}.items/")
+
+
+def all_states() -> Iterator[tuple[str, dict[str, Any]]]:
+    for _path, machine in machines(ASL):
+        yield from machine["States"].items()
+
+
+def targets(state: dict[str, Any]) -> list[str]:
+    out = [state["Next"]] if "Next" in state else []
+    out += [c["Next"] for c in state.get("Catch", [])]
+    out += [c["Next"] for c in state.get("Choices", [])]
+    out += [state["Default"]] if "Default" in state else []
+    return out
+
+
+@pytest.mark.parametrize("path,machine", list(machines(ASL)), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_state_is_reachable_and_every_target_exists(path, machine):
+    states = machine["States"]
+    assert machine["StartAt"] in states
+    seen, todo = set(), [machine["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for target in targets(states[name]):
+            assert target in states, f"{path}{name} -> {target}"
+            todo.append(target)
+    assert seen == set(states), f"unreachable in {path}: {set(states) - seen}"
+    for name, state in states.items():
+        terminal = state["Type"] in ("Succeed", "Fail") or state.get("End") is True
+        assert terminal != ("Next" in state), f"{path}{name} needs exactly one of Next/End"
+
+
+def test_placeholders_are_exactly_the_seven_lambda_arns():
+    assert set(re.findall(r"\$\{[A-Za-z]+\}", TEXT)) == set(HANDLERS)
+    resources = {s["Resource"] for _n, s in all_states() if s["Type"] == "Task"}
+    assert resources == set(HANDLERS)
+
+
+def test_every_task_retries_transient_errors_only():
+    for name, state in all_states():
+        if state["Type"] != "Task":
+            continue
+        retry = state.get("Retry")
+        assert retry, f"{name} has no Retry"
+        assert retry[-1]["ErrorEquals"] == ["States.ALL"], name
+        last = retry[-1]
+        assert last["IntervalSeconds"] >= 1 and last["BackoffRate"] > 1 and last["MaxAttempts"] >= 2
+        if name != "MarkFailed":
+            # a bad upload fails at once with its reason: retrying cannot fix the file
+            assert retry[0] == {"ErrorEquals": list(PERMANENT_ERRORS), "MaxAttempts": 0}, name
+        assert 0 < state["TimeoutSeconds"] <= 900, name
+
+
+def test_failures_anywhere_reach_the_fail_step():
+    top = ASL["States"]
+    for name, state in top.items():
+        if state["Type"] in ("Task", "Parallel", "Map") and name != "MarkFailed":
+            assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                       "Next": "MarkFailed"}], name
+    assert top["MarkFailed"]["Resource"] == "${FailFunctionArn}"
+    assert top["MarkFailed"]["Next"] == "TranscodeFailed" and top["TranscodeFailed"]["Type"] == "Fail"
+
+
+def test_chunk_map_is_inline_bounded_and_passes_the_attempt():
+    encode = ASL["States"]["Encode"]
+    assert encode["Type"] == "Parallel" and len(encode["Branches"]) == 2
+    chunk_map = encode["Branches"][0]["States"]["EncodeChunks"]
+    assert chunk_map["Type"] == "Map" and chunk_map["ItemsPath"] == "$.plan.chunks"
+    assert isinstance(chunk_map["MaxConcurrency"], int) and 1 <= chunk_map["MaxConcurrency"] <= 40
+    assert chunk_map["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
+    assert chunk_map["ItemSelector"]["chunk.$"] == "$$.Map.Item.Value"
+    task = chunk_map["ItemProcessor"]["States"]["EncodeChunk"]
+    assert task["Parameters"]["attempt.$"] == "$$.State.RetryCount"
+    assert chunk_map["ResultPath"] is None  # per-chunk results live in S3, not in the state
+    audio = encode["Branches"][1]["States"]["EncodeAudio"]
+    assert audio["Parameters"]["attempt.$"] == "$$.State.RetryCount"
+
+
+def test_only_plain_jsonpath_asl():
+    assert "JSONata" not in TEXT and "QueryLanguage" not in TEXT
+    assert "DISTRIBUTED" not in TEXT and "ItemReader" not in TEXT and "ResultWriter" not in TEXT
+    assert "States.Format" not in TEXT and "States.JsonMerge" not in TEXT
+    allowed = {"Task", "Pass", "Choice", "Parallel", "Map", "Succeed", "Fail"}
+    assert {s["Type"] for _n, s in all_states()} <= allowed
+
+
+def test_moto_step_functions_engine_parses_it():
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    definition = TEXT
+    for i, placeholder in enumerate(sorted(HANDLERS)):
+        definition = definition.replace(placeholder, f"arn:aws:lambda:us-east-1:123456789012:function:f{i}")
+    program, _tree = AmazonStateLanguageParser.parse(definition)
+    assert program is not None

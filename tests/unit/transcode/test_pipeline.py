@@ -1,0 +1,202 @@
+"""The whole workflow on tiny clips: probe -> plan -> chunks || audio -> assemble -> publish.
+
+Driven by `asl_driver.Interpreter`, i.e. with the exact task inputs the state machine builds.
+Outputs are checked independently of the code under test: playlists with the `m3u8` library,
+frames and timestamps by decoding the HLS output with PyAV.
+"""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import m3u8
+import pytest
+from transcode.handlers import encode_chunk, plan, probe
+
+from tests.unit.transcode.asl_driver import Interpreter
+
+
+def decode_hls(playlist: Path) -> tuple[int, list[float], tuple[int, int]]:
+    """(frames, presentation times in s, (width, height)) of the video of an HLS playlist."""
+    with av.open(str(playlist)) as container:
+        stream = container.streams.video[0]
+        times = [float(f.pts * f.time_base) for f in container.decode(stream)]
+        return len(times), times, (stream.codec_context.width, stream.codec_context.height)
+
+
+def test_full_chain_with_51_audio_at_ntsc_rate(cloud, media, tmp_path):
+    src = media("ntsc51-640", width=640, height=360, seconds=5, rate="30000/1001", audio="5.1")
+    cloud.create_title("t1")
+    event = cloud.upload("t1", src)
+    execution = Interpreter().run(event)
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert [i.step for i in execution.invocations] == [
+        "probe", "plan", *["encode_chunk"] * 3, "encode_audio", "assemble", "publish"]
+    source_frames = execution.calls("probe")[0].output["media"]["frames"]
+    assert source_frames == 150
+
+    # every payload between states stays small: keys and numbers, never media
+    assert max(len(json.dumps(i.input)) for i in execution.invocations) < 8_000
+
+    # master playlist: two video variants (native 360p + 240p), one stereo AAC group
+    hls = cloud.download_prefix("titles/t1/hls/", tmp_path / "hls")
+    master = m3u8.load(str(hls / "master.m3u8"))
+    assert master.is_variant
+    variants = {p.uri.split("/")[0]: p.stream_info for p in master.playlists}
+    assert set(variants) == {"360p", "240p"}
+    assert variants["360p"].resolution == (640, 360) and variants["240p"].resolution == (426, 240)
+    for info in variants.values():
+        assert info.bandwidth > 0 and info.audio
+        assert info.codecs.startswith("avc1.") and "mp4a.40.2" in info.codecs
+    audio = [m for m in master.media if m.type == "AUDIO"]
+    assert len(audio) == 1 and audio[0].channels == "2"
+
+    # every segment of every playlist is in S3, segments tile the title with no discontinuity
+    keys = set(cloud.keys("titles/t1/hls/"))
+    for name in ("360p", "240p", "audio"):
+        media_pl = m3u8.load(str(hls / name / "index.m3u8"))
+        assert media_pl.is_endlist and media_pl.playlist_type == "vod"
+        assert not any(s.discontinuity for s in media_pl.segments)
+        assert all(f"titles/t1/hls/{name}/{s.uri}" in keys for s in media_pl.segments)
+        assert f"titles/t1/hls/{name}/{media_pl.segment_map[0].uri}" in keys
+        assert sum(s.duration for s in media_pl.segments) == pytest.approx(150 * 1001 / 30000, abs=0.05)
+        if name != "audio":
+            assert [round(s.duration, 3) for s in media_pl.segments] == [2.002, 2.002, 1.001]
+            frames, times, size = decode_hls(hls / name / "index.m3u8")
+            assert frames == source_frames
+            assert all(b > a for a, b in zip(times, times[1:], strict=False))  # monotonic
+            steps = {round(b - a, 4) for a, b in zip(times, times[1:], strict=False)}
+            assert steps == {round(1001 / 30000, 4)}  # no gaps or duplicates at chunk seams
+            assert size == variants[name].resolution
+
+    # part index: one row per segment, keyed ((title, format), part)
+    for name in ("360p", "240p", "audio"):
+        rows = cloud.parts("t1", name)
+        assert [int(r["part_num"]) for r in rows] == [0, 1, 2]
+        for r in rows:
+            assert r["s3_key"] in keys and int(r["bytes"]) > 0 and float(r["duration_s"]) > 0
+
+    # the title: READY, with renditions, duration, manifest and quality
+    item = cloud.title("t1")
+    assert item["status"] == "READY" and item["gsi1pk"] == "STATUS#READY"
+    assert item["manifest_path"] == "titles/t1/hls/master.m3u8"
+    assert float(item["duration_s"]) == pytest.approx(5.005)
+    assert [(r["name"], int(r["width"]), int(r["height"])) for r in item["renditions"]] == [
+        ("360p", 640, 360), ("240p", 426, 240)]
+    assert all(int(r["bandwidth"]) > 0 for r in item["renditions"])
+    for name in ("360p", "240p"):
+        q = item["quality"][name]
+        assert float(q["psnr_db"]) > 30 and 0.9 < float(q["ssim"]) <= 1 and int(q["frames_sampled"]) >= 9
+
+    # the event
+    published = [e for e in cloud.received_events() if e["detail-type"] == "TitlePublished"]
+    assert len(published) == 1
+    assert published[0]["source"] == "reelstack.catalog"
+    detail = published[0]["detail"]
+    assert detail["title_id"] == "t1" and detail["manifest_path"] == "titles/t1/hls/master.m3u8"
+    assert detail["duration_s"] == pytest.approx(5.005)
+    assert [r["name"] for r in detail["renditions"]] == ["360p", "240p"]
+    assert set(detail["renditions"][0]) == {"name", "width", "height", "bandwidth"}
+
+    assert cloud.keys("work/t1/") == []  # scratch removed once published
+
+
+def test_source_without_audio_gives_a_video_only_title(cloud, media, tmp_path):
+    cloud.create_title("t-silent")
+    execution = Interpreter().run(cloud.upload("t-silent", media("silent", seconds=4, audio=None)))
+    assert execution.status == "SUCCEEDED", execution.cause
+    assert execution.calls("encode_audio")[0].output["key"] is None
+    master = m3u8.loads(cloud.get("titles/t-silent/hls/master.m3u8").decode())
+    assert not master.media and len(master.playlists) == 1
+    assert master.playlists[0].stream_info.audio is None
+    assert "mp4a" not in master.playlists[0].stream_info.codecs
+    assert not cloud.keys("titles/t-silent/hls/audio/")
+    assert cloud.parts("t-silent", "audio") == []
+    assert cloud.title("t-silent")["has_audio"] is False
+
+
+def test_chunk_fault_is_retried_and_the_retry_is_byte_identical(cloud, media, monkeypatch):
+    cloud.create_title("t-fault")
+    event = cloud.upload("t-fault", media("plain", seconds=4))
+    job = probe.lambda_handler(event)
+    job["plan"] = plan.lambda_handler({"media": job["media"]})
+    item = {k: job[k] for k in ("title_id", "job_id", "source")} | {
+        "video": job["plan"]["video"], "renditions": job["plan"]["renditions"],
+        "quality_every": job["plan"]["quality_every"], "chunk": job["plan"]["chunks"][1]}
+    name = job["plan"]["renditions"][0]["name"]
+    key = f"work/t-fault/chunks/{name}/00001.mp4"
+
+    encode_chunk.lambda_handler({**item, "attempt": 0})
+    clean = cloud.digest(key)
+
+    monkeypatch.setenv("TRANSCODE_FAULTS", json.dumps({"encode_chunk": {"fail_attempts": 1, "chunks": [1]}}))
+    with pytest.raises(Exception) as failed:
+        encode_chunk.lambda_handler({**item, "attempt": 0})
+    assert type(failed.value).__name__ == "TransientError"
+    # other chunks are unaffected by the fault
+    encode_chunk.lambda_handler({**item, "chunk": job["plan"]["chunks"][0], "attempt": 0})
+    out = encode_chunk.lambda_handler({**item, "attempt": 1})
+    assert out == {"index": 1, "frames": 50}
+    assert cloud.digest(key) == clean
+    meta = json.loads(cloud.get("work/t-fault/chunks/meta/00001.json"))
+    assert meta["frames"] == 50 and set(meta["quality"]) == {name}
+
+
+def test_workflow_retries_an_injected_chunk_fault(cloud, media, monkeypatch):
+    monkeypatch.setenv("TRANSCODE_FAULTS", json.dumps({"encode_chunk": {"fail_attempts": 1, "chunks": [1]}}))
+    cloud.create_title("t-retry")
+    execution = Interpreter().run(cloud.upload("t-retry", media("plain", seconds=4)))
+    assert execution.status == "SUCCEEDED", execution.cause
+    chunk_calls = execution.calls("encode_chunk")
+    assert [(c.input["chunk"]["index"], c.input["attempt"], c.error) for c in chunk_calls] == [
+        (0, 0, None), (1, 0, "TransientError"), (1, 1, None)]
+    assert cloud.title("t-retry")["status"] == "READY"
+
+
+def test_rerun_and_reupload_leave_exactly_one_set_of_outputs(cloud, media):
+    cloud.create_title("t-re")
+    first = Interpreter().run(cloud.upload("t-re", media("long6", seconds=6)))
+    assert first.status == "SUCCEEDED", first.cause
+    keys_first = cloud.keys("titles/t-re/")
+    rows_first = len(cloud.all_parts())
+
+    # the same event delivered again (EventBridge is at-least-once): same outputs, no duplicates
+    again = Interpreter().run(first.invocations[0].input)
+    assert again.status == "SUCCEEDED", again.cause
+    assert cloud.keys("titles/t-re/") == keys_first
+    assert len(cloud.all_parts()) == rows_first == 2 * 3  # native 180p + audio, 3 parts each
+
+    # a shorter re-upload: the extra segment and part rows of the first upload disappear
+    second = Interpreter().run(cloud.upload("t-re", media("plain", seconds=4)))
+    assert second.status == "SUCCEEDED", second.cause
+    keys_second = cloud.keys("titles/t-re/")
+    assert len(keys_second) == len(keys_first) - 2  # one video + one audio segment fewer
+    assert len(cloud.all_parts()) == 2 * 2
+    assert cloud.title("t-re")["status"] == "READY"
+    assert [e["detail-type"] for e in cloud.received_events()].count("TitlePublished") == 3
+
+
+def test_publish_refuses_when_a_newer_upload_owns_the_title(cloud, media):
+    from transcode.errors import Superseded
+    from transcode.handlers import publish
+
+    cloud.create_title("t-own")
+    job = probe.lambda_handler(cloud.upload("t-own", media("plain", seconds=4)))
+    probe.lambda_handler(cloud.upload("t-own", media("plain", seconds=4)))  # newer job takes over
+    with pytest.raises(Superseded):
+        publish.lambda_handler({"title_id": "t-own", "job_id": job["job_id"], "assembled": {
+            "manifest_path": "x", "renditions": [], "duration_s": 1.0}})
+    assert cloud.title("t-own")["status"] == "TRANSCODING"
+
+
+def test_output_frame_grid_is_exact_for_the_plan(cloud, media):
+    """Cross-check of the plan against the probe for the 25 fps clip used above."""
+    cloud.create_title("t-plan")
+    job = probe.lambda_handler(cloud.upload("t-plan", media("plain", seconds=4)))
+    p = plan.lambda_handler({"media": job["media"]})
+    assert Fraction(p["fps"]) == 25 and p["total_frames"] == 100
+    grid = [(c["start_frame"], c["frames"], c["pad_frames"]) for c in p["chunks"]]
+    assert grid == [(0, 50, 50), (50, 50, 0)]
