@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Synth, logical_id
+from tests.infra.conftest import Synth, logical_id
 
 from infra.constructs.nag import iter_acknowledgements
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from conftest import Synth, find_one, logical_id
+from tests.infra.conftest import Synth, find_one, logical_id
 
 # The contract from the Foundation issue, written out independently of infra/constructs/accounts.py.
 PUBLIC_ROUTES = {"POST /accounts", "POST /accounts/login", "GET /billing/plans"}
@@ -384,7 +384,7 @@ def test_hello_map_handler() -> None:
     # The demo function is tiny and owned by infra; keep its contract next to the state machine test.
     import importlib.util
 
-    from conftest import REPO_ROOT
+    from tests.infra.conftest import REPO_ROOT
 
     spec = importlib.util.spec_from_file_location(
         "hello_map_handler", REPO_ROOT / "functions/hello_map/hello_map/handler.py"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
-from conftest import TEST_CONTEXT, Synth, logical_id, synth_stack
+from tests.infra.conftest import TEST_CONTEXT, Synth, logical_id, synth_stack
 
 STEPS = ("probe", "plan", "encode_chunk", "encode_audio", "assemble", "publish", "fail")
 FFMPEG_STEPS = {"probe", "encode_chunk", "encode_audio", "assemble"}

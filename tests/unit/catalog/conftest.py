@@ -20,7 +20,7 @@ for _path in (_REPO / "layers" / "shared" / "python", _REPO / "functions" / "cat
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from catalog_support import BUCKET, PASSWORD, TABLE, Catalog  # noqa: E402
+from tests.unit.catalog.catalog_support import BUCKET, PASSWORD, TABLE, Catalog  # noqa: E402
 
 
 @functools.cache

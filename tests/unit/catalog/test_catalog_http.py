@@ -9,7 +9,7 @@ import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
-from catalog_support import BUCKET, Catalog
+from tests.unit.catalog.catalog_support import BUCKET, Catalog
 
 # Powertools warns when an invocation publishes no custom metric; these handlers publish none.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")

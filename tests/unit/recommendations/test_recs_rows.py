@@ -17,7 +17,7 @@ from recommendations.engine import (
     fit_models,
     maturity_level,
 )
-from recs_world import DAY, NOW, catalog, interactions
+from tests.unit.recommendations.recs_world import DAY, NOW, catalog, interactions
 
 
 @pytest.fixture(scope="module")
