@@ -27,9 +27,7 @@ class Issuer:
         jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
         return {"keys": [{**jwk, "kid": self.kid, "alg": "RS256", "use": "sig"}]}
 
-    def token(
-        self, token_use: str = "access", *, key: Any = None, kid: str | None = None, **claims: Any
-    ) -> str:
+    def token(self, token_use: Any = "access", *, key: Any = None, kid: Any = None, **claims: Any) -> str:
         now = int(time.time())
         payload: dict[str, Any] = {
             "sub": "user-1",

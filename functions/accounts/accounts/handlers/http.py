@@ -107,7 +107,7 @@ def update_profile(profile_id: ProfileId, body: Annotated[UpdateProfileRequest, 
 @router.delete("/profiles/<profile_id>", summary="Delete one of the caller's profiles")
 def delete_profile(profile_id: ProfileId) -> Response[None]:
     profiles.delete_profile(_user_id(), profile_id, dependencies().repo)
-    return Response(status_code=204, content_type=None, body="")
+    return Response(status_code=204, content_type=None, body=None)
 
 
 # --- billing ----------------------------------------------------------------------------------
