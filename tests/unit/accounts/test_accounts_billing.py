@@ -224,3 +224,19 @@ def test_billing_endpoints_require_a_token(cloud: Cloud, edge: str) -> None:
     ):
         status, out = cloud.invoke(method, path, body, edge=edge)
         assert status == 401 and out["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_billing_run_can_be_fanned_out_by_shard(cloud: Cloud) -> None:
+    from accounts.dal.dynamo_repository import BILLING_SHARDS, billing_shard
+    from accounts.handlers.billing_run import lambda_handler
+
+    users = [cloud.user(f"shard{i}@example.com") for i in range(4)]
+    total = 0
+    for shard in range(BILLING_SHARDS):
+        event = scheduled_event(NOV)
+        event["detail"] = {"shards": [shard]}
+        invoiced = lambda_handler(event, LambdaContext())["invoiced"]
+        assert invoiced == sum(1 for u in users if billing_shard(u.user_id) == shard)
+        total += invoiced
+    assert total == 4
+    assert run(NOV)["already_invoiced"] == 4

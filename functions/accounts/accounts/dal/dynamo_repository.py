@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -417,8 +417,10 @@ class DynamoAccountsRepository(AccountsRepository):
         )
         return [_invoice(i) for i in items]
 
-    def billable_account_ids(self) -> Iterator[str]:
-        for shard in range(BILLING_SHARDS):
+    def billable_account_ids(self, shards: Sequence[int] | None = None) -> Iterator[str]:
+        for shard in range(BILLING_SHARDS) if shards is None else shards:
+            if not 0 <= shard < BILLING_SHARDS:
+                raise ValueError(f"billing shard {shard} outside 0..{BILLING_SHARDS - 1}")
             for item in self.table.query_all(
                 IndexName=GSI1,
                 KeyConditionExpression="gsi1pk = :shard",

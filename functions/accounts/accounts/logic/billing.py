@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
@@ -91,10 +92,16 @@ def invoice_id(user_id: str, period: str) -> str:
     return "inv_" + uuid.uuid5(_INVOICE_NAMESPACE, f"{user_id}/{period}").hex
 
 
-def run_billing(period: str, repo: AccountsRepository, payments: PaymentProvider) -> BillingSummary:
-    """Invoice every billable account once for ``period``. Safe to run any number of times."""
+def run_billing(
+    period: str, repo: AccountsRepository, payments: PaymentProvider, shards: Sequence[int] | None = None
+) -> BillingSummary:
+    """Invoice every billable account once for ``period``. Safe to run any number of times.
+
+    ``shards`` limits the run to some billing-index partitions, so a scheduler can fan the work
+    out (one invocation per shard) when one invocation no longer fits the Lambda timeout.
+    """
     summary = BillingSummary(period=period)
-    for user_id in repo.billable_account_ids():
+    for user_id in repo.billable_account_ids(shards):
         try:
             _bill_account(user_id, period, repo, payments, summary)
         except Exception:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from accounts.models.domain import Account, Invoice, Profile, SubscriptionStatus, Tokens
@@ -70,8 +70,10 @@ class AccountsRepository(ABC):
     def list_invoices(self, user_id: str) -> list[Invoice]: ...
 
     @abstractmethod
-    def billable_account_ids(self) -> Iterator[str]:
-        """Ids of accounts that are not canceled (without a full-table scan)."""
+    def billable_account_ids(self, shards: Sequence[int] | None = None) -> Iterator[str]:
+        """Ids of accounts that are not canceled (without a full-table scan).
+
+        ``shards`` restricts the walk to some partitions of the billing index (fan-out)."""
 
     @abstractmethod
     def create_invoice(self, invoice: Invoice) -> bool:
