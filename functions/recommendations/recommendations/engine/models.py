@@ -30,8 +30,8 @@ class EngineConfig:
     the test part) picked most often on MovieLens 100k; the bench re-tunes them per run."""
 
     max_ease_titles: int = EASE_MAX_TITLES
-    ease_lambda: float = 250.0
-    ease_dropout: float = 0.0  # > 0: EDLAE-style extra shrinkage of popular titles
+    ease_lambda: float = 500.0
+    ease_dropout: float = 0.25  # EDLAE-style extra shrinkage of popular titles; 0 = plain EASE
     session_weight: float = 0.5  # 0 disables the session co-occurrence term
     session_tau_seconds: float = 60.0
     # Content in the CF row also lets brand-new titles (no plays yet) surface; 0 disables it.
