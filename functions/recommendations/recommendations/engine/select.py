@@ -16,8 +16,8 @@ from .als import ALS
 from .ease import EASE
 
 EASE_MAX_TITLES = 20_000
-# Above this size the float64 gram matrix alone is > 0.8 GB; float32 halves it and the loss of
-# precision does not change top-K lists measurably.
+# Above this size the float64 item matrix alone is > 0.2 GB and grows as n²; float32 halves it.
+# On ml-100k float32 EASE gives the identical top-10 for every user (checked with bench.recs).
 EASE_FLOAT32_ABOVE = 5_000
 
 CFKind = Literal["ease", "als"]
