@@ -240,3 +240,13 @@ def test_billing_run_can_be_fanned_out_by_shard(cloud: Cloud) -> None:
         total += invoiced
     assert total == 4
     assert run(NOV)["already_invoiced"] == 4
+
+
+def test_billing_run_emits_invoice_metrics(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    cloud.user("m1@example.com")
+    capsys.readouterr()
+    run(NOV)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    assert emf and emf[-1]["InvoicesIssued"] == 1.0 and emf[-1]["ChargesDeclined"] == 0.0

@@ -162,3 +162,44 @@ def test_me_without_token_is_401(cloud: Cloud, edge: str) -> None:
     status, body = cloud.invoke("GET", "/accounts/me", edge=edge)
     assert status == 401
     assert body["error"]["code"] == "UNAUTHORIZED"
+
+
+def test_concurrent_sign_ups_for_one_email_create_one_account(cloud: Cloud) -> None:
+    import threading
+
+    from accounts.dal.wiring import dependencies
+    from accounts.logic import accounts
+    from accounts.models.exceptions import EmailTaken
+    from accounts.models.input import CreateAccountRequest
+
+    deps = dependencies()
+    barrier = threading.Barrier(3)
+    outcomes: list[str] = []
+
+    def sign_up() -> None:
+        barrier.wait()
+        try:
+            accounts.sign_up(
+                CreateAccountRequest(email="race@example.com", password=PASSWORD), deps.repo, deps.identity
+            )
+            outcomes.append("created")
+        except EmailTaken:
+            outcomes.append("taken")
+
+    threads = [threading.Thread(target=sign_up) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["created", "taken", "taken"]
+    assert cloud.cognito_usernames() == ["race@example.com"]
+    assert sorted(i["sk"] for i in cloud.items()) == ["ACCOUNT", "EMAIL"]
+
+
+def test_sign_up_emits_the_accounts_created_metric(cloud: Cloud, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    cloud.sign_up("metric@example.com")
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    metric_names = {m["Name"] for line in lines for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert "AccountsCreated" in metric_names
