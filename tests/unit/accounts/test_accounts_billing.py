@@ -249,4 +249,4 @@ def test_billing_run_emits_invoice_metrics(cloud: Cloud, capsys: pytest.CaptureF
     capsys.readouterr()
     run(NOV)
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    assert emf and emf[-1]["InvoicesIssued"] == 1.0 and emf[-1]["ChargesDeclined"] == 0.0
+    assert emf and emf[-1]["InvoicesIssued"] == [1.0] and emf[-1]["ChargesDeclined"] == [0.0]
