@@ -199,4 +199,4 @@ def test_output_frame_grid_is_exact_for_the_plan(cloud, media):
     p = plan.lambda_handler({"media": job["media"]})
     assert Fraction(p["fps"]) == 25 and p["total_frames"] == 100
     grid = [(c["start_frame"], c["frames"], c["pad_frames"]) for c in p["chunks"]]
-    assert grid == [(0, 50, 50), (50, 50, 0)]
+    assert grid == [(0, 50, 13), (50, 50, 0)]

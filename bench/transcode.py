@@ -1,0 +1,284 @@
+"""Single-pass ladder encode vs the chunked path, on a generated source.
+
+    python -m bench.transcode                      # 60 s 1080p, 10 s chunks (a few minutes)
+    python -m bench.transcode --seconds 12 --height 360 --chunk-seconds 4   # quick check
+
+Both paths use the same library code and settings (transcode.media.*): the same ladder, filters,
+x264 settings and segment-grid keyframes. The chunked path runs its chunks one after another but
+times each, as if each ran in its own Lambda:
+  critical_path = slowest chunk + audio + assemble (concat + HLS packaging); audio really runs
+  beside the chunks, so this is conservative. fanout_speedup = single_wall / critical_path.
+  cpu_ratio = (all chunks + audio + assemble CPU) / single-pass CPU (ffmpeg children, rusage).
+Quality: PSNR/SSIM of every rendition of both outputs against the source on the same sampled
+frames (2 per second), measured in one ffmpeg run after the timed parts.
+The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "functions" / "transcode"))
+
+from transcode import ffmpeg  # noqa: E402
+from transcode.config import Settings  # noqa: E402
+from transcode.handlers.plan import make_plan  # noqa: E402
+from transcode.media import package, probe, quality  # noqa: E402
+from transcode.media.chunks import Chunk  # noqa: E402
+from transcode.media.encode import VideoParams, encode_audio, encode_chunk, encode_single_pass  # noqa: E402
+from transcode.media.ladder import Rendition  # noqa: E402
+
+OUT = REPO / "bench" / "out" / "transcode"
+T = TypeVar("T")
+
+
+@dataclasses.dataclass
+class Timed:
+    wall_s: float
+    cpu_s: float
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(fn: Callable[[], T]) -> tuple[T, Timed]:
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    result = fn()
+    return result, Timed(time.perf_counter() - t0, children_cpu() - cpu0)
+
+
+def make_source(path: Path, seconds: int, height: int) -> Path:
+    """testsrc2 (moving pattern, scrolling gradients, counter) with temporal noise like film grain,
+    so x264 has real work per frame, plus 5.1 audio to exercise the downmix."""
+    if path.exists():
+        return path
+    width = (height * 16 // 9) // 2 * 2
+    video = f"testsrc2=size={width}x{height}:rate=30000/1001:duration={seconds},noise=alls=10:allf=t,hue=H=2*PI*t/20"
+    audio = f"sine=frequency=220:sample_rate=48000:duration={seconds},aformat=channel_layouts=5.1"
+    tmp = path.with_suffix(".tmp.mp4")
+    subprocess.run(
+        [
+            ffmpeg.ffmpeg_exe(),
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            video,
+            "-f",
+            "lavfi",
+            "-i",
+            audio,
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-crf",
+            "16",
+            "-g",
+            "60",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "256k",
+            "-movflags",
+            "+faststart",
+            "-y",
+            str(tmp),
+        ],
+        check=True,
+    )
+    tmp.replace(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--height", type=int, default=1080)
+    parser.add_argument("--chunk-seconds", type=int, default=10)
+    parser.add_argument("--segment-seconds", type=int, default=2)
+    parser.add_argument("--preset", default="veryfast")
+    parser.add_argument("--keep", action="store_true", help="keep the outputs under bench/out/transcode")
+    args = parser.parse_args(argv)
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    src = make_source(OUT / f"source-{args.seconds}s-{args.height}p.mp4", args.seconds, args.height)
+    info = probe.probe(str(src), first_bytes=src.read_bytes()[:512])
+    settings = Settings(
+        ingest_bucket="-",
+        media_bucket="-",
+        catalog_table="-",
+        parts_table="-",
+        event_bus_name="-",
+        chunk_seconds=args.chunk_seconds,
+        segment_seconds=args.segment_seconds,
+        x264_preset=args.preset,
+    )
+    plan = make_plan(info, settings)
+    video = VideoParams.from_dict(plan["video"])
+    renditions = [Rendition.from_dict(r) for r in plan["renditions"]]
+    chunks = [Chunk.from_dict(c) for c in plan["chunks"]]
+    work = OUT / "run"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    print(
+        f"source {src.name}: {info.width}x{info.height} {float(info.fps):.3f} fps, {info.frames} frames, "
+        f"{len(chunks)} chunks of {args.chunk_seconds} s, ladder {[r.name for r in renditions]}, "
+        f"preset {args.preset}, load {load_before[0]:.2f}",
+        flush=True,
+    )
+
+    # --- single pass: the whole ladder + audio in one ffmpeg --------------------------------
+    single, single_t = timed(
+        lambda: encode_single_pass(
+            str(src),
+            video=video,
+            renditions=renditions,
+            total_frames=plan["total_frames"],
+            workdir=work,
+            with_audio=info.has_audio,
+            duration_s=plan["duration_s"],
+        )
+    )
+    print(f"single pass: {single_t.wall_s:.1f} s wall, {single_t.cpu_s:.1f} s CPU", flush=True)
+
+    # --- chunked: each chunk as its own encode_chunk, then audio, then assemble ------------
+    chunk_times: list[Timed] = []
+    per_rendition: dict[str, list[Path]] = {r.name: [] for r in renditions}
+    for c in chunks:
+        cdir = work / f"chunk{c.index:05d}"
+        cdir.mkdir()
+        outs, t = timed(
+            lambda c=c, cdir=cdir: encode_chunk(str(src), video=video, renditions=renditions, chunk=c, workdir=cdir)
+        )
+        chunk_times.append(t)
+        for name, path in outs.items():
+            per_rendition[name].append(path)
+        print(f"chunk {c.index}: {c.frames} frames, {t.wall_s:.1f} s wall, {t.cpu_s:.1f} s CPU", flush=True)
+    audio_path, audio_t = (
+        timed(
+            lambda: encode_audio(
+                str(src), work / "audio.mp4", video_start_s=info.video_start_s, duration_s=plan["duration_s"]
+            )
+        )
+        if info.has_audio
+        else (None, Timed(0.0, 0.0))
+    )
+
+    def assemble() -> list[tuple[str, Path]]:
+        joined = [
+            (
+                r.name,
+                package.concat(
+                    per_rendition[r.name], work / f"chunked_{r.name}.mp4", expected_frames=plan["total_frames"]
+                ),
+            )
+            for r in renditions
+        ]
+        package.package_hls(joined, audio_path, work / "hls", segment_seconds=args.segment_seconds)
+        return joined
+
+    joined, assemble_t = timed(assemble)
+    print(f"audio {audio_t.wall_s:.1f} s, assemble {assemble_t.wall_s:.1f} s", flush=True)
+
+    # one sample of the quality measurement encode_chunk adds per chunk (not in the totals)
+    sample_q, sample_q_t = timed(
+        lambda: quality.measure(
+            str(src),
+            [(r, per_rendition[r.name][0]) for r in renditions],
+            video=video,
+            start_frame=chunks[0].start_frame,
+            frames=chunks[0].frames,
+            every=plan["quality_every"],
+            workdir=work / "chunk00000",
+        )
+    )
+
+    # --- quality of both outputs, same sampled frames, one decode of the source -------------
+    pairs = [(dataclasses.replace(r, name=f"single:{r.name}"), single[r.name]) for r in renditions]
+    pairs += [(dataclasses.replace(r, name=f"chunked:{r.name}"), dict(joined)[r.name]) for r in renditions]
+    sums = quality.measure(
+        str(src),
+        pairs,
+        video=video,
+        start_frame=0,
+        frames=plan["total_frames"],
+        every=plan["quality_every"],
+        workdir=work,
+    )
+
+    frames_ok = all(ffmpeg.frame_count(p) == plan["total_frames"] for _n, p in joined)
+    slowest = max(t.wall_s for t in chunk_times)
+    critical = slowest + audio_t.wall_s + assemble_t.wall_s
+    chunked_cpu = sum(t.cpu_s for t in chunk_times) + audio_t.cpu_s + assemble_t.cpu_s
+    result: dict[str, Any] = {
+        "source": {"seconds": args.seconds, "height": args.height, "frames": plan["total_frames"], "fps": plan["fps"]},
+        "chunk_seconds": args.chunk_seconds,
+        "chunks": len(chunks),
+        "preset": args.preset,
+        "renditions": [r.name for r in renditions],
+        "single_wall_s": round(single_t.wall_s, 2),
+        "single_cpu_s": round(single_t.cpu_s, 2),
+        "chunked_cpu_s": round(chunked_cpu, 2),
+        "chunk_wall_s": [round(t.wall_s, 2) for t in chunk_times],
+        "chunk_cpu_s": [round(t.cpu_s, 2) for t in chunk_times],
+        "slowest_chunk_s": round(slowest, 2),
+        "audio_s": round(audio_t.wall_s, 2),
+        "assemble_s": round(assemble_t.wall_s, 2),
+        "critical_path_s": round(critical, 2),
+        "fanout_speedup": round(single_t.wall_s / critical, 2),
+        "cpu_ratio": round(chunked_cpu / single_t.cpu_s, 3),
+        "chunk_quality_sample": {
+            "wall_s": round(sample_q_t.wall_s, 2),
+            "cpu_s": round(sample_q_t.cpu_s, 2),
+            "psnr_db": {k: round(v.psnr_db, 2) for k, v in sample_q.items()},
+        },
+        "psnr_db": {
+            r.name: {
+                "single": round(sums[f"single:{r.name}"].psnr_db, 2),
+                "chunked": round(sums[f"chunked:{r.name}"].psnr_db, 2),
+            }
+            for r in renditions
+        },
+        "ssim": {
+            r.name: {
+                "single": round(sums[f"single:{r.name}"].ssim, 5),
+                "chunked": round(sums[f"chunked:{r.name}"].ssim, 5),
+            }
+            for r in renditions
+        },
+        "frames_exact": frames_ok,
+        "frames_sampled": sums[f"single:{renditions[0].name}"].frames,
+        "loadavg_before": [round(x, 2) for x in load_before],
+        "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+        "cpus": os.cpu_count(),
+    }
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result, sort_keys=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()
