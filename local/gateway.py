@@ -105,7 +105,7 @@ def verify_jwt(token: str, auth: dict[str, Any], jwks: JwksCache) -> dict[str, A
 # ------------------------------------------------------------------ HTTP API
 class HttpApiRouter:
     def __init__(self, routes: list[HttpRoute]) -> None:
-        self.routes = []
+        self.routes: list[tuple[HttpRoute, str | None, re.Pattern[str] | None, int]] = []
         for r in routes:
             if r.route_key == "$default":
                 self.routes.append((r, None, None, -1))
@@ -266,7 +266,9 @@ def _alb_event(rule: AlbRule, method: str, url: str, headers: dict[str, str], bo
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     text, is_b64 = _encode_body(body, headers.get("content-type", ""))
     event: dict[str, Any] = {
-        "requestContext": {"elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:local:{ACCOUNT}:targetgroup/local"}},
+        "requestContext": {
+            "elb": {"targetGroupArn": f"arn:aws:elasticloadbalancing:local:{ACCOUNT}:targetgroup/local"}
+        },
         "httpMethod": method,
         "path": parts.path,
         "body": text,

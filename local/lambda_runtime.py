@@ -10,6 +10,7 @@ version would in Lambda. Timeouts kill the process and report `Sandbox.Timedout`
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -227,10 +228,8 @@ class LambdaRuntime:
         if spec is None:
             return False, _err("ResourceNotFoundException", f"Function not found: {name}", "")
         if isinstance(event, (str, bytes)):
-            try:
+            with contextlib.suppress(json.JSONDecodeError):
                 event = json.loads(event or "{}")
-            except json.JSONDecodeError:
-                pass
         env = self.environment(spec)
         worker = self._acquire(spec, env)
         try:

@@ -46,7 +46,7 @@ def install(runtime: LambdaRuntime, start_execution: Callable[[str, str], None])
             return payload, False, ""
         return json.dumps(payload), True, payload.get("errorMessage", "")
 
-    def send_to_targets(self: Rule, original_event: dict[str, Any], transform_input: bool = True) -> None:
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
         event = _normalise(original_event)
         if not self.event_pattern.matches_event(event):
             return
@@ -70,18 +70,19 @@ def install(runtime: LambdaRuntime, start_execution: Callable[[str, str], None])
                 ).start()
 
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
-    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
 
 
 def hooks_attached() -> bool:
-    return LambdaFunction._invoke_lambda is not _ORIGINAL_INVOKE and Rule.send_to_targets is not _original_send_to_targets
+    patched_lambda = LambdaFunction._invoke_lambda is not _ORIGINAL_INVOKE
+    return patched_lambda and Rule.send_to_targets is not _original_send_to_targets
 
 
 def _service(arn: str) -> str:
     return arn.split(":")[2]
 
 
-def _normalise(event: dict[str, Any]) -> dict[str, Any]:
+def _normalise(event: Any) -> Any:
     if isinstance(event.get("time"), (int, float)):
         event = copy.deepcopy(event)
         event["time"] = dt.datetime.fromtimestamp(event["time"], dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -90,7 +91,7 @@ def _normalise(event: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _target_input(target: dict[str, Any], event: dict[str, Any]) -> Any:
+def _target_input(target: dict[str, Any], event: Any) -> Any:
     if "Input" in target and target["Input"]:
         return json.loads(target["Input"])
     if target.get("InputPath"):

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.infra.conftest import Synth, logical_id
 
 from infra.constructs.nag import iter_acknowledgements
+from tests.infra.conftest import Synth, logical_id
 
 # Every acknowledgement in the app, by rule. Adding one must be a deliberate change to this list.
 EXPECTED_ACKNOWLEDGED_RULES = {

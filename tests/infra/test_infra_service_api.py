@@ -12,11 +12,11 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_s3 as s3
-from tests.infra.conftest import REPO_ROOT, TEST_CONTEXT, Synth, logical_id, synth_stack
 
 from infra.constructs.api import Edge
 from infra.constructs.nag import add_nag_checks
 from infra.constructs.service import Route, ServiceApi
+from tests.infra.conftest import REPO_ROOT, TEST_CONTEXT, Synth, logical_id, synth_stack
 
 ROUTES = [
     Route("GET", "/things", auth=False, public_reason="public catalogue of things"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
+
 from tests.infra.conftest import Synth, find_one, logical_id
 
 # The contract from the Foundation issue, written out independently of infra/constructs/accounts.py.

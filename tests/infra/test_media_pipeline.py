@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
+
 from tests.infra.conftest import TEST_CONTEXT, Synth, logical_id, synth_stack
 
 STEPS = ("probe", "plan", "encode_chunk", "encode_audio", "assemble", "publish", "fail")

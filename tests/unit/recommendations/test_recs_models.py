@@ -14,6 +14,7 @@ from recommendations.engine.metrics import catalog_coverage, ranking_metrics
 from recommendations.engine.popularity import popularity_scores, trending_scores
 from recommendations.engine.select import make_cf
 from recommendations.engine.session import SessionKNN
+
 from tests.unit.recommendations.recs_world import DAY, NOW, catalog, interactions
 
 

@@ -17,6 +17,7 @@ from recommendations.engine import (
     fit_models,
     maturity_level,
 )
+
 from tests.unit.recommendations.recs_world import DAY, NOW, catalog, interactions
 
 
