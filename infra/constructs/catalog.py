@@ -88,9 +88,7 @@ class CatalogService(Construct):
             )
         )
         self.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:Query"], resources=[f"{catalog_table.table_arn}/index/gsi1"]
-            )
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{catalog_table.table_arn}/index/gsi1"])
         )
         # Presigned URLs carry the signer's rights: PutObject (single PUT and every multipart
         # call: create, upload part, complete) plus abort, on the uploads/ prefix only.

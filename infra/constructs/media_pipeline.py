@@ -203,8 +203,7 @@ class MediaPipeline(Construct):
             "MAX_DURATION_S": str(max_duration_s),
         }
         self.functions: dict[str, lambda_.Function] = {
-            step: self._step_function(step, spec, environment, layers, log_level)
-            for step, spec in STEPS.items()
+            step: self._step_function(step, spec, environment, layers, log_level) for step, spec in STEPS.items()
         }
         self._grant_least_privilege()
         self.state_machine = self._create_state_machine(asl_path, Duration.hours(execution_timeout_hours))
@@ -273,9 +272,7 @@ class MediaPipeline(Construct):
         cfn_ingest = self.ingest_bucket.node.default_child
         assert isinstance(cfn_ingest, s3.CfnBucket)
         cfn_ingest.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
-            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
-                event_bridge_enabled=True
-            )
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
         )
 
         self.media_bucket = s3.Bucket(
@@ -380,9 +377,7 @@ class MediaPipeline(Construct):
             iam.PolicyStatement(actions=list(actions), resources=list(resources), conditions=conditions)
         )
 
-    def _allow_objects(
-        self, step: str, actions: Sequence[str], bucket: s3.Bucket, prefixes: Sequence[str]
-    ) -> None:
+    def _allow_objects(self, step: str, actions: Sequence[str], bucket: s3.Bucket, prefixes: Sequence[str]) -> None:
         """Object actions on key prefixes; remembers the IAM5 finding each prefix wildcard makes."""
         self._allow(step, actions, [bucket.arn_for_objects(f"{prefix}*") for prefix in prefixes])
         cfn_bucket = bucket.node.default_child
@@ -469,9 +464,7 @@ class MediaPipeline(Construct):
             # from_string, not from_file: the definition stays inline in the template (visible to
             # assertions and to the local cloud) instead of becoming an S3 asset.
             definition_body=sfn.DefinitionBody.from_string(asl_path.read_text(encoding="utf-8")),
-            definition_substitutions={
-                arn_placeholder(step): fn.function_arn for step, fn in self.functions.items()
-            },
+            definition_substitutions={arn_placeholder(step): fn.function_arn for step, fn in self.functions.items()},
             timeout=execution_timeout,
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),

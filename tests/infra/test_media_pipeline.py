@@ -162,9 +162,7 @@ def test_state_machine_from_asl_file_with_all_arns_substituted(media: Synth, ids
 
 
 def test_state_machine_may_invoke_exactly_the_seven_functions(media: Synth, ids: dict[str, str]) -> None:
-    role_id = media.resources("AWS::StepFunctions::StateMachine")[ids["sm"]]["Properties"]["RoleArn"][
-        "Fn::GetAtt"
-    ][0]
+    role_id = media.resources("AWS::StepFunctions::StateMachine")[ids["sm"]]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     invoke = [
         st
         for policy in media.resources("AWS::IAM::Policy").values()
@@ -267,8 +265,7 @@ def test_ingest_bucket(media: Synth, ids: dict[str, str]) -> None:
     assert any(r.get("Prefix") == "uploads/" and r.get("ExpirationInDays") for r in rules)
     assert any(r.get("AbortIncompleteMultipartUpload") for r in rules)
     assert any(
-        "PUT" in c["AllowedMethods"] and "ETag" in c["ExposedHeaders"]
-        for c in props["CorsConfiguration"]["CorsRules"]
+        "PUT" in c["AllowedMethods"] and "ETag" in c["ExposedHeaders"] for c in props["CorsConfiguration"]["CorsRules"]
     )
     media.template.has_resource_properties(
         "AWS::S3::BucketPolicy",
@@ -276,11 +273,7 @@ def test_ingest_bucket(media: Synth, ids: dict[str, str]) -> None:
             "Bucket": {"Ref": ids["ingest"]},
             "PolicyDocument": {
                 "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-                        )
-                    ]
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
                 )
             },
         },

@@ -98,9 +98,7 @@ def test_upload_to_ready_title(media_cloud: dict[str, Any], source_video: Path) 
     r = _call("POST", f"{api}/titles/{title_id}/upload", headers=admin)
     assert r.status_code == 200, r.text
     upload = r.json()
-    put = requests.put(
-        upload["upload_url"], data=source_video.read_bytes(), headers=upload["headers"], timeout=60
-    )
+    put = requests.put(upload["upload_url"], data=source_video.read_bytes(), headers=upload["headers"], timeout=60)
     assert put.status_code == 200, put.text
 
     deadline = time.monotonic() + WORKFLOW_TIMEOUT_S
@@ -129,9 +127,7 @@ def test_upload_to_ready_title(media_cloud: dict[str, Any], source_video: Path) 
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
-    media_bucket = next(
-        name for lid, name in media_cloud["resources"]["buckets"].items() if "MediaBucket" in lid
-    )
+    media_bucket = next(name for lid, name in media_cloud["resources"]["buckets"].items() if "MediaBucket" in lid)
     master = s3.get_object(Bucket=media_bucket, Key=title["manifest_path"])["Body"].read().decode()
     assert master.startswith("#EXTM3U") and "#EXT-X-STREAM-INF" in master
     assert s3.list_objects_v2(Bucket=media_bucket, Prefix=f"work/{title_id}/").get("KeyCount", 0) == 0

@@ -35,9 +35,7 @@ def _table(dynamodb: object) -> object:
     return dynamodb.create_table(  # type: ignore[attr-defined]
         TableName=TABLE,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
-        ],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
         GlobalSecondaryIndexes=[
             {
                 "IndexName": "gsi1",
@@ -95,9 +93,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
         s3 = _aws("client", "s3")
         s3.create_bucket(Bucket=BUCKET)
         cognito = _aws("client", "cognito-idp")
-        pool_id = cognito.create_user_pool(PoolName="reelstack-test", UsernameAttributes=["email"])[
-            "UserPool"
-        ]["Id"]
+        pool_id = cognito.create_user_pool(PoolName="reelstack-test", UsernameAttributes=["email"])["UserPool"]["Id"]
         client_id = cognito.create_user_pool_client(
             UserPoolId=pool_id,
             ClientName="reelstack-web",

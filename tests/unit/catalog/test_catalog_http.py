@@ -209,9 +209,7 @@ def test_complete_maps_s3_refusals(
 def test_complete_rejects_unordered_parts(cloud: Catalog) -> None:
     title_id = create(cloud)
     parts = [{"part_number": 2, "etag": '"b"'}, {"part_number": 1, "etag": '"a"'}]
-    status, body = cloud.invoke(
-        "POST", f"/titles/{title_id}/upload/complete", body={"upload_id": "u", "parts": parts}
-    )
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload/complete", body={"upload_id": "u", "parts": parts})
     assert (status, error_code(body)) == (400, "INVALID_UPLOAD_PARTS")
 
 

@@ -47,9 +47,7 @@ def _plain(value: Any) -> Any:
 
 
 def _record(item: Mapping[str, Any]) -> TitleRecord:
-    return TitleRecord.model_validate(
-        {k: _plain(v) for k, v in item.items() if k not in _NOT_STORED_IN_RECORD}
-    )
+    return TitleRecord.model_validate({k: _plain(v) for k, v in item.items() if k not in _NOT_STORED_IN_RECORD})
 
 
 class DynamoTitleStore:
@@ -75,9 +73,7 @@ class DynamoTitleStore:
         item = response.get("Item")
         return _record(item) if item else None
 
-    def reopen_for_upload(
-        self, title_id: str, *, allowed_from: Sequence[TitleStatus], now: str
-    ) -> TitleRecord:
+    def reopen_for_upload(self, title_id: str, *, allowed_from: Sequence[TitleStatus], now: str) -> TitleRecord:
         names = {"#status": "status"}
         values: dict[str, Any] = {
             ":uploading": TitleStatus.UPLOADING.value,
@@ -85,14 +81,13 @@ class DynamoTitleStore:
             ":now": now,
         }
         allowed = []
-        for i, status in enumerate(allowed_from):
-            values[f":from{i}"] = status.value
+        for i, wanted in enumerate(allowed_from):
+            values[f":from{i}"] = wanted.value
             allowed.append(f":from{i}")
         try:
             response = self._table.update_item(
                 Key={"pk": title_pk(title_id), "sk": META},
-                UpdateExpression="SET #status = :uploading, gsi1pk = :gsi1pk, updated_at = :now "
-                "REMOVE failure_reason",
+                UpdateExpression="SET #status = :uploading, gsi1pk = :gsi1pk, updated_at = :now REMOVE failure_reason",
                 ConditionExpression=f"attribute_exists(pk) AND #status IN ({', '.join(allowed)})",
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -105,10 +100,10 @@ class DynamoTitleStore:
             old = exc.response.get("Item")
             if not old:
                 raise TitleMissing(title_id) from exc
-            status = old.get("status")
+            current = old.get("status")
             # The low-level error carries attribute values in wire format ({"S": "READY"}).
-            status = status.get("S") if isinstance(status, dict) else status
-            raise TitleStateConflict(str(status)) from exc
+            current = current.get("S") if isinstance(current, dict) else current
+            raise TitleStateConflict(str(current)) from exc
         return _record(response["Attributes"])
 
     def list_by_status(

@@ -39,9 +39,7 @@ class TitleStore(Protocol):
 
     def get(self, title_id: str) -> TitleRecord | None: ...
 
-    def reopen_for_upload(
-        self, title_id: str, *, allowed_from: Sequence[TitleStatus], now: str
-    ) -> TitleRecord:
+    def reopen_for_upload(self, title_id: str, *, allowed_from: Sequence[TitleStatus], now: str) -> TitleRecord:
         """Set the title back to UPLOADING (clearing a previous failure) iff its status is one of
         ``allowed_from``. Raises ``TitleMissing`` / ``TitleStateConflict``."""
         ...

@@ -121,25 +121,19 @@ class CatalogService:
 
     # --- ingest uploads -------------------------------------------------------------------------
 
-    def request_upload(
-        self, title_id: str, request: UploadRequest
-    ) -> UploadResponse | MultipartUploadResponse:
+    def request_upload(self, title_id: str, request: UploadRequest) -> UploadResponse | MultipartUploadResponse:
         record = self._reopen(title_id)
         key = source_key(record.title_id)
         ttl = self._settings.upload_ttl_s
         content_type = self._settings.upload_content_type
         if request.parts is None:
             url = self._uploads.presign_put(key, content_type=content_type, expires_in=ttl)
-            return UploadResponse(
-                upload_url=url, expires_in=ttl, headers={"Content-Type": content_type}, key=key
-            )
+            return UploadResponse(upload_url=url, expires_in=ttl, headers={"Content-Type": content_type}, key=key)
         upload_id = self._uploads.start_multipart(key, content_type=content_type)
         parts = [
             UploadPartUrl(
                 part_number=n,
-                upload_url=self._uploads.presign_part(
-                    key, upload_id=upload_id, part_number=n, expires_in=ttl
-                ),
+                upload_url=self._uploads.presign_part(key, upload_id=upload_id, part_number=n, expires_in=ttl),
             )
             for n in range(1, request.parts + 1)
         ]
@@ -185,9 +179,7 @@ class CatalogService:
         if not _TITLE_ID.match(title_id):
             raise TitleNotFound()
         try:
-            return self._titles.reopen_for_upload(
-                title_id, allowed_from=UPLOADABLE_FROM, now=_timestamp(self._clock())
-            )
+            return self._titles.reopen_for_upload(title_id, allowed_from=UPLOADABLE_FROM, now=_timestamp(self._clock()))
         except TitleMissing as exc:
             raise TitleNotFound() from exc
         except TitleStateConflict as exc:

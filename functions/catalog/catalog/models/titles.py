@@ -25,9 +25,7 @@ MaturityRating = Literal[
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 # BCP 47-ish: "en", "pt-BR", "zh-Hant-TW"; enough to catch free text without a language registry.
-LanguageTag = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-]
+LanguageTag = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
 
 
 class TitleStatus(StrEnum):
@@ -49,8 +47,8 @@ class CreateTitleRequest(_Strict):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
     genres: list[ShortText] = Field(default_factory=list, max_length=10)
-    cast: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]] = (
-        Field(default_factory=list, max_length=100)
+    cast: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]] = Field(
+        default_factory=list, max_length=100
     )
     language: LanguageTag
     maturity_rating: MaturityRating
