@@ -11,7 +11,7 @@ def add_media_and_catalog(app: Any) -> None:
     from infra.constructs.media_pipeline import MediaPipeline
 
     stack = app.node.find_child("Reelstack")
-    if stack.node.try_find_child("MediaPipeline") is not None:
+    if getattr(stack, "media", None) is not None or stack.node.try_find_child("Catalog") is not None:
         return  # already composed by ReelstackStack itself
     stack.media = MediaPipeline(stack, "MediaPipeline")
     stack.catalog = CatalogService(
