@@ -70,13 +70,16 @@ class StepSpec:
 
     @property
     def ephemeral(self) -> Size | None:
-        # ffmpeg steps download a source / chunks and write renditions under /tmp.
+        # The source is streamed (presigned GET), but encoders write a chunk's renditions under
+        # /tmp, and assemble holds the joined renditions plus the HLS output (about two copies of
+        # the title's ladder). 10 GB is Lambda's maximum.
         return Size.gibibytes(10) if self.ffmpeg else None
 
 
-# Memory buys CPU on Lambda: x264 scales to ~2 vCPUs at 3008 MB (the encode steps); bookkeeping
-# steps need little. Timeouts stay under Lambda's 15-minute ceiling; CHUNK_SECONDS=60 keeps one
-# chunk of the whole ladder well inside it (~12 s wall per 10 s of 1080p on 2 vCPUs).
+# Lambda allocates CPU in proportion to memory (1769 MB = 1 vCPU): 3008 MB gives x264 ~1.7 vCPUs
+# for the encode steps and assemble's remux; bookkeeping steps need little. Timeouts stay under
+# Lambda's 15-minute ceiling: a 60 s chunk of the 4-rung 1080p ladder takes ~1.5 min of wall time
+# (measured: 11.6 s per 10 s on 2 cores).
 STEPS: dict[str, StepSpec] = {
     "probe": StepSpec(memory_mb=1024, timeout=Duration.minutes(5), ffmpeg=True),
     "plan": StepSpec(memory_mb=512, timeout=Duration.minutes(1)),
