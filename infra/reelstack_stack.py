@@ -10,11 +10,13 @@ from constructs import Construct
 from infra.constructs.accounts import AccountsService
 from infra.constructs.api import Edge
 from infra.constructs.billing import BillingSchedule
+from infra.constructs.catalog import CatalogService
 from infra.constructs.data import DataTables
 from infra.constructs.dax import DaxCache
 from infra.constructs.demo_workflow import DemoWorkflow
 from infra.constructs.identity import Identity
 from infra.constructs.layers import Layers
+from infra.constructs.media_pipeline import MediaPipeline
 from infra.constructs.network import Network
 
 
@@ -22,7 +24,8 @@ class ReelstackStack(Stack):
     """Attributes other code uses: network (.vpc), data (.accounts_table, .idempotency_table),
     dax (.endpoint_url), identity (.user_pool, .user_pool_client), edge (.http_api, .jwt_authorizer,
     .alb, .listener), layers (.all), accounts (.function, .service), billing (.function, .rule),
-    demo (.state_machine, .function)."""
+    demo (.state_machine, .function), media (MediaPipeline: buckets, tables, bus, state machine),
+    catalog (.service, .function)."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -66,6 +69,18 @@ class ReelstackStack(Stack):
             vpc_subnets=self.network.private_subnets,
         )
         self.demo = DemoWorkflow(self, "DemoWorkflow")
+        # Ingest: catalog API (admins create titles, get presigned uploads) -> S3 -> EventBridge ->
+        # the transcoding state machine.
+        self.media = MediaPipeline(self, "Media")
+        self.catalog = CatalogService(
+            self,
+            "Catalog",
+            api=self.edge,
+            identity=self.identity,
+            catalog_table=self.media.catalog_table,
+            ingest_bucket=self.media.ingest_bucket,
+            layers=self.layers.all,
+        )
 
         # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local
         # cloud can read them by name.
@@ -75,6 +90,10 @@ class ReelstackStack(Stack):
             "UserPoolId": self.identity.user_pool.user_pool_id,
             "UserPoolClientId": self.identity.user_pool_client.user_pool_client_id,
             "DemoStateMachineArn": self.demo.state_machine.state_machine_arn,
+            "TranscodeStateMachineArn": self.media.state_machine.state_machine_arn,
+            "IngestBucketName": self.media.ingest_bucket.bucket_name,
+            "MediaBucketName": self.media.media_bucket.bucket_name,
+            "EventBusName": self.media.event_bus.event_bus_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -11,12 +11,10 @@ version would in Lambda. Timeouts kill the process and report `Sandbox.Timedout`
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import json
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -43,14 +41,11 @@ class FunctionSpec:
     runtime: str = "python3.12"
 
 
-def _die_with_parent() -> None:
-    # A worker must not outlive the local cloud (Ctrl-C, kill -9 of the parent).
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-    os.setpgrp()  # keep terminal SIGINT away from workers; the parent stops them itself
+def _own_process_group() -> None:
+    # Keep the terminal's Ctrl-C away from workers: the parent stops them itself, in order.
+    # (Not PR_SET_PDEATHSIG: it fires when the spawning *thread* ends — a request thread here.
+    # The worker watches its parent instead; see lambda_worker.py.)
+    os.setpgrp()
 
 
 class Worker:
@@ -69,7 +64,7 @@ class Worker:
             stdout=log,
             stderr=log,
             pass_fds=(w,),
-            preexec_fn=_die_with_parent,  # noqa: PLW1509
+            preexec_fn=_own_process_group,  # noqa: PLW1509
         )
         os.close(w)
         log.close()

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import sys
+import threading
 import time
 import traceback
 from typing import Any
@@ -42,7 +43,21 @@ def _load_handler(spec: str) -> Any:
     return getattr(module, func)
 
 
+def _exit_with_parent() -> None:
+    """A worker must not outlive the local cloud, even after `kill -9` of the parent."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main() -> None:
+    _exit_with_parent()
     result_fd = int(os.environ["LOCAL_LAMBDA_RESULT_FD"])
     out = os.fdopen(result_fd, "w", buffering=1)
     handler: Any = None
