@@ -11,8 +11,10 @@ from functools import lru_cache
 from typing import Annotated
 
 import boto3
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 from reelstack_common.auth import current_user, require_group
 from reelstack_common.errors import Forbidden
@@ -34,7 +36,9 @@ from catalog.models.titles import (
     UploadResponse,
 )
 
+SERVICE = "catalog"
 router = Router()
+metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Reelstack")
 
 
 @lru_cache(maxsize=1)
@@ -60,6 +64,7 @@ def _is_admin() -> bool:
 def create_title(body: CreateTitleRequest) -> Response[CreateTitleResponse]:
     caller = require_group(router)
     created = catalog_service().create_title(body, created_by=caller.user_id)
+    metrics.add_metric(name="TitlesCreated", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
@@ -86,7 +91,9 @@ def request_upload(
     title_id: str, body: Annotated[UploadRequest | None, Body()] = None
 ) -> UploadResponse | MultipartUploadResponse:
     require_group(router)
-    return catalog_service().request_upload(title_id, body or UploadRequest())
+    upload = catalog_service().request_upload(title_id, body or UploadRequest())
+    metrics.add_metric(name="UploadUrlsIssued", unit=MetricUnit.Count, value=1)
+    return upload
 
 
 @router.post("/titles/<title_id>/upload/complete", summary="Complete a multipart source upload (admins)")
@@ -95,4 +102,4 @@ def complete_upload(title_id: str, body: CompleteUploadRequest) -> CompleteUploa
     return catalog_service().complete_upload(title_id, body)
 
 
-lambda_handler = build_handler(router, service="catalog")
+lambda_handler = build_handler(router, service=SERVICE, metrics=metrics)
