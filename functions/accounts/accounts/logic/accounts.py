@@ -43,7 +43,7 @@ def sign_up(request: CreateAccountRequest, repo: AccountsRepository, identity: I
             updated_at=now,
         )
         repo.create_account(account, token)
-    except BaseException as failure:
+    except Exception as failure:
         _compensate(repo, identity, email, token, created_user=user_id is not None, failure=failure)
         raise
     logger.info("account created", extra={"user_id": user_id, "plan": request.plan})
@@ -57,7 +57,7 @@ def _compensate(
     token: str,
     *,
     created_user: bool,
-    failure: BaseException,
+    failure: Exception,
 ) -> None:
     if isinstance(failure, EmailTaken) and not created_user:
         # Cognito already knew the email (an account created outside this flow): keep it.
