@@ -203,3 +203,33 @@ def test_sign_up_emits_the_accounts_created_metric(cloud: Cloud, capsys: pytest.
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     metric_names = {m["Name"] for line in lines for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert "AccountsCreated" in metric_names
+
+
+def test_orphaned_cognito_user_of_a_crashed_sign_up_is_replaced(cloud: Cloud) -> None:
+    # A sign-up that died between Cognito and DynamoDB (no compensation ran, the reservation expired).
+    orphan = cloud.cognito.admin_create_user(
+        UserPoolId=cloud.pool_id, Username="orphan@example.com", MessageAction="SUPPRESS"
+    )["User"]
+    orphan_sub = next(a["Value"] for a in orphan["Attributes"] if a["Name"] == "sub")
+    user_id = cloud.sign_up("orphan@example.com")
+    assert user_id != orphan_sub
+    assert cloud.cognito_usernames() == ["orphan@example.com"]
+    status, _ = cloud.invoke("POST", "/accounts/login", {"email": "orphan@example.com", "password": PASSWORD})
+    assert status == 200
+
+
+def test_existing_identity_with_an_account_or_a_group_is_never_replaced(cloud: Cloud) -> None:
+    cloud.cognito.admin_create_user(UserPoolId=cloud.pool_id, Username="ops@example.com", MessageAction="SUPPRESS")
+    cloud.cognito.admin_add_user_to_group(UserPoolId=cloud.pool_id, Username="ops@example.com", GroupName="admins")
+    status, body = cloud.invoke("POST", "/accounts", {"email": "ops@example.com", "password": PASSWORD})
+    assert status == 409 and body["error"]["code"] == "EMAIL_TAKEN"
+    assert cloud.items() == []  # reservation released
+    assert len(cloud.cognito.list_users(UserPoolId=cloud.pool_id)["Users"]) == 1
+
+    # An identity that owns an account survives even if its email reservation item was lost.
+    user_id = cloud.sign_up("owner@example.com")
+    cloud.table.delete_item(Key={"pk": "EMAIL#owner@example.com", "sk": "EMAIL"})
+    status, body = cloud.invoke("POST", "/accounts", {"email": "owner@example.com", "password": "Other-Pass-1"})
+    assert status == 409 and body["error"]["code"] == "EMAIL_TAKEN"
+    user = cloud.cognito.admin_get_user(UserPoolId=cloud.pool_id, Username="owner@example.com")
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"] == user_id

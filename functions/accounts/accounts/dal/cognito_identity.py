@@ -9,7 +9,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from reelstack_common.errors import TooManyRequests
 
-from accounts.logic.ports import IdentityProvider
+from accounts.logic.ports import IdentityProvider, IdentityUser
 from accounts.models.domain import Tokens
 from accounts.models.exceptions import EmailTaken, InvalidCredentials, WeakPassword
 
@@ -75,6 +75,20 @@ class CognitoIdentityProvider(IdentityProvider):
                 raise WeakPassword() from None
             raise
         return user_id
+
+    def find_user(self, email: str) -> IdentityUser | None:
+        try:
+            user = self.client.admin_get_user(UserPoolId=self.user_pool_id, Username=email)
+        except ClientError as error:
+            if _code(error) == "UserNotFoundException":
+                return None
+            raise
+        attributes = {a["Name"]: a["Value"] for a in user.get("UserAttributes", [])}
+        groups = self.client.admin_list_groups_for_user(UserPoolId=self.user_pool_id, Username=email)
+        return IdentityUser(
+            user_id=attributes.get("sub", user["Username"]),
+            groups=tuple(g["GroupName"] for g in groups.get("Groups", [])),
+        )
 
     def delete_user(self, email: str) -> None:
         try:

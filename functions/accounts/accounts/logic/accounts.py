@@ -32,7 +32,12 @@ def sign_up(request: CreateAccountRequest, repo: AccountsRepository, identity: I
     repo.reserve_email(email, token, int(time.time()) + RESERVATION_TTL_SECONDS)
     user_id: str | None = None
     try:
-        user_id = identity.create_user(email, request.password)
+        try:
+            user_id = identity.create_user(email, request.password)
+        except EmailTaken:
+            if not _remove_orphan(email, repo, identity):
+                raise
+            user_id = identity.create_user(email, request.password)
         now = iso()
         account = Account(
             user_id=user_id,
@@ -48,6 +53,24 @@ def sign_up(request: CreateAccountRequest, repo: AccountsRepository, identity: I
         raise
     logger.info("account created", extra={"user_id": user_id, "plan": request.plan})
     return user_id
+
+
+def _remove_orphan(email: str, repo: AccountsRepository, identity: IdentityProvider) -> bool:
+    """Delete a Cognito user left behind by a sign-up that died before compensating.
+
+    We hold the email reservation, so no other sign-up for this email is in flight (a pending
+    reservation outlives any request by far). A Cognito user with no account item and no group
+    membership can therefore only be such a leftover -- it can never log in to a usable account.
+    Group members (admins, operators) are never touched.
+    """
+    existing = identity.find_user(email)
+    if existing is None or existing.groups:
+        return False
+    if repo.get_account(existing.user_id, consistent=True) is not None:
+        return False
+    logger.warning("removing the orphaned identity of a failed sign-up", extra={"orphan_id": existing.user_id})
+    identity.delete_user(email)
+    return True
 
 
 def _compensate(

@@ -91,8 +91,17 @@ class AccountsRepository(ABC):
         """Move a cancel-at-period-end subscription to canceled; False if no longer flagged."""
 
 
+@dataclass(frozen=True)
+class IdentityUser:
+    user_id: str
+    groups: tuple[str, ...]
+
+
 class IdentityProvider(ABC):
     """The credential store (Cognito). Passwords go here and nowhere else."""
+
+    @abstractmethod
+    def find_user(self, email: str) -> IdentityUser | None: ...
 
     @abstractmethod
     def create_user(self, email: str, password: str) -> str:
