@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.constructs.api import Edge
 from infra.constructs.identity import ADMINS_GROUP, Identity
 from infra.constructs.layers import REPO_ROOT
-from infra.constructs.media_pipeline import UPLOADS_PREFIX
+from infra.constructs.media_pipeline import DEFAULT_MAX_SOURCE_BYTES, UPLOADS_PREFIX
 from infra.constructs.nag import acknowledge
 from infra.constructs.service import Route, ServiceApi
 
@@ -35,7 +35,10 @@ UPLOAD_URL_TTL_S = 900  # 15 min: long enough to start a large PUT, short enough
 
 
 def catalog_environment(
-    catalog_table: dynamodb.ITable, ingest_bucket: s3.IBucket, identity: Identity
+    catalog_table: dynamodb.ITable,
+    ingest_bucket: s3.IBucket,
+    identity: Identity,
+    max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
 ) -> dict[str, str]:
     return {
         "CATALOG_TABLE": catalog_table.table_name,
@@ -44,6 +47,8 @@ def catalog_environment(
         "USER_POOL_ID": identity.user_pool.user_pool_id,
         "USER_POOL_CLIENT_ID": identity.user_pool_client.user_pool_client_id,
         "UPLOAD_URL_TTL_S": str(UPLOAD_URL_TTL_S),
+        # The same limit as the transcode functions' MAX_SOURCE_BYTES (MediaPipeline.max_source_bytes).
+        "MAX_SOURCE_BYTES": str(max_source_bytes),
     }
 
 
@@ -60,6 +65,7 @@ class CatalogService(Construct):
         catalog_table: dynamodb.Table,
         ingest_bucket: s3.Bucket,
         layers: Sequence[lambda_.ILayerVersion],
+        max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
     ) -> None:
         super().__init__(scope, construct_id)
         # Not in the VPC: it talks only to DynamoDB and S3 (public AWS endpoints) and needs no ENI.
@@ -72,7 +78,7 @@ class CatalogService(Construct):
             routes=CATALOG_ROUTES,
             alb_path_patterns=CATALOG_ALB_PATHS,
             alb_priority=CATALOG_ALB_PRIORITY,
-            environment=catalog_environment(catalog_table, ingest_bucket, identity),
+            environment=catalog_environment(catalog_table, ingest_bucket, identity, max_source_bytes),
             api=api,
             layers=layers,
             memory_size=1024,  # pydantic + Powertools import time: more memory = more CPU = faster cold start

@@ -52,6 +52,9 @@ UPLOADS_PREFIX = "uploads/"
 WORK_PREFIX = "work/"
 
 GiB = 1024**3
+# Sources above this are refused: by the catalog before issuing an upload URL, by probe after.
+DEFAULT_MAX_SOURCE_BYTES = 50 * GiB
+DEFAULT_MAX_DURATION_S = 4 * 3600
 
 
 # --- what the media bucket holds, and who may touch which part --------------------------------
@@ -181,13 +184,14 @@ class MediaPipeline(Construct):
         layers: Sequence[lambda_.ILayerVersion] = (),
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         upload_expiration_days: int = 7,
-        max_source_bytes: int = 50 * GiB,
-        max_duration_s: int = 4 * 3600,
+        max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
+        max_duration_s: int = DEFAULT_MAX_DURATION_S,
         execution_timeout_hours: int = 6,
         log_level: str = "INFO",
         asl_path: Path = TRANSCODE_ASL,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.max_source_bytes = max_source_bytes
 
         self._create_buckets(removal_policy, upload_expiration_days)
         self._create_tables(removal_policy)

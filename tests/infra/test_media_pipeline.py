@@ -361,8 +361,12 @@ def test_catalog_function_env_and_grants(media: Synth, ids: dict[str, str]) -> N
         "USER_POOL_ID",
         "USER_POOL_CLIENT_ID",
         "UPLOAD_URL_TTL_S",
+        "MAX_SOURCE_BYTES",
     } <= set(env)
     assert env["CATALOG_TABLE"] == {"Ref": ids["catalog_table"]} and env["ADMINS_GROUP"] == "admins"
+    # One size limit for the whole ingest path: the catalog refuses what probe would reject.
+    probe_env = media.resources("AWS::Lambda::Function")[ids["probe"]]["Properties"]["Environment"]["Variables"]
+    assert env["MAX_SOURCE_BYTES"] == probe_env["MAX_SOURCE_BYTES"]
     grants = _grants(_role_statements(media, ids["catalog_fn"]))
     for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"):
         assert _has(grants, action, ids["catalog_table"])

@@ -123,6 +123,44 @@ def test_upload_url_accepts_a_put_of_the_source(cloud: Catalog) -> None:
     assert stored["ContentType"] == "application/octet-stream"
 
 
+def test_upload_with_known_size_signs_content_length(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    payload = b"\x00" * 2048
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", {"size_bytes": len(payload)})
+    assert status == 200, body
+    assert body["headers"] == {"Content-Type": "application/octet-stream", "Content-Length": "2048"}
+    assert "content-length%3Bcontent-type%3Bhost" in body["upload_url"]  # signed, so S3 enforces it
+    put = requests.put(body["upload_url"], data=payload, headers=body["headers"], timeout=10)
+    assert put.status_code == 200, put.text
+    assert cloud.s3.head_object(Bucket=BUCKET, Key=body["key"])["ContentLength"] == 2048
+
+
+@pytest.mark.parametrize(
+    ("request_body", "status", "code"),
+    [
+        ({"size_bytes": 50 * 1024**3 + 1}, 413, "SOURCE_TOO_LARGE"),
+        ({"size_bytes": 5 * 1024**3 + 1}, 400, "USE_MULTIPART"),
+        ({"size_bytes": 11 * 1024**3, "parts": 2}, 400, "INVALID_UPLOAD_PARTS"),
+        ({"size_bytes": 0}, 400, "VALIDATION_ERROR"),
+    ],
+    ids=["over-max", "single-put-over-5GiB", "too-few-parts", "zero"],
+)
+def test_upload_size_is_checked_before_anything_changes(
+    cloud: Catalog, request_body: dict[str, int], status: int, code: str
+) -> None:
+    title_id = create(cloud)
+    set_status(cloud.table, title_id, "FAILED", failure_reason="earlier upload was corrupt")
+    got, body = cloud.invoke("POST", f"/titles/{title_id}/upload", request_body)
+    assert (got, error_code(body)) == (status, code)
+    assert cloud.item(title_id)["status"] == "FAILED"  # not reopened by a refused request
+
+
+def test_upload_url_uses_virtual_hosted_style_on_aws(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    _, body = cloud.invoke("POST", f"/titles/{title_id}/upload")
+    assert body["upload_url"].startswith(f"https://{BUCKET}.s3.")
+
+
 def test_upload_of_unknown_title_is_404(cloud: Catalog) -> None:
     status, body = cloud.invoke("POST", f"/titles/{'0' * 32}/upload")
     assert (status, error_code(body)) == (404, "NOT_FOUND")

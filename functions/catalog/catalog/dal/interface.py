@@ -53,7 +53,9 @@ class TitleStore(Protocol):
 
 
 class UploadStore(Protocol):
-    def presign_put(self, key: str, *, content_type: str, expires_in: int) -> str: ...
+    def presign_put(self, key: str, *, content_type: str, expires_in: int, content_length: int | None = None) -> str:
+        """A presigned PUT; ``content_length`` (when given) is signed, so S3 takes no other size."""
+        ...
 
     def start_multipart(self, key: str, *, content_type: str) -> str:
         """Returns the upload id."""

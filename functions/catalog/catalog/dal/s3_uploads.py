@@ -24,12 +24,16 @@ class S3UploadStore:
         self._s3 = client
         self._bucket = bucket
 
-    def presign_put(self, key: str, *, content_type: str, expires_in: int) -> str:
+    def presign_put(self, key: str, *, content_type: str, expires_in: int, content_length: int | None = None) -> str:
+        # ContentType (and ContentLength, when known) are signed headers: the client must send
+        # exactly these values. (moto also stores an empty body for a presigned PUT without a
+        # Content-Type.)
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "ContentType": content_type}
+        if content_length is not None:
+            params["ContentLength"] = content_length
         url: str = self._s3.generate_presigned_url(
             "put_object",
-            # ContentType is signed: the client must send exactly this header (and moto stores an
-            # empty body for a presigned PUT without one).
-            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type},
+            Params=params,
             ExpiresIn=expires_in,
             HttpMethod="PUT",
         )

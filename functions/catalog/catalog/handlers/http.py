@@ -46,12 +46,17 @@ def catalog_service() -> CatalogService:
     """Built on first use (not at import) so tests can set the environment first; cached for the
     life of the execution environment so clients are reused across invocations."""
     table = boto3.resource("dynamodb").Table(os.environ["CATALOG_TABLE"])
-    # SigV4 so the presigned URL signs the Content-Type header.
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4"))
+    # SigV4 so the presigned URL signs the Content-Type header; virtual-hosted URLs on AWS (path
+    # style is being retired), path style against a local endpoint (no per-bucket host names).
+    addressing = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
+    s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": addressing}))
     return CatalogService(
         DynamoTitleStore(table),
         S3UploadStore(s3, os.environ["INGEST_BUCKET"]),
-        CatalogSettings(upload_ttl_s=int(os.environ.get("UPLOAD_URL_TTL_S") or 900)),
+        CatalogSettings(
+            upload_ttl_s=int(os.environ.get("UPLOAD_URL_TTL_S") or 900),
+            max_source_bytes=int(os.environ.get("MAX_SOURCE_BYTES") or CatalogSettings.max_source_bytes),
+        ),
     )
 
 

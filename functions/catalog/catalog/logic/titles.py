@@ -24,9 +24,11 @@ from catalog.dal.interface import (
 from catalog.models.errors import (
     InvalidCursor,
     InvalidUploadParts,
+    SourceTooLarge,
     TitleNotFound,
     TitleNotUploadable,
     UploadNotFound,
+    UseMultipart,
 )
 from catalog.models.titles import (
     CompleteUploadRequest,
@@ -47,6 +49,9 @@ from catalog.models.titles import (
 # workflow has started (TRANSCODING) or published (READY) the source is frozen.
 UPLOADABLE_FROM = (TitleStatus.UPLOADING, TitleStatus.FAILED)
 _TITLE_ID = re.compile(r"^[0-9a-f]{32}$")
+# S3's limits: one PUT (or one part) carries at most 5 GiB.
+MAX_SINGLE_PUT_BYTES = 5 * 1024**3
+MAX_PART_BYTES = 5 * 1024**3
 
 
 def source_key(title_id: str) -> str:
@@ -70,6 +75,9 @@ class CatalogSettings:
     upload_content_type: str = "application/octet-stream"
     default_page_size: int = 20
     max_page_size: int = 100
+    # The transcoding workflow rejects larger sources (same MAX_SOURCE_BYTES); refusing them here
+    # saves uploading gigabytes only to fail afterwards.
+    max_source_bytes: int = 50 * 1024**3
 
 
 class CatalogService:
@@ -122,13 +130,26 @@ class CatalogService:
     # --- ingest uploads -------------------------------------------------------------------------
 
     def request_upload(self, title_id: str, request: UploadRequest) -> UploadResponse | MultipartUploadResponse:
+        size = request.size_bytes
+        # Checked before the title changes state: a refused request leaves everything as it was.
+        if size is not None and size > self._settings.max_source_bytes:
+            raise SourceTooLarge(size, self._settings.max_source_bytes)
+        if request.parts is None and size is not None and size > MAX_SINGLE_PUT_BYTES:
+            raise UseMultipart(MAX_SINGLE_PUT_BYTES)
+        if request.parts is not None and size is not None and size > request.parts * MAX_PART_BYTES:
+            raise InvalidUploadParts(
+                f"{request.parts} parts of at most {MAX_PART_BYTES} bytes cannot hold {size} bytes"
+            )
         record = self._reopen(title_id)
         key = source_key(record.title_id)
         ttl = self._settings.upload_ttl_s
         content_type = self._settings.upload_content_type
         if request.parts is None:
-            url = self._uploads.presign_put(key, content_type=content_type, expires_in=ttl)
-            return UploadResponse(upload_url=url, expires_in=ttl, headers={"Content-Type": content_type}, key=key)
+            url = self._uploads.presign_put(key, content_type=content_type, expires_in=ttl, content_length=size)
+            headers = {"Content-Type": content_type}
+            if size is not None:
+                headers["Content-Length"] = str(size)
+            return UploadResponse(upload_url=url, expires_in=ttl, headers=headers, key=key)
         upload_id = self._uploads.start_multipart(key, content_type=content_type)
         parts = [
             UploadPartUrl(

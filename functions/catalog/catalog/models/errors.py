@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelstack_common.errors import BadRequest, Conflict, NotFound
+from reelstack_common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
 
 
 class TitleNotFound(NotFound):
@@ -25,6 +25,19 @@ class UploadNotFound(NotFound):
 class InvalidUploadParts(BadRequest):
     def __init__(self, message: str) -> None:
         super().__init__(message, "INVALID_UPLOAD_PARTS")
+
+
+class SourceTooLarge(PayloadTooLarge):
+    def __init__(self, size_bytes: int, limit_bytes: int) -> None:
+        super().__init__(f"The source is {size_bytes} bytes; the limit is {limit_bytes} bytes", "SOURCE_TOO_LARGE")
+
+
+class UseMultipart(BadRequest):
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(
+            f'A single PUT takes at most {limit_bytes} bytes: ask for a multipart upload ({{"parts": n}})',
+            "USE_MULTIPART",
+        )
 
 
 class InvalidCursor(BadRequest):

@@ -67,6 +67,10 @@ class UploadRequest(_Strict):
     # 1,000 part URLs keep the response far below Lambda's 6 MB limit; at S3's 5 GiB part
     # maximum that still allows a 5 TiB source.
     parts: int | None = Field(default=None, ge=1, le=1000)
+    # The source's size, when the client knows it (it usually does): checked against
+    # MAX_SOURCE_BYTES before any URL is issued, and signed into a single PUT so S3 refuses a body
+    # of any other length.
+    size_bytes: int | None = Field(default=None, ge=1)
 
 
 class UploadResponse(BaseModel):
