@@ -47,8 +47,7 @@ def install(runtime: LambdaRuntime, start_execution: Callable[[str, str], None])
         return json.dumps(payload), True, payload.get("errorMessage", "")
 
     def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
-        event = _normalise(original_event)
-        if not self.event_pattern.matches_event(event):
+        if not self.event_pattern.matches_event(original_event):
             return
         ours = [t for t in self.targets if _service(t["Arn"]) in ("lambda", "states")]
         rest = [t for t in self.targets if t not in ours]
@@ -57,9 +56,11 @@ def install(runtime: LambdaRuntime, start_execution: Callable[[str, str], None])
                 saved = self.targets
                 self.targets = rest
                 try:
-                    _original_send_to_targets(self, event, transform_input)
+                    # moto's own input templating expects its numeric `time`: hand it the original.
+                    _original_send_to_targets(self, original_event, transform_input)
                 finally:
                     self.targets = saved
+        event = _normalise(original_event)
         for target in ours:
             payload = _target_input(target, event) if transform_input else event
             if _service(target["Arn"]) == "lambda":
