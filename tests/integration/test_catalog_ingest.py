@@ -60,15 +60,7 @@ def source_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _call(method: str, url: str, **kwargs: Any) -> requests.Response:
-    """One HTTP call, retried on a bare 500. Workaround for the local runtime's worker reaping:
-    workers get PR_SET_PDEATHSIG, which fires when the *thread* that spawned them exits (each
-    gateway request runs on its own thread), so a warm worker can die under the next request
-    ("Runtime exited with status -15"). Remove once local/lambda_runtime.py is fixed."""
-    for _ in range(3):
-        r = requests.request(method, url, timeout=60, **kwargs)
-        if r.status_code != 500:
-            return r
-    return r
+    return requests.request(method, url, timeout=60, **kwargs)
 
 
 def _token(api: str, email: str, password: str) -> str:

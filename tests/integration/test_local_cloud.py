@@ -169,11 +169,40 @@ def _workers_under(state_dir: Path) -> list[int]:
     return pids
 
 
+def _event_sources_reach_the_function(ep: dict[str, Any]) -> None:
+    """SQS, DynamoDB stream, EventBridge rule and S3 notification declared in CDK deliver to the
+    probe function, which records each event in ProbeOnlyTable."""
+    import boto3
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=ep["aws_endpoint_url"], region_name="us-east-1",
+                            aws_access_key_id="local", aws_secret_access_key="local")
+
+    res = ep["resources"]
+    queue = next(u for lid, u in res["queues"].items() if lid.startswith("ProbeQueue"))
+    client("sqs").send_message(QueueUrl=queue, MessageBody='{"hello": "sqs"}')
+    source = next(t for lid, t in res["tables"].items() if lid.startswith("ProbeSourceTable"))
+    client("dynamodb").put_item(TableName=source, Item={"id": {"S": "stream-me"}})
+    client("events").put_events(Entries=[{"Source": "probe.test", "DetailType": "Probe", "Detail": "{}"}])
+    bucket = next(b for lid, b in res["buckets"].items() if lid.startswith("ProbeBucket"))
+    client("s3").put_object(Bucket=bucket, Key="hello.txt", Body=b"hi")
+
+    probe_table = next(t for lid, t in res["tables"].items() if lid.startswith("ProbeOnlyTable"))
+    want = {"aws:sqs", "aws:dynamodb", "probe.test", "aws:s3"}
+    seen: set[str] = set()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not want <= seen:
+        items = client("dynamodb").scan(TableName=probe_table)["Items"]
+        seen = {i["probe_id"]["S"].split("#")[0] for i in items}
+        time.sleep(0.5)
+    assert want <= seen, seen
+
+
 def test_cdk_only_additions_appear_locally_and_ctrl_c_stops_everything(
     tmp_path: Path, http: requests.Session
 ) -> None:
-    """Add a table and a route in CDK code only (tests/integration/cdk_extras.py): the local cloud
-    has them. Then SIGINT stops every process it started."""
+    """Add a table, a route and event-source wiring in CDK code only (tests/integration/cdk_extras.py):
+    the local cloud has them and delivers events. Then SIGINT stops every process it started."""
     proc = LocalCloudProcess(
         tmp_path / "extended",
         ["--extend", "tests.integration.cdk_extras:add_probe", "--no-search", "--no-seed"],
@@ -185,7 +214,7 @@ def test_cdk_only_additions_appear_locally_and_ctrl_c_stops_everything(
         r = http.get(ep["api_url"] + "/probe-only")
         # The route reached the accounts function (whose own router has no such path).
         assert r.status_code == 404 and "No route" not in r.text
-        http.get(ep["api_url"] + "/billing/plans")  # starts a warm worker process
+        _event_sources_reach_the_function(ep)
         assert _workers_under(proc.state_dir)
     finally:
         code = proc.stop()
