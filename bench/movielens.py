@@ -54,9 +54,9 @@ def load_titles() -> list[Title]:
         next(f)
         for line in f:
             head, rel, tail = line.rstrip("\n").split("\t")
-            item = link.get(head)
-            if item is None:
+            if head not in link:
                 continue
+            item = link[head]
             if rel in person_rel:
                 people[item].append(tail)
             elif rel == "film.film.language" and item not in language:

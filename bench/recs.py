@@ -227,7 +227,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     keys = [f"ndcg@{K}", f"precision@{K}", f"recall@{K}", "coverage", "train_s", "latency_ms_p50"]
     out = {}
     for n in names:
-        row: dict[str, float] = {}
+        row: dict[str, float | list[float]] = {}
         for k in keys:
             vals = [r["models"][n][k] for r in runs]
             row[k] = round(float(np.mean(vals)), 4)

@@ -105,7 +105,7 @@ def topk(scores: np.ndarray, k: int, exclude: sp.csr_matrix | np.ndarray | None 
     s = np.array(scores, dtype=np.float64, copy=True, ndmin=2)
     s[np.isnan(s)] = -np.inf  # a NaN must never outrank a real score (nor break the partition)
     if exclude is not None:
-        if sp.issparse(exclude):
+        if isinstance(exclude, sp.spmatrix | sp.sparray):
             ex = exclude.tocoo()
             s[ex.row, ex.col] = -np.inf
         else:
