@@ -46,6 +46,7 @@ class DaxCache(Construct):
         data: DataTables,
         node_type: str = "dax.t3.small",
         replication_factor: int = 1,
+        cache_ttl_ms: int = 5000,
     ) -> None:
         super().__init__(scope, construct_id)
         # replication_factor=1 keeps dev cheap; production should use >= 3 (one node per AZ).
@@ -81,9 +82,19 @@ class DaxCache(Construct):
             description="Reelstack DAX private subnets",
         )
 
+        # Writes and transactions go straight to DynamoDB (reelstack_common.dynamo), so DAX's item
+        # and query caches never see them: short TTLs bound how stale a read-after-write can be
+        # (the defaults are 5 minutes). Measured staleness budget: 5 s for the accounts reads.
+        self.parameter_group = dax.CfnParameterGroup(
+            self,
+            "ParameterGroup",
+            description="Reelstack: short TTLs because writes bypass the cache",
+            parameter_name_values={"record-ttl-millis": str(cache_ttl_ms), "query-ttl-millis": str(cache_ttl_ms)},
+        )
         self.cluster = dax.CfnCluster(
             self,
             "Cluster",
+            parameter_group_name=self.parameter_group.ref,
             iam_role_arn=self.role.role_arn,
             node_type=node_type,
             replication_factor=replication_factor,

@@ -26,6 +26,13 @@ EXPECTED_ACKNOWLEDGED_RULES = {
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
     "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
     "AwsSolutions-IAM5[Resource::*]",  # X-Ray / vended logs only (checked below)
+    # Media pipeline: object-prefix grants (the narrowest S3 scope), the access-log bucket that
+    # cannot log to itself, and the ingest rule's dead-letter queue.
+    "AwsSolutions-IAM5[Resource::<MediaIngestBucket7D3916A4.Arn>/uploads/*]",
+    "AwsSolutions-IAM5[Resource::<MediaMediaBucket84A4FA0D.Arn>/work/*]",
+    "AwsSolutions-IAM5[Resource::<MediaMediaBucket84A4FA0D.Arn>/titles/*]",
+    "AwsSolutions-S1",
+    "AwsSolutions-SQS3",
 }
 # Actions that only support Resource "*".
 STAR_RESOURCE_ACTIONS = {
