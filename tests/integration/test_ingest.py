@@ -123,7 +123,6 @@ def test_upload_becomes_an_adaptive_stream(
     assert any(m.type == "AUDIO" for m in master.media), "audio group in the master playlist"
 
     parts_table = next(t for lid, t in endpoints["resources"]["tables"].items() if "Parts" in lid)
-    ddb = aws("dynamodb")
     from boto3 import resource
 
     table = resource("dynamodb", endpoint_url=endpoints["aws_endpoint_url"], region_name="us-east-1",
@@ -131,15 +130,24 @@ def test_upload_becomes_an_adaptive_stream(
     rendition = title["renditions"][0]["name"]
     parts = table.query(KeyConditionExpression=Key("title_format").eq(f"{title_id}#{rendition}"))["Items"]
     assert len(parts) >= 3 and sorted(int(p["part_num"]) for p in parts) == list(range(len(parts)))
-    del ddb
 
     msgs = aws("sqs").receive_message(QueueUrl=bus_observer, MaxNumberOfMessages=10, WaitTimeSeconds=5)
     published = [json.loads(m["Body"]) for m in msgs.get("Messages", [])]
     assert any(p["detail"]["title_id"] == title_id for p in published), published
 
-    # Listed for signed-in users once READY.
-    listing = http.get(endpoints["api_url"] + "/titles", headers=admin).json()
-    assert title_id in json.dumps(listing)
+    # Work files are cleaned up; a READY title's source is frozen.
+    assert s3.list_objects_v2(Bucket=media, Prefix=f"work/{title_id}/").get("KeyCount", 0) == 0
+    r = http.post(endpoints["api_url"] + f"/titles/{title_id}/upload", json={}, headers=admin)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "TITLE_NOT_UPLOADABLE"
+
+    # Any signed-in viewer sees it now, alone and in the listing.
+    creds = {"email": f"watcher-{time.time_ns()}@example.com", "password": "Watch3r-password"}
+    assert http.post(endpoints["api_url"] + "/accounts", json=creds).status_code == 201
+    viewer = {"authorization": "Bearer " + http.post(endpoints["api_url"] + "/accounts/login", json=creds)
+              .json()["access_token"]}
+    assert http.get(endpoints["api_url"] + f"/titles/{title_id}", headers=viewer).json()["status"] == "READY"
+    listing = http.get(endpoints["api_url"] + "/titles", headers=viewer, params={"limit": "50"}).json()
+    assert title_id in [t["title_id"] for t in listing["items"]]
 
 
 def test_a_text_file_fails_with_a_reason_and_publishes_nothing(
