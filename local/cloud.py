@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import logging
 import os
-import re
 import socket
 import threading
 import time
@@ -160,6 +159,7 @@ class LocalCloud:
             except Exception:
                 log.exception("could not start %s", sm_arn)
 
+        self._start_execution = start_execution
         moto_hooks.install(self.runtime, start_execution)
         gateway = Gateway(self.runtime, self.aws_url)
         prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url})
@@ -206,27 +206,46 @@ class LocalCloud:
             payload = json.loads(t["Input"]) if t.get("Input") else event
             if ":lambda:" in t["Arn"]:
                 self.runtime.invoke_async(t["Arn"], payload)
+            elif ":states:" in t["Arn"]:
+                self._start_execution(t["Arn"], json.dumps(payload))
+            else:
+                log.warning("schedule %s: target %s is not delivered locally", rule.name, t["Arn"])
 
     def _start_scheduler(self) -> None:
-        periodic = []
-        for rule in self.provisioned.schedules:
-            m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", rule.expression)
-            if m:
-                unit = {"minute": 60, "hour": 3600, "day": 86400}[m.group(2).rstrip("s")]
-                periodic.append((rule.name, int(m.group(1)) * unit))
-            else:
-                log.info("schedule %s (%s) runs on demand locally", rule.name, rule.expression)
+        """Fire scheduled rules on time: rate(...) from start-up, cron(...) on matching UTC minutes."""
+        from local.schedule import cron_matches, rate_seconds
+
+        rules = list(self.provisioned.schedules)
+        if not rules:
+            return
 
         def loop() -> None:
-            due = {name: time.monotonic() + every for name, every in periodic}
+            started = time.monotonic()
+            fired_minute: dict[str, str] = {}
+            last_rate: dict[str, float] = {r.name: started for r in rules}
             while not self._stop.wait(1.0):
-                for name, every in periodic:
-                    if time.monotonic() >= due[name]:
-                        due[name] += every
-                        self.fire_schedule(name)
+                now = dt.datetime.now(dt.UTC)
+                for rule in rules:
+                    every = rate_seconds(rule.expression)
+                    if every is not None:
+                        if time.monotonic() - last_rate[rule.name] >= every:
+                            last_rate[rule.name] += every
+                            self.fire_schedule(rule.name)
+                        continue
+                    minute = now.strftime("%Y%m%d%H%M")
+                    try:
+                        due = cron_matches(rule.expression, now)
+                    except ValueError:
+                        log.warning("schedule %s: cannot evaluate %s", rule.name, rule.expression)
+                        rules.remove(rule)
+                        break
+                    if due and fired_minute.get(rule.name) != minute:
+                        fired_minute[rule.name] = minute
+                        self.fire_schedule(rule.name)
 
-        if periodic:
-            threading.Thread(target=loop, daemon=True, name="scheduler").start()
+        for rule in rules:
+            log.info("schedule %s: %s (UTC)", rule.name, rule.expression)
+        threading.Thread(target=loop, daemon=True, name="scheduler").start()
 
     # ------------------------------------------------------------------ seed
     def _seed_admin(self) -> dict[str, str] | None:
