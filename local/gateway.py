@@ -227,12 +227,7 @@ def _http_api_reply(ok: bool, payload: Any) -> Reply:
     except (TypeError, json.JSONDecodeError):
         result = payload
     if isinstance(result, dict) and "statusCode" in result:
-        headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
-        for k, vs in (result.get("multiValueHeaders") or {}).items():
-            headers[k.lower()] = ",".join(str(v) for v in vs)
-        body = result.get("body") or ""
-        raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
-        return Reply(int(result["statusCode"]), headers, raw, result.get("cookies"))
+        return _proxy_reply(result)
     # Payload 2.0 infers a 200 JSON response from any other return value.
     return Reply(200, {"content-type": "application/json"}, json.dumps(result).encode())
 
@@ -296,12 +291,17 @@ def _alb_reply(ok: bool, payload: Any) -> Reply:
         return _error(502, "BAD_GATEWAY", "The target returned an invalid response", "Bad Gateway")
     if not isinstance(result, dict) or "statusCode" not in result:
         return _error(502, "BAD_GATEWAY", "The target returned an invalid response", "Bad Gateway")
+    return _proxy_reply(result)
+
+
+def _proxy_reply(result: dict[str, Any]) -> Reply:
+    """The proxy response shape both API Gateway and ALB accept from a function."""
     headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
     for k, vs in (result.get("multiValueHeaders") or {}).items():
         headers[k.lower()] = ",".join(str(v) for v in vs)
     body = result.get("body") or ""
     raw = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
-    return Reply(int(result["statusCode"]), headers, raw)
+    return Reply(int(result["statusCode"]), headers, raw, result.get("cookies"))
 
 
 # ------------------------------------------------------------------ servers
