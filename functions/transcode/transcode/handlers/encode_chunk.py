@@ -15,6 +15,7 @@ from typing import Any
 
 from transcode import faults, storage
 from transcode.config import Settings
+from transcode.errors import FfmpegError
 from transcode.handlers import time_budget
 from transcode.media import quality
 from transcode.media.chunks import Chunk
@@ -35,13 +36,19 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     source = storage.presigned_url(event["source"]["bucket"], event["source"]["key"])
     started = time.monotonic()
     with storage.scratch_dir(f"chunk{chunk.index:05d}") as workdir:
+        every = int(event.get("quality_every") or 1)
+        reference = workdir / "reference.y4m"
         outputs = encode_chunk(source, video=video, renditions=renditions, chunk=chunk, workdir=workdir,
-                               timeout=time_budget(context))
+                               reference=reference, sample_every=every, timeout=time_budget(context))
         encoded_s = time.monotonic() - started
-        sums = quality.measure(source, [(r, outputs[r.name]) for r in renditions], video=video,
-                               start_frame=chunk.start_frame, frames=chunk.frames,
-                               every=int(event.get("quality_every") or 1), workdir=workdir,
-                               timeout=time_budget(context))
+        try:
+            sums = quality.measure_reference(reference, [(r, outputs[r.name]) for r in renditions],
+                                             start_frame=chunk.start_frame, frames=chunk.frames,
+                                             every=every, workdir=workdir, timeout=time_budget(context))
+        except FfmpegError:
+            # The report is a measurement, not an output: a title is not failed over it.
+            log.exception("quality measurement of chunk %s of %s failed", chunk.index, title_id)
+            sums = {}
         sizes: dict[str, int] = {}
         for r in renditions:
             sizes[r.name] = outputs[r.name].stat().st_size

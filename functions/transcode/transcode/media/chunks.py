@@ -89,6 +89,24 @@ def gop_frames(fps: Fraction, segment_seconds: int) -> int:
     return math.ceil(fps * segment_seconds)
 
 
+def sample_offset(start_frame: int, every: int) -> int:
+    """First chunk-local frame whose title-wide index is a multiple of `every`."""
+    return (-start_frame) % every
+
+
+def sample_select(start_frame: int, every: int) -> str:
+    """`select` keeping the frames whose title-wide index is a multiple of `every`, so chunked and
+    single-pass measurements compare the same frames."""
+    if every <= 1:
+        return "null"
+    return f"select='eq(mod(n-{sample_offset(start_frame, every)}\\,{every})\\,0)'"
+
+
+def sample_count(start_frame: int, frames: int, every: int) -> int:
+    offset = sample_offset(start_frame, max(every, 1))
+    return 0 if offset >= frames else (frames - 1 - offset) // max(every, 1) + 1
+
+
 def seek_seconds(start_frame: int, fps: Fraction, video_start_s: float = 0.0) -> float | None:
     """Input seek half a frame before the chunk's first frame (None for the first chunk).
 

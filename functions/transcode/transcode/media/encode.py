@@ -16,7 +16,15 @@ from typing import Any
 
 from transcode import ffmpeg
 from transcode.errors import FfmpegError, MediaRejected, OutputMismatch, TransientError
-from transcode.media.chunks import Chunk, force_key_frames_arg, gop_frames, keyframe_offsets, seek_seconds
+from transcode.media.chunks import (
+    Chunk,
+    force_key_frames_arg,
+    gop_frames,
+    keyframe_offsets,
+    sample_count,
+    sample_select,
+    seek_seconds,
+)
 from transcode.media.ladder import Rendition
 
 AUDIO_BITRATE = "128k"
@@ -63,13 +71,17 @@ def scale_chain(r: Rendition) -> str:
     return f"scale={r.width}:{r.height}:flags=bicubic,setsar=1,format=yuv420p"
 
 
-def ladder_filtergraph(video: VideoParams, renditions: Sequence[Rendition]) -> str:
-    n = len(renditions)
+def ladder_filtergraph(video: VideoParams, renditions: Sequence[Rendition],
+                       reference: str | None = None) -> str:
+    """`[v0]..[vN-1]`: one scaled stream per rendition; `[ref]`: the `reference` chain applied to the
+    unscaled frames (the quality reference, taken from this single decode of the source)."""
+    chains = [scale_chain(r) for r in renditions] + ([reference] if reference else [])
+    labels = [f"v{i}" for i in range(len(renditions))] + (["ref"] if reference else [])
     head = f"[0:v:0]{source_chain(video)}"
-    if n == 1:
-        return f"{head},{scale_chain(renditions[0])}[v0]"
-    parts = [f"{head},split={n}" + "".join(f"[s{i}]" for i in range(n))]
-    parts += [f"[s{i}]{scale_chain(r)}[v{i}]" for i, r in enumerate(renditions)]
+    if len(chains) == 1:
+        return f"{head},{chains[0]}[{labels[0]}]"
+    parts = [f"{head},split={len(chains)}" + "".join(f"[s{i}]" for i in range(len(chains)))]
+    parts += [f"[s{i}]{chain}[{label}]" for i, (chain, label) in enumerate(zip(chains, labels, strict=True))]
     return ";".join(parts)
 
 
@@ -93,9 +105,16 @@ def encode_chunk(
     renditions: Sequence[Rendition],
     chunk: Chunk,
     workdir: Path,
+    reference: Path | None = None,
+    sample_every: int = 1,
     timeout: float | None = None,
 ) -> dict[str, Path]:
-    """Encode one chunk of every rendition; returns {rendition name: trimmed mp4}."""
+    """Encode one chunk of every rendition; returns {rendition name: trimmed mp4}.
+
+    With `reference`, the sampled source frames (see `chunks.sample_select`) are also written
+    there, unscaled, as y4m: the quality measurement then needs no second decode of the source,
+    which for a mezzanine file costs about as much as decoding all renditions together.
+    """
     fps = video.fps
     encoded = chunk.frames + chunk.pad_frames
     keyframes = force_key_frames_arg(keyframe_offsets(chunk, fps, video.segment_seconds), fps)
@@ -103,12 +122,21 @@ def encode_chunk(
     seek = seek_seconds(chunk.start_frame, fps, video.video_start_s)
     if seek is not None:
         args += ["-ss", f"{seek:.6f}"]
-    args += [*ffmpeg.input_args(source), "-filter_complex", ladder_filtergraph(video, renditions)]
+    ref_chain = None
+    if reference is not None:
+        ref_chain = (f"trim=end_frame={chunk.frames},{sample_select(chunk.start_frame, sample_every)},"
+                     "format=yuv420p")
+    args += [*ffmpeg.input_args(source), "-filter_complex", ladder_filtergraph(video, renditions, ref_chain)]
     raw: dict[str, Path] = {}
     for i, r in enumerate(renditions):
         raw[r.name] = workdir / f"raw_{r.name}.mp4"
         args += ["-map", f"[v{i}]", *x264_args(r, video, keyframes), "-frames:v", str(encoded),
                  "-an", "-sn", "-dn", "-map_metadata", "-1", "-y", str(raw[r.name])]
+    if reference is not None:
+        # Bounded like the encodes, or ffmpeg would keep decoding the source to its end.
+        args += ["-map", "[ref]", "-fps_mode", "passthrough",
+                 "-frames:v", str(sample_count(chunk.start_frame, chunk.frames, sample_every)),
+                 "-f", "yuv4mpegpipe", "-y", str(reference)]
     _run_media(args, what=f"encode chunk {chunk.index}", timeout=timeout, at_s=chunk.start_frame / fps)
 
     out = {r.name: workdir / f"{r.name}.mp4" for r in renditions}
@@ -187,6 +215,11 @@ def _run_media(args: list[str], *, what: str, timeout: float | None, at_s: Fract
     tail = ffmpeg.stderr_tail(proc.stderr)
     if re.search(r"Server returned|Connection (refused|reset|timed out)|Input/output error", tail):
         raise TransientError(f"{what}: could not read the source: {tail}")
+    unsupported = re.search(r"Decoder \(codec (\w+)\) not found|Unsupported codec[^\n]*", tail)
+    if unsupported:
+        codec = unsupported.group(1) or "the video codec"
+        raise MediaRejected(f"The video uses {codec}, which we cannot decode. Re-export it as H.264, "
+                            "HEVC, ProRes, VP9 or AV1 and upload it again.")
     if _DECODE_ERROR.search(tail):
         where = f" around {float(at_s):.0f} s" if at_s is not None else ""
         raise MediaRejected(f"The video data is damaged{where} and cannot be decoded "

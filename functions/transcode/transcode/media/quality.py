@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from transcode import ffmpeg
-from transcode.media.chunks import seek_seconds
+from transcode.media.chunks import sample_offset, sample_select, seek_seconds
 from transcode.media.encode import VideoParams, scale_chain, source_chain
 from transcode.media.ladder import Rendition
 
@@ -79,8 +79,7 @@ def measure(
     measurements sample the same frames.
     """
     n = len(outputs)
-    offset = (-start_frame) % every
-    select = f"select='eq(mod(n-{offset}\\,{every})\\,0)'" if every > 1 else "null"
+    select = sample_select(start_frame, every)
     ref = f"[0:v:0]{source_chain(video)},trim=end_frame={frames},{select}"
     graph = [f"{ref},split={n}" + "".join(f"[r{i}]" for i in range(n)) if n > 1 else f"{ref}[r0]"]
     stats: list[tuple[Path, Path]] = []
@@ -108,6 +107,47 @@ def measure(
     for (r, _path), (p_log, s_log) in zip(outputs, stats, strict=True):
         result[r.name] = _read_stats(p_log, s_log)
     return result
+
+
+def measure_reference(
+    reference: Path,
+    outputs: Sequence[tuple[Rendition, Path]],
+    *,
+    start_frame: int,
+    frames: int,
+    every: int,
+    workdir: Path,
+    timeout: float | None = None,
+) -> dict[str, QualitySums]:
+    """Like `measure`, against the sampled source frames `encode_chunk(reference=...)` wrote.
+
+    The reference holds only the sampled frames, in order; they get back the timestamps they had
+    in the chunk (frame offset + N*every), so the comparison filters pair them with the same
+    frames selected from each output exactly as in `measure`.
+    """
+    n = len(outputs)
+    select = sample_select(start_frame, every)
+    offset = sample_offset(start_frame, max(every, 1))
+    ref = f"[0:v:0]setpts=({offset}+N*{max(every, 1)})/FRAME_RATE/TB"
+    graph = [f"{ref},split={n}" + "".join(f"[r{i}]" for i in range(n)) if n > 1 else f"{ref}[r0]"]
+    stats: list[tuple[Path, Path]] = []
+    maps: list[str] = []
+    for i, (r, _path) in enumerate(outputs):
+        p_log, s_log = workdir / f"psnr_{i}.log", workdir / f"ssim_{i}.log"
+        stats.append((p_log, s_log))
+        graph.append(f"[r{i}]{scale_chain(r)},split[ra{i}][rb{i}]")
+        graph.append(f"[{i + 1}:v:0]trim=end_frame={frames},{select},setsar=1,format=yuv420p,"
+                     f"split[da{i}][db{i}]")
+        graph.append(f"[da{i}][ra{i}]psnr=stats_file={p_log}:shortest=1[qa{i}]")
+        graph.append(f"[db{i}][rb{i}]ssim=stats_file={s_log}:shortest=1[qb{i}]")
+        maps += ["-map", f"[qa{i}]", "-f", "null", "-", "-map", f"[qb{i}]", "-f", "null", "-"]
+    args: list[str] = ["-v", "error", "-i", str(reference)]
+    for _r, path in outputs:
+        args += ["-i", str(path)]
+    args += ["-filter_complex", ";".join(graph), *maps]
+    ffmpeg.run(args, what="quality", timeout=timeout)
+    pairs = zip(outputs, stats, strict=True)
+    return {r.name: _read_stats(p_log, s_log) for (r, _path), (p_log, s_log) in pairs}
 
 
 def _read_stats(psnr_log: Path, ssim_log: Path) -> QualitySums:
