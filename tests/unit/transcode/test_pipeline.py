@@ -8,6 +8,7 @@ frames and timestamps by decoding the HLS output with PyAV.
 from __future__ import annotations
 
 import json
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import m3u8
 import pytest
 from transcode.handlers import encode_chunk, plan, probe
 
+from tests.unit.transcode import media_factory
 from tests.unit.transcode.asl_driver import Interpreter
 
 
@@ -200,3 +202,24 @@ def test_output_frame_grid_is_exact_for_the_plan(cloud, media):
     assert Fraction(p["fps"]) == 25 and p["total_frames"] == 100
     grid = [(c["start_frame"], c["frames"], c["pad_frames"]) for c in p["chunks"]]
     assert grid == [(0, 50, 13), (50, 50, 0)]
+
+
+def test_variable_frame_rate_source_is_resampled_onto_the_grid(cloud, media_dir, tmp_path):
+    """A phone-style VFR clip (every 7th frame dropped) becomes CFR at its nominal rate."""
+    src = media_dir / "vfr.mkv"
+    if not src.exists():
+        subprocess.run([media_factory.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i",
+                        "testsrc2=size=320x180:rate=30:duration=4", "-vf", "select='not(eq(mod(n,7),3))'",
+                        "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-y", str(src)], check=True)
+    cloud.create_title("t-vfr")
+    execution = Interpreter().run(cloud.upload("t-vfr", src))
+    assert execution.status == "SUCCEEDED", execution.cause
+    media = execution.calls("probe")[0].output["media"]
+    assert media["cfr"] is False and media["fps"] == "30/1" and media["frames"] < 120
+    p = execution.calls("plan")[0].output
+    assert p["video"]["exact"] is False
+    hls = cloud.download_prefix("titles/t-vfr/hls/", tmp_path / "hls")
+    frames, times, _size = decode_hls(hls / "180p" / "index.m3u8")
+    assert abs(frames - p["total_frames"]) <= 1
+    assert all(round(b - a, 4) == round(1 / 30, 4) for a, b in zip(times, times[1:], strict=False))
+    assert cloud.title("t-vfr")["status"] == "READY"

@@ -13,7 +13,7 @@ import logging
 import time
 from typing import Any
 
-from transcode import faults, storage
+from transcode import faults, ffmpeg, storage
 from transcode.config import Settings
 from transcode.errors import FfmpegError
 from transcode.handlers import time_budget
@@ -41,6 +41,9 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
         outputs = encode_chunk(source, video=video, renditions=renditions, chunk=chunk, workdir=workdir,
                                reference=reference, sample_every=every, timeout=time_budget(context))
         encoded_s = time.monotonic() - started
+        # CFR sources give exactly the planned frames (encode_chunk checks); a resampled VFR
+        # source's last chunk may come out a frame short, and assemble must expect what exists.
+        frames = chunk.frames if video.exact else ffmpeg.frame_count(outputs[renditions[0].name])
         try:
             sums = quality.measure_reference(reference, [(r, outputs[r.name]) for r in renditions],
                                              start_frame=chunk.start_frame, frames=chunk.frames,
@@ -55,10 +58,10 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
             storage.upload_file(outputs[r.name], settings.media_bucket,
                                 storage.chunk_key(title_id, r.name, chunk.index), "video/mp4")
     storage.put_json(settings.media_bucket, storage.chunk_meta_key(title_id, chunk.index), {
-        "index": chunk.index, "start_frame": chunk.start_frame, "frames": chunk.frames,
+        "index": chunk.index, "start_frame": chunk.start_frame, "frames": frames,
         "job_id": event.get("job_id"), "bytes": sizes,
         "quality": {name: s.to_dict() for name, s in sums.items()},
         "encode_s": round(encoded_s, 3), "total_s": round(time.monotonic() - started, 3),
     })
-    log.info("chunk %s of %s: %s frames in %.1f s", chunk.index, title_id, chunk.frames, encoded_s)
-    return {"index": chunk.index, "frames": chunk.frames}
+    log.info("chunk %s of %s: %s frames in %.1f s", chunk.index, title_id, frames, encoded_s)
+    return {"index": chunk.index, "frames": frames}

@@ -316,7 +316,12 @@ def _frame_rate(pts: list[int], durations: list[int], tb: Fraction, stderr: str)
         deltas = [b - a for a, b in zip(pts, pts[1:], strict=False)]
         median = statistics.median(deltas)
         cfr = median > 0 and all(abs(d - median) <= 1 for d in deltas)
-        raw = Fraction(len(pts) - 1) / ((pts[-1] - pts[0]) * tb) if pts[-1] > pts[0] else None
+        if cfr:
+            raw = Fraction(len(pts) - 1) / ((pts[-1] - pts[0]) * tb) if pts[-1] > pts[0] else None
+        else:
+            # VFR (phones drop frames in low light): the nominal rate is the typical spacing,
+            # not the average, which dropped frames pull down to odd values like 27.3 fps.
+            raw = 1 / (Fraction(median) * tb) if median > 0 else None
     else:
         cfr, raw = True, None
     if raw is None and durations:
@@ -324,14 +329,18 @@ def _frame_rate(pts: list[int], durations: list[int], tb: Fraction, stderr: str)
     if raw is None:
         printed = _search(r"([\d.]+) fps", stderr)
         raw = Fraction(printed) if printed else Fraction(25)
-    return snap_rate(raw), cfr
+    # A millisecond timebase rounds a VFR clip's typical spacing (33 ms -> 30.3 fps): snap looser.
+    return snap_rate(raw, Fraction(2, 1000) if cfr else Fraction(3, 100)), cfr
 
 
-def snap_rate(raw: Fraction) -> Fraction:
-    for std in STANDARD_RATES:
-        if abs(raw - std) / std < Fraction(2, 1000):
-            return std
-    return raw.limit_denominator(100) if raw > 0 else Fraction(25)
+def snap_rate(raw: Fraction, tolerance: Fraction = Fraction(2, 1000)) -> Fraction:
+    """The nearest standard rate within `tolerance` (relative), else `raw` simplified."""
+    if raw <= 0:
+        return Fraction(25)
+    nearest = min(STANDARD_RATES, key=lambda std: abs(raw - std) / std)
+    if abs(raw - nearest) / nearest < tolerance:
+        return nearest
+    return raw.limit_denominator(100)
 
 
 def _declared_duration(stderr: str) -> float | None:
