@@ -44,3 +44,22 @@ def test_sums_add_up_to_the_title_number():
     assert total.psnr_db == pytest.approx(10 * math.log10(255**2 / 2.0))
     assert total.summary() == {"psnr_db": round(total.psnr_db, 2), "ssim": 0.925, "psnr_min_db": 38.0,
                                "frames_sampled": 4}
+
+
+def test_rotated_phone_video_is_encoded_upright_and_portrait(media, tmp_path):
+    from transcode import ffmpeg
+    from transcode.media import probe
+    from transcode.media.chunks import Chunk
+
+    src = media("rot90-q", width=320, height=180, seconds=1, rotation=90, audio=None)
+    info = probe.probe(str(src), first_bytes=src.read_bytes()[:512])
+    (rendition,) = build_ladder(*info.display_size, info.fps)
+    assert (rendition.width, rendition.height) == (180, 320)
+    video = VideoParams(fps_num=25, fps_den=1, video_start_s=0.0, segment_seconds=2, preset="superfast")
+    out = encode_chunk(str(src), video=video, renditions=[rendition], chunk=Chunk(0, 0, info.frames, 0),
+                       workdir=tmp_path)[rendition.name]
+    # compare with the stored frames turned by hand (-noautorotate): the display matrix was applied
+    proc = ffmpeg.run(["-i", str(out), "-noautorotate", "-i", str(src), "-filter_complex",
+                       "[1:v]transpose=cclock[r];[0:v][r]psnr", "-f", "null", "-"])
+    average = float(proc.stderr.decode().rsplit("average:", 1)[1].split()[0])
+    assert average > 35
