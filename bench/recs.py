@@ -51,10 +51,13 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
     "ms": {"test_frac": 0.25, "min_rating": None, "goal": 0.50,
            "published": {"BiVAE": 0.475, "BPR": 0.442, "SAR": 0.382}},
     "strict": {"test_frac": 0.20, "min_rating": 4.0, "goal": 0.34, "published": {}},
-    # Not a headline: the same test positives as ``strict`` (identical holdout), but ratings < 4
-    # are kept as *training history* (watched, not liked) instead of being dropped. They are
-    # never test positives; they are seen, so they are also excluded from the ranking.
-    "strict_lowhist": {"test_frac": 0.20, "min_rating": 4.0, "low_as_history": True, "goal": 0.34,
+    # Not a headline and not comparable with ``strict``: the same test positives (identical
+    # holdout), but ratings < 4 are kept as *training history* (watched, not liked) instead of
+    # being dropped; they are never test positives and, being seen, are excluded from the ranking.
+    # Nearly all of its gain is that exclusion, not a better model: strict EASE(250, .25) test
+    # NDCG seeds 0/1 = .325/.314; same model, low-rated titles only removed from the ranking
+    # .403/.388; low-rated titles also used as input .401/.391. No goal applies to it.
+    "strict_lowhist": {"test_frac": 0.20, "min_rating": 4.0, "low_as_history": True, "goal": None,
                        "published": {}, "headline": False},
 }  # fmt: skip
 HEADLINE = [k for k, v in PROTOCOLS.items() if v.get("headline", True)]
@@ -340,16 +343,19 @@ def main() -> None:
         summary = summarise(runs)
         goal = PROTOCOLS[proto]["goal"]
         got = summary["shipped"][f"ndcg@{K}"]
+        met = None if goal is None else got >= goal
+        gap = None if goal is None else round(goal - got, 4)
         report["protocols"][proto] = {
             "models": summary,
             "chosen_per_seed": [r["chosen"] for r in runs],
             "val_ndcg_per_seed": [r["val"] for r in runs],
             "goal_ndcg@10": goal,
-            "goal_met": got >= goal,
-            "gap_to_goal": round(goal - got, 4),
+            "goal_met": met,
+            "gap_to_goal": gap,
             "published": PROTOCOLS[proto]["published"],
             "headline": PROTOCOLS[proto].get("headline", True),
         }
+    report["headline_goals_met"] = all(report["protocols"][p]["goal_met"] for p in HEADLINE if p in report["protocols"])
     if args.scale and not args.skip_scaling:
         report["scaling"] = scaling(args.scale)
         report["ease_max_titles"] = EASE_MAX_TITLES
