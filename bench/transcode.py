@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import resource
@@ -171,7 +172,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         cdir.mkdir()
         # as the encode_chunk handler does: sampled reference frames are teed off the same decode
         outs, t = timed(
-            lambda c=c, cdir=cdir: encode_chunk(
+            functools.partial(
+                encode_chunk,
                 str(src),
                 video=video,
                 renditions=renditions,
