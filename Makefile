@@ -26,10 +26,16 @@ up: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+	@$(MAKE) --no-print-directory lint
 
+# Each Lambda asset is its own import root (as in Lambda), so mypy checks them one by one.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy local functions layers/shared/python infra
+	$(VENV)/bin/mypy local infra app.py
+	cd layers/shared/python && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml reelstack_common
+	@for fn in functions/*/; do name=$$(basename $$fn); \
+	  (cd $$fn && MYPYPATH=$(CURDIR)/layers/shared/python $(CURDIR)/$(VENV)/bin/mypy \
+	    --config-file $(CURDIR)/pyproject.toml $$name) || exit 1; done
 
 clean:
 	rm -rf .reelstack cdk.out .pytest_cache
