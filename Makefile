@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: up test install lint bench clean
+.PHONY: up test install lint synth clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ lint: $(STAMP)
 	@for fn in functions/*/; do name=$$(basename $$fn); \
 	  (cd $$fn && MYPYPATH=$(CURDIR)/layers/shared/python $(CURDIR)/$(VENV)/bin/mypy \
 	    --config-file $(CURDIR)/pyproject.toml $$name) || exit 1; done
+
+synth: $(STAMP)
+	CDK_OUTDIR=cdk.out $(PY) app.py
 
 clean:
 	rm -rf .reelstack cdk.out .pytest_cache
