@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import jwt
 import requests
@@ -131,7 +131,8 @@ class HttpApiRouter:
                 continue
             score = static * 2 + (1 if m == method else 0)
             if best is None or score > best[0]:
-                best = (score, route, {k: v for k, v in mo.groupdict().items()})
+                # API Gateway hands path parameters over URL-decoded; rawPath stays as sent.
+                best = (score, route, {k: unquote(v) for k, v in mo.groupdict().items()})
         if best:
             return best[1], best[2], True
         if default is not None and not path_known:
@@ -397,8 +398,7 @@ def serve(gateway: Gateway, kind: str, host: str, port: int) -> ThreadingHTTPSer
 
         def _handle(self) -> None:
             started = time.perf_counter()
-            length = int(self.headers.get("content-length") or 0)
-            body = self.rfile.read(length) if length else b""
+            body = self._read_body()
             headers: dict[str, str] = {}
             for k, v in self.headers.items():
                 k = k.lower()
@@ -426,6 +426,19 @@ def serve(gateway: Gateway, kind: str, host: str, port: int) -> ThreadingHTTPSer
                 self.wfile.write(reply.body)
             log.info("%s %s %s -> %d (%.0f ms)", kind, self.command, self.path, reply.status,
                      (time.perf_counter() - started) * 1000)
+
+        def _read_body(self) -> bytes:
+            if "chunked" in self.headers.get("transfer-encoding", "").lower():
+                parts = []
+                while True:
+                    size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()  # the blank line after the last chunk
+                        return b"".join(parts)
+                    parts.append(self.rfile.read(size))
+                    self.rfile.readline()
+            length = int(self.headers.get("content-length") or 0)
+            return self.rfile.read(length) if length else b""
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = _handle
 

@@ -95,6 +95,16 @@ def test_unknown_route_404_and_wrong_method_405(cloud: LocalCloudProcess, http: 
         assert r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
 
 
+def test_chunked_request_bodies_reach_the_function(endpoints: dict[str, Any], http: requests.Session) -> None:
+    def body() -> Any:  # a generator makes requests send Transfer-Encoding: chunked
+        yield b'{"email": "chunked@example.com", '
+        yield b'"password": "short"}'
+
+    r = http.post(endpoints["api_url"] + "/accounts", data=body(), headers={"content-type": "application/json"})
+    # The function saw the whole JSON body: it rejects the weak password, not a missing field.
+    assert r.status_code == 400 and "password" in r.json()["error"]["message"].lower()
+
+
 def _moto_signing_key() -> dict[str, Any]:
     raw = (resources.files("moto.cognitoidp") / "resources" / "jwks-private.json.gz").read_bytes()
     return json.loads(gzip.decompress(raw))  # type: ignore[no-any-return]

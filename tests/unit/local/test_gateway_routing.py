@@ -17,6 +17,8 @@ def test_most_specific_route_wins_and_method_mismatch_is_reported() -> None:
     assert r is not None and r.route_key == "GET /profiles/me" and params == {}
     r, params, _ = router.match("GET", "/profiles/p-1")
     assert r is not None and params == {"profile_id": "p-1"}
+    r, params, _ = router.match("GET", "/profiles/a%20b")
+    assert r is not None and params == {"profile_id": "a b"}
     r, params, _ = router.match("DELETE", "/files/a/b/c.txt")
     assert r is not None and params == {"proxy": "a/b/c.txt"}
     r, _, known = router.match("DELETE", "/profiles/p-1")
