@@ -429,7 +429,7 @@ def serve(gateway: Gateway, kind: str, host: str, port: int) -> ThreadingHTTPSer
 
         def _read_body(self) -> bytes:
             if "chunked" in self.headers.get("transfer-encoding", "").lower():
-                parts = []
+                parts: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
                     if size == 0:

@@ -128,6 +128,7 @@ class LambdaRuntime:
         self.specs: dict[str, FunctionSpec] = {}
         self._idle: dict[str, list[Worker]] = {}
         self._busy: dict[str, int] = {}
+        self._all: set[Worker] = set()  # busy ones too, so shutdown reaches every process
         self._cond = threading.Condition()
         self._closed = False
         log_dir.mkdir(parents=True, exist_ok=True)
@@ -192,6 +193,7 @@ class LambdaRuntime:
                 for w in [w for w in idle if w.env_key != key or not w.alive()]:
                     idle.remove(w)
                     w.kill()
+                    self._all.discard(w)
                 if idle:
                     self._busy[spec.name] += 1
                     return idle.pop()
@@ -200,7 +202,10 @@ class LambdaRuntime:
                     break
                 self._cond.wait()
         try:
-            return Worker(spec, env, self.log_dir / f"{spec.name}.log")
+            worker = Worker(spec, env, self.log_dir / f"{spec.name}.log")
+            with self._cond:
+                self._all.add(worker)
+            return worker
         except Exception:
             with self._cond:
                 self._busy[spec.name] -= 1
@@ -214,6 +219,7 @@ class LambdaRuntime:
                 self._idle[spec.name].append(worker)
             else:
                 worker.kill()
+                self._all.discard(worker)
             self._cond.notify_all()
 
     def invoke(self, name_or_arn: str, event: Any) -> tuple[bool, Any]:
@@ -238,7 +244,8 @@ class LambdaRuntime:
     def shutdown(self) -> None:
         with self._cond:
             self._closed = True
-            workers = [w for ws in self._idle.values() for w in ws]
+            workers = list(self._all)
+            self._all.clear()
             self._idle = {k: [] for k in self._idle}
             self._cond.notify_all()
         for w in workers:
