@@ -120,6 +120,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--segment-seconds", type=int, default=2)
     parser.add_argument("--preset", default="veryfast")
     parser.add_argument("--keep", action="store_true", help="keep the outputs under bench/out/transcode")
+    parser.add_argument(
+        "--per-rendition",
+        action="store_true",
+        help="also time the alternative fan-out: one Map item per (chunk, rendition), each decoding the source",
+    )
     args = parser.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -238,6 +243,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         workdir=work,
     )
 
+    # --- the alternative design: one Map item per (chunk, rendition) ------------------------
+    # Each item decodes its source range itself, so decode work is repeated per rendition; the
+    # critical path becomes the slowest (chunk, top rendition) item.
+    item_times: dict[str, list[Timed]] = {}
+    if args.per_rendition:
+        for c in chunks:
+            for r in renditions:
+                idir = work / f"item{c.index:05d}_{r.name}"
+                idir.mkdir()
+                _out, t = timed(
+                    functools.partial(
+                        encode_chunk, str(src), video=video, renditions=[r], chunk=c, workdir=idir
+                    )
+                )
+                item_times.setdefault(r.name, []).append(t)
+                print(f"item chunk {c.index} {r.name}: {t.wall_s:.1f} s wall, {t.cpu_s:.1f} s CPU", flush=True)
+                shutil.rmtree(idir, ignore_errors=True)
+
     frames_ok = all(ffmpeg.frame_count(p) == plan["total_frames"] for _n, p in joined)
     slowest = max(t.wall_s for t in chunk_times)
     critical = slowest + audio_t.wall_s + assemble_t.wall_s
@@ -289,6 +312,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
+    if item_times:
+        items = [t for ts in item_times.values() for t in ts]
+        item_critical = max(t.wall_s for t in items) + audio_t.wall_s + assemble_t.wall_s
+        item_cpu = sum(t.cpu_s for t in items) + audio_t.cpu_s + assemble_t.cpu_s
+        result["per_rendition_items"] = {
+            "items": len(items),
+            "slowest_item_s": round(max(t.wall_s for t in items), 2),
+            "critical_path_s": round(item_critical, 2),
+            "fanout_speedup": round(single_t.wall_s / item_critical, 2),
+            "cpu_s": round(item_cpu, 2),
+            "cpu_ratio": round(item_cpu / single_t.cpu_s, 3),
+            "cpu_s_by_rendition": {k: round(sum(t.cpu_s for t in v), 2) for k, v in item_times.items()},
+        }
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, sort_keys=False))
