@@ -14,6 +14,7 @@ import requests
 from moto import mock_aws
 
 from tests.unit.events import LambdaContext, alb_event, http_api_event, http_claims, response_json
+from tests.unit.tables import create_single_table
 
 TABLE = "accounts-test"
 PASSWORD = "Corr3ct-Horse"
@@ -149,27 +150,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     try:
         with mock_aws():
             dynamodb = _aws("resource", "dynamodb")
-            table = dynamodb.create_table(
-                TableName=TABLE,
-                KeySchema=[
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                AttributeDefinitions=[
-                    {"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")
-                ],
-                GlobalSecondaryIndexes=[
-                    {
-                        "IndexName": "gsi1",
-                        "KeySchema": [
-                            {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                            {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "ALL"},
-                    }
-                ],
-                BillingMode="PAY_PER_REQUEST",
-            )
+            table = create_single_table(dynamodb, TABLE)
             cognito = _aws("client", "cognito-idp")
             # Mirrors infra/constructs/identity.py: email sign-in, 8+ chars, upper/lower/digit.
             pool_id = cognito.create_user_pool(

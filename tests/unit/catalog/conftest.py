@@ -21,6 +21,7 @@ for _path in (_REPO / "layers" / "shared" / "python", _REPO / "functions" / "cat
         sys.path.insert(0, str(_path))
 
 from tests.unit.catalog.catalog_support import BUCKET, PASSWORD, TABLE, Catalog  # noqa: E402
+from tests.unit.tables import create_single_table  # noqa: E402
 
 
 @functools.cache
@@ -32,22 +33,7 @@ def _aws(kind: str, service: str) -> Any:
 
 def _table(dynamodb: object) -> object:
     """Same keys and GSI as infra/constructs/media_pipeline.py's catalog table."""
-    return dynamodb.create_table(  # type: ignore[attr-defined]
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    return create_single_table(dynamodb, TABLE)
 
 
 def _sign_in(cognito: object, pool_id: str, client_id: str, email: str, groups: list[str]) -> tuple[str, str]:
