@@ -161,6 +161,7 @@ class Provisioner:
     def _handlers(self) -> dict[str, Callable[..., None]]:
         return {
             "AWS::DynamoDB::Table": self.table,
+            "AWS::DynamoDB::GlobalTable": self.table,  # CDK TableV2; replicas are irrelevant locally
             "AWS::S3::Bucket": self.bucket,
             "Custom::S3BucketNotifications": self.bucket_notifications,
             "AWS::SQS::Queue": self.queue,
