@@ -28,6 +28,12 @@ def add_probe(app: Any) -> None:
         billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
         stream=dynamodb.StreamViewType.NEW_IMAGE,
     )
+    dynamodb.TableV2(  # synthesizes to AWS::DynamoDB::GlobalTable
+        stack,
+        "ProbeV2Table",
+        partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
+        time_to_live_attribute="expires_at",
+    )
     stack.edge.http_api.add_routes(
         path="/probe-only",
         methods=[apigwv2.HttpMethod.GET],

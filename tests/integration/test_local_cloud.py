@@ -220,6 +220,7 @@ def test_cdk_only_additions_appear_locally_and_ctrl_c_stops_everything(
     try:
         ep = proc.wait_ready()
         assert "ProbeOnlyTable" in "".join(ep["resources"]["tables"])
+        assert "ProbeV2Table" in "".join(ep["resources"]["tables"])
         assert "GET /probe-only" in ep["resources"]["http_routes"]
         r = http.get(ep["api_url"] + "/probe-only")
         # The route reached the accounts function (whose own router has no such path).
