@@ -144,3 +144,27 @@ def test_size_limit_counts_bytes_not_characters() -> None:
     # 600 two-byte characters = 1200 bytes > 1024 although only 600 characters.
     status, body, _ = call(http_api_event("POST", "/echo", {"name": "é" * 600, "count": 1}))
     assert status == 413 and body["error"]["code"] == "PAYLOAD_TOO_LARGE"
+
+
+def test_json_sent_as_curls_default_form_type_is_accepted(edge: str) -> None:
+    # `curl -d '{...}'` labels JSON as a form; every Reelstack API takes JSON.
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    status, body, _ = call(make(edge, "POST", "/echo", '{"name": "a", "count": 2}', headers=form))
+    assert (status, body) == (200, {"name": "a", "count": 2})
+    status, body, _ = call(make(edge, "POST", "/echo", '{"name": "a", "count": 2}', headers={"content-type": ""}))
+    assert (status, body) == (200, {"name": "a", "count": 2})
+
+
+def test_a_real_form_body_is_415_and_never_echoed(edge: str) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    status, body, _ = call(make(edge, "POST", "/echo", "name=a&password=hunter2", headers=form))
+    assert status == 415 and body["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    assert "hunter2" not in str(body)
+
+
+def test_unexpected_keys_are_not_echoed_in_validation_messages() -> None:
+    secret_key = '{"password": "hunter2"} pasted as a key'
+    _, body, _ = call(http_api_event("POST", "/echo", {"name": "a", "count": 1, secret_key: 1}))
+    assert body["error"]["code"] == "VALIDATION_ERROR"
+    assert "hunter2" not in body["error"]["message"]
+    assert "<unexpected field>: Extra inputs are not permitted" in body["error"]["message"]

@@ -34,6 +34,7 @@ import base64
 import binascii
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -93,11 +94,43 @@ def error_response(status: int, code: str, message: str) -> Response:
     return json_response(status, error_body(code, message))
 
 
+_SAFE_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,63}|\d{1,6}")
+
+
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc]
+    # Locations can be keys the client sent (an unexpected field): only echo ones that look like
+    # field names, so a message can never carry submitted data (e.g. a password pasted as a key).
+    parts = [str(p) if _SAFE_FIELD.fullmatch(str(p)) else "<unexpected field>" for p in loc]
     if parts and parts[0] == "body":
         parts = parts[1:]
     return ".".join(parts) or "body"
+
+
+def _as_json_request(event: dict[str, Any]) -> dict[str, Any] | None:
+    """Every Reelstack API takes JSON. A JSON body sent without a content type, or as curl's
+    default form type (`curl -d '{...}'`), is treated as JSON; any other form body is refused
+    (None) rather than parsed into fields that would echo the body back in errors."""
+    single = event.get("headers") or {}
+    multi = event.get("multiValueHeaders") or {}
+    ctype = next((str(v) for k, v in single.items() if k.lower() == "content-type"), "") or next(
+        (str(v[0]) for k, v in multi.items() if k.lower() == "content-type" and v), ""
+    )
+    ctype = ctype.lower()
+    if not event.get("body") or ctype.startswith("application/json") or (ctype and "form" not in ctype):
+        return event
+    body = event["body"]
+    try:
+        json.loads(base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body)
+    except ValueError:
+        return None if ctype else event  # no content type: the JSON parser says what is wrong
+    fixed = dict(event)
+    if "headers" in event:
+        fixed["headers"] = {k: v for k, v in single.items() if k.lower() != "content-type"}
+        fixed["headers"]["content-type"] = content_types.APPLICATION_JSON
+    if "multiValueHeaders" in event:
+        fixed["multiValueHeaders"] = {k: v for k, v in multi.items() if k.lower() != "content-type"}
+        fixed["multiValueHeaders"]["content-type"] = [content_types.APPLICATION_JSON]
+    return fixed
 
 
 def format_validation_errors(errors: Sequence[Any]) -> str:
@@ -236,6 +269,10 @@ def build_handler(
             status, code, message = problem
             logger.info("request rejected at the edge", extra={"status": status, "error_code": code})
             return _edge_response(kind, event, status, code, message)
+        json_event = _as_json_request(event)
+        if json_event is None:
+            return _edge_response(kind, event, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json")
+        event = json_event
         resolver = resolvers[kind]
         # The router forwards state to the resolver that included it last; point it at this one.
         router.api_resolver = resolver
