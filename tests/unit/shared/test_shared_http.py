@@ -168,3 +168,11 @@ def test_unexpected_keys_are_not_echoed_in_validation_messages() -> None:
     assert body["error"]["code"] == "VALIDATION_ERROR"
     assert "hunter2" not in body["error"]["message"]
     assert "<unexpected field>: Extra inputs are not permitted" in body["error"]["message"]
+
+
+def test_hostile_json_is_a_400_not_a_500(edge: str) -> None:
+    roomy = build_handler(router, service="shared-test")  # the default 64 KiB limit
+    for raw in ("[" * 30000 + "]" * 30000, '{"name": "\\ud800", "count": 1}'):
+        response = roomy(make(edge, "POST", "/echo", raw), LambdaContext())
+        assert response["statusCode"] == 400, raw[:20]
+        assert response_json(response)["error"]["code"] == "BAD_REQUEST"

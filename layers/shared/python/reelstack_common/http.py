@@ -106,6 +106,29 @@ def _field_name(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _check_json(event: dict[str, Any]) -> str | None:
+    """Hostile JSON that would otherwise surface as a 500 deep inside the stack: nesting beyond
+    Python's recursion limit, and lone surrogates ("\\ud800"), which parse but are not text any
+    store accepts. Malformed JSON is left to the resolver (400 BAD_REQUEST there)."""
+    body = event.get("body")
+    if not body:
+        return None
+    text = base64.b64decode(body).decode("utf-8") if event.get("isBase64Encoded") else body
+    try:
+        parsed = json.loads(text)
+    except RecursionError:
+        return "Request body is nested too deeply"
+    except ValueError:
+        return None
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "Request body contains text that is not valid Unicode"
+    except RecursionError:
+        return "Request body is nested too deeply"
+    return None
+
+
 def _as_json_request(event: dict[str, Any]) -> dict[str, Any] | None:
     """Every Reelstack API takes JSON. A JSON body sent without a content type, or as curl's
     default form type (`curl -d '{...}'`), is treated as JSON; any other form body is refused
@@ -273,6 +296,10 @@ def build_handler(
         if json_event is None:
             return _edge_response(kind, event, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json")
         event = json_event
+        json_problem = _check_json(event)
+        if json_problem is not None:
+            logger.info("request rejected at the edge", extra={"status": 400, "error_code": "BAD_REQUEST"})
+            return _edge_response(kind, event, 400, "BAD_REQUEST", json_problem)
         resolver = resolvers[kind]
         # The router forwards state to the resolver that included it last; point it at this one.
         router.api_resolver = resolver
