@@ -62,6 +62,25 @@ def sample_every(fps_value: float, per_second: float = 2.0) -> int:
     return max(1, round(fps_value / per_second))
 
 
+
+def _compare_outputs(
+    graph: list[str], outputs: Sequence[tuple[Rendition, Path]], frames: int, select: str, workdir: Path
+) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Append, per output i (ffmpeg input i + 1), the filters comparing it with reference branch
+    [r{i}] (scaled to the rendition): PSNR and SSIM stats files. Returns (stats files, -map args)."""
+    stats: list[tuple[Path, Path]] = []
+    maps: list[str] = []
+    for i, (r, _path) in enumerate(outputs):
+        p_log, s_log = workdir / f"psnr_{i}.log", workdir / f"ssim_{i}.log"
+        stats.append((p_log, s_log))
+        graph.append(f"[r{i}]{scale_chain(r)},split[ra{i}][rb{i}]")
+        graph.append(f"[{i + 1}:v:0]trim=end_frame={frames},{select},setsar=1,format=yuv420p,"
+                     f"split[da{i}][db{i}]")
+        graph.append(f"[da{i}][ra{i}]psnr=stats_file={p_log}:shortest=1[qa{i}]")
+        graph.append(f"[db{i}][rb{i}]ssim=stats_file={s_log}:shortest=1[qb{i}]")
+        maps += ["-map", f"[qa{i}]", "-f", "null", "-", "-map", f"[qb{i}]", "-f", "null", "-"]
+    return stats, maps
+
 def measure(
     source: str,
     outputs: Sequence[tuple[Rendition, Path]],
@@ -82,17 +101,7 @@ def measure(
     select = sample_select(start_frame, every)
     ref = f"[0:v:0]{source_chain(video)},trim=end_frame={frames},{select}"
     graph = [f"{ref},split={n}" + "".join(f"[r{i}]" for i in range(n)) if n > 1 else f"{ref}[r0]"]
-    stats: list[tuple[Path, Path]] = []
-    maps: list[str] = []
-    for i, (r, _path) in enumerate(outputs):
-        p_log, s_log = workdir / f"psnr_{i}.log", workdir / f"ssim_{i}.log"
-        stats.append((p_log, s_log))
-        graph.append(f"[r{i}]{scale_chain(r)},split[ra{i}][rb{i}]")
-        graph.append(f"[{i + 1}:v:0]trim=end_frame={frames},{select},setsar=1,format=yuv420p,"
-                     f"split[da{i}][db{i}]")
-        graph.append(f"[da{i}][ra{i}]psnr=stats_file={p_log}:shortest=1[qa{i}]")
-        graph.append(f"[db{i}][rb{i}]ssim=stats_file={s_log}:shortest=1[qb{i}]")
-        maps += ["-map", f"[qa{i}]", "-f", "null", "-", "-map", f"[qb{i}]", "-f", "null", "-"]
+    stats, maps = _compare_outputs(graph, outputs, frames, select, workdir)
     args: list[str] = ["-v", "error"]
     seek = seek_seconds(start_frame, video.fps, video.video_start_s)
     if seek is not None:
@@ -130,17 +139,7 @@ def measure_reference(
     offset = sample_offset(start_frame, max(every, 1))
     ref = f"[0:v:0]setpts=({offset}+N*{max(every, 1)})/FRAME_RATE/TB"
     graph = [f"{ref},split={n}" + "".join(f"[r{i}]" for i in range(n)) if n > 1 else f"{ref}[r0]"]
-    stats: list[tuple[Path, Path]] = []
-    maps: list[str] = []
-    for i, (r, _path) in enumerate(outputs):
-        p_log, s_log = workdir / f"psnr_{i}.log", workdir / f"ssim_{i}.log"
-        stats.append((p_log, s_log))
-        graph.append(f"[r{i}]{scale_chain(r)},split[ra{i}][rb{i}]")
-        graph.append(f"[{i + 1}:v:0]trim=end_frame={frames},{select},setsar=1,format=yuv420p,"
-                     f"split[da{i}][db{i}]")
-        graph.append(f"[da{i}][ra{i}]psnr=stats_file={p_log}:shortest=1[qa{i}]")
-        graph.append(f"[db{i}][rb{i}]ssim=stats_file={s_log}:shortest=1[qb{i}]")
-        maps += ["-map", f"[qa{i}]", "-f", "null", "-", "-map", f"[qb{i}]", "-f", "null", "-"]
+    stats, maps = _compare_outputs(graph, outputs, frames, select, workdir)
     args: list[str] = ["-v", "error", "-i", str(reference)]
     for _r, path in outputs:
         args += ["-i", str(path)]
