@@ -14,6 +14,7 @@ import requests
 from moto import mock_aws
 
 from tests.unit.events import LambdaContext, alb_event, http_api_event, http_claims, response_json
+from tests.unit.identity import create_identity
 from tests.unit.tables import create_single_table
 
 TABLE = "accounts-test"
@@ -152,28 +153,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             dynamodb = _aws("resource", "dynamodb")
             table = create_single_table(dynamodb, TABLE)
             cognito = _aws("client", "cognito-idp")
-            # Mirrors infra/constructs/identity.py: email sign-in, 8+ chars, upper/lower/digit.
-            pool_id = cognito.create_user_pool(
-                PoolName="reelstack-test",
-                UsernameAttributes=["email"],
-                AutoVerifiedAttributes=["email"],
-                Policies={
-                    "PasswordPolicy": {
-                        "MinimumLength": 8,
-                        "RequireUppercase": True,
-                        "RequireLowercase": True,
-                        "RequireNumbers": True,
-                        "RequireSymbols": False,
-                    }
-                },
-            )["UserPool"]["Id"]
-            client_id = cognito.create_user_pool_client(
-                UserPoolId=pool_id,
-                ClientName="reelstack-web",
-                GenerateSecret=False,
-                ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-            )["UserPoolClient"]["ClientId"]
-            cognito.create_group(GroupName="admins", UserPoolId=pool_id)
+            pool_id, client_id = create_identity(cognito)
             monkeypatch.setenv("USER_POOL_ID", pool_id)
             monkeypatch.setenv("USER_POOL_CLIENT_ID", client_id)
             # The JWKS is fetched over HTTP from the URL auth computes; `requests` is intercepted

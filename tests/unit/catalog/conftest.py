@@ -21,6 +21,7 @@ for _path in (_REPO / "layers" / "shared" / "python", _REPO / "functions" / "cat
         sys.path.insert(0, str(_path))
 
 from tests.unit.catalog.catalog_support import BUCKET, PASSWORD, TABLE, Catalog  # noqa: E402
+from tests.unit.identity import create_identity  # noqa: E402
 from tests.unit.tables import create_single_table  # noqa: E402
 
 
@@ -79,14 +80,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
         s3 = _aws("client", "s3")
         s3.create_bucket(Bucket=BUCKET)
         cognito = _aws("client", "cognito-idp")
-        pool_id = cognito.create_user_pool(PoolName="reelstack-test", UsernameAttributes=["email"])["UserPool"]["Id"]
-        client_id = cognito.create_user_pool_client(
-            UserPoolId=pool_id,
-            ClientName="reelstack-web",
-            GenerateSecret=False,
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-        )["UserPoolClient"]["ClientId"]
-        cognito.create_group(GroupName="admins", UserPoolId=pool_id)
+        pool_id, client_id = create_identity(cognito)
         monkeypatch.setenv("USER_POOL_ID", pool_id)
         monkeypatch.setenv("USER_POOL_CLIENT_ID", client_id)
         admin_token, admin_sub = _sign_in(cognito, pool_id, client_id, "admin@example.com", ["admins"])
