@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
@@ -25,6 +27,46 @@ ITEM_READ_WRITE_ACTIONS = [
 ]
 
 
+def house_table(
+    scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy, **props: Any
+) -> dynamodb.Table:
+    """A table with the house defaults: on-demand, point-in-time recovery, AWS-managed
+    encryption. Names are left to CloudFormation so stacks can coexist per stage."""
+    return dynamodb.Table(
+        scope,
+        construct_id,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        removal_policy=removal_policy,
+        **props,
+    )
+
+
+def single_table(
+    scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy, **props: Any
+) -> dynamodb.Table:
+    """The services' single-table layout: ``pk``/``sk`` strings plus GSI ``gsi1``
+    (``gsi1pk``/``gsi1sk``, projection ALL) — what reelstack_common.dynamo and the services expect."""
+    table = house_table(
+        scope,
+        construct_id,
+        removal_policy=removal_policy,
+        partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+        **props,
+    )
+    table.add_global_secondary_index(
+        index_name=ACCOUNTS_GSI,
+        partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
+        sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
+        projection_type=dynamodb.ProjectionType.ALL,
+    )
+    return table
+
+
 class DataTables(Construct):
     """Attributes other code uses:
 
@@ -42,40 +84,21 @@ class DataTables(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         # Account data is the system of record: RETAIN by default so a stack delete never drops it.
-        # Names are left to CloudFormation (no physical names) so stacks can coexist per stage.
-        self.accounts_table = dynamodb.Table(
+        self.accounts_table = single_table(
             self,
             "AccountsTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            removal_policy=removal_policy,
             time_to_live_attribute="expires_at",
             stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            removal_policy=removal_policy,
-        )
-        self.accounts_table.add_global_secondary_index(
-            index_name=ACCOUNTS_GSI,
-            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
         )
 
         # Idempotency records are short-lived (TTL) and reproducible: losing them on delete is fine.
-        self.idempotency_table = dynamodb.Table(
+        self.idempotency_table = house_table(
             self,
             "IdempotencyTable",
             partition_key=dynamodb.Attribute(name="id", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="expiration",
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
             removal_policy=RemovalPolicy.DESTROY,
+            time_to_live_attribute="expiration",
         )
 
     @property

@@ -39,6 +39,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.constructs.data import house_table, single_table
 from infra.constructs.layers import REPO_ROOT
 from infra.constructs.nag import acknowledge
 from infra.constructs.service import PYTHON_RUNTIME, service_function
@@ -303,38 +304,15 @@ class MediaPipeline(Construct):
         )
 
     def _create_tables(self, removal_policy: RemovalPolicy) -> None:
-        self.catalog_table = dynamodb.Table(
-            self,
-            "CatalogTable",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            removal_policy=removal_policy,
-        )
         # gsi1pk = STATUS#{status}, gsi1sk = {created_at}#{title_id}: the READY listing.
-        self.catalog_table.add_global_secondary_index(
-            index_name="gsi1",
-            partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
-        # One item per encoded chunk (title_format = "{title_id}#{format}"): lets assemble check
-        # that every part exists and keeps per-part metadata out of the Step Functions payload
-        # (256 KB limit).
-        self.parts_table = dynamodb.Table(
+        self.catalog_table = single_table(self, "CatalogTable", removal_policy=removal_policy)
+        # One item per HLS segment, keyed ((title_id, format), part_num) as in the seed
+        # (title_format = "{title_id}#{format}"); see transcode.catalog.Parts.
+        self.parts_table = house_table(
             self,
             "PartsTable",
             partition_key=dynamodb.Attribute(name="title_format", type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name="part_num", type=dynamodb.AttributeType.NUMBER),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
             # Reproducible bookkeeping: re-running the workflow rebuilds it.
             removal_policy=RemovalPolicy.DESTROY,
         )
