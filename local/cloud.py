@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.assembly import ROOT, CloudAssembly, load, synth
+from local.assembly import ROOT, CloudAssembly, synth
 
 log = logging.getLogger("reelstack.local")
 
@@ -40,7 +40,6 @@ class Settings:
     seed_admin: bool = True
     search: bool = True
     max_workers: int = 4
-    assembly_dir: Path | None = None  # reuse an already synthesized assembly
     extend: Callable[[Any], None] | None = None  # add constructs before synth (tests)
 
 
@@ -111,8 +110,6 @@ class LocalCloud:
         return endpoints
 
     def _synth(self) -> CloudAssembly:
-        if self.s.assembly_dir is not None:
-            return load(self.s.assembly_dir)
         return synth(self.s.state_dir / "cdk.out", extend=self.s.extend)
 
     def _start_moto(self) -> None:

@@ -29,7 +29,6 @@ from local.lambda_runtime import LambdaRuntime
 
 _lock = threading.Lock()
 _original_send_to_targets = Rule.send_to_targets
-_ORIGINAL_INVOKE = LambdaFunction._invoke_lambda
 
 
 def configure_moto() -> None:
@@ -72,11 +71,6 @@ def install(runtime: LambdaRuntime, start_execution: Callable[[str, str], None])
 
     LambdaFunction._invoke_lambda = _invoke_lambda  # type: ignore[method-assign]
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign,assignment]
-
-
-def hooks_attached() -> bool:
-    patched_lambda = LambdaFunction._invoke_lambda is not _ORIGINAL_INVOKE
-    return patched_lambda and Rule.send_to_targets is not _original_send_to_targets
 
 
 def _service(arn: str) -> str:
