@@ -68,14 +68,16 @@ class Title:
 
 @dataclass(frozen=True, slots=True)
 class Interaction:
-    """One viewing (or rating) event. ``weight`` is a confidence (watch fraction, rating, ...);
-    ``finished`` marks a title the profile completed, which the row builder never shows again."""
+    """One viewing (or rating) event. ``weight`` is a confidence (watch fraction, ...);
+    ``finished`` marks a title the profile completed, which the row builder never shows again;
+    ``rating`` is the profile's explicit rating of the title (stars, thumbs), None if it gave none."""
 
     profile_id: str
     title_id: str
     ts: float
     weight: float = 1.0
     finished: bool = True
+    rating: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,10 @@ class EASE:
         self.B: np.ndarray | None = None
 
     def fit(self, X: sp.csr_matrix) -> EASE:
-        G = (X.T @ X).toarray().astype(self.dtype, copy=False)
+        return self.fit_gram((X.T @ X).toarray().astype(self.dtype, copy=False))
+
+    def fit_gram(self, G: np.ndarray) -> EASE:
+        """Closed form from a gram matrix (overwritten in place: it becomes B)."""
         diag = np.diag(G).copy()
         G[np.diag_indices_from(G)] += self.lam + self.dropout / (1.0 - self.dropout) * diag
         P = _spd_inverse(G)

@@ -16,11 +16,12 @@ import scipy.sparse as sp
 from .als import ALS
 from .blend import normalise_rows
 from .content import ContentModel
+from .context_ease import ContextEASE, ContextWeights, Events, genre_matrix
 from .data import Catalog, Interaction
 from .ease import EASE
 from .matrix import history_row, interaction_matrix
 from .popularity import popularity_scores, trending_scores
-from .select import EASE_MAX_TITLES, choose_cf, make_cf
+from .select import EASE_FLOAT32_ABOVE, EASE_MAX_TITLES, choose_cf, make_cf
 from .session import SessionKNN
 
 
@@ -30,9 +31,18 @@ class EngineConfig:
     the test part) picked most often on MovieLens 100k; the bench re-tunes them per run."""
 
     max_ease_titles: int = EASE_MAX_TITLES
-    ease_lambda: float = 500.0
+    ease_lambda: float = 400.0
     ease_dropout: float = 0.25  # EDLAE-style extra shrinkage of popular titles; 0 = plain EASE
-    session_weight: float = 0.5  # 0 disables the session co-occurrence term
+    # Context EASE (see context_ease): weight of each co-occurrence context relative to the
+    # profile one; all 0 = plain EASE. Used whenever EASE is (catalogs up to max_ease_titles).
+    context_session: float = 1.0
+    context_same_rating: float = 0.5
+    context_liked: float = 0.25
+    context_genre: float = 0.1
+    context_rating_genre: float = 0.1
+    context_session_gap_seconds: float = 60.0
+    context_like_threshold: float = 4.0  # ratings on the catalog's scale (1-5 stars here)
+    session_weight: float = 0.0  # session co-occurrence kNN blended on top; 0 disables it
     session_tau_seconds: float = 60.0
     # Content in the CF row also lets brand-new titles (no plays yet) surface; 0 disables it.
     content_weight: float = 0.1
@@ -49,7 +59,7 @@ class Models:
     catalog: Catalog
     config: EngineConfig
     cf_kind: str
-    cf: EASE | ALS
+    cf: EASE | ALS  # a ContextEASE when cf_kind == "ease"
     session: SessionKNN | None
     content: ContentModel
     popularity: np.ndarray  # distinct profiles per title
@@ -83,34 +93,62 @@ def fit_models(
     cfg = config or EngineConfig()
     events = list(interactions)
     X, users = interaction_matrix(events, catalog)
-    cf = make_cf(
-        len(catalog),
-        max_ease_titles=cfg.max_ease_titles,
-        ease_lambda=cfg.ease_lambda,
-        ease_dropout=cfg.ease_dropout,
-        als_factors=cfg.als_factors,
-        als_regularization=cfg.als_regularization,
-        als_alpha=cfg.als_alpha,
-        als_iterations=cfg.als_iterations,
-        seed=cfg.seed,
-    ).fit(X)
+    ev = indexed_events(events, catalog, users)
+    kind = choose_cf(len(catalog), cfg.max_ease_titles)
+    cf: EASE | ALS
+    if kind == "ease":
+        cf = ContextEASE(
+            cfg.ease_lambda,
+            cfg.ease_dropout,
+            context_weights(cfg),
+            session_gap_seconds=cfg.context_session_gap_seconds,
+            like_threshold=cfg.context_like_threshold,
+            dtype=np.float32 if len(catalog) > EASE_FLOAT32_ABOVE else np.float64,
+        ).fit_events(ev, genre_matrix(catalog))
+    else:
+        cf = make_cf(
+            len(catalog),
+            max_ease_titles=cfg.max_ease_titles,
+            als_factors=cfg.als_factors,
+            als_regularization=cfg.als_regularization,
+            als_alpha=cfg.als_alpha,
+            als_iterations=cfg.als_iterations,
+            seed=cfg.seed,
+        ).fit(X)
     session = None
     if cfg.session_weight:
-        uidx = {u: k for k, u in enumerate(users)}
-        known = [e for e in events if e.title_id in catalog.index]
-        session = SessionKNN(cfg.session_tau_seconds).fit_events(
-            np.fromiter((uidx[e.profile_id] for e in known), dtype=np.int64, count=len(known)),
-            np.fromiter((catalog.index[e.title_id] for e in known), dtype=np.int64, count=len(known)),
-            np.fromiter((e.ts for e in known), dtype=np.float64, count=len(known)),
-            len(catalog),
-        )
+        session = SessionKNN(cfg.session_tau_seconds).fit_events(ev.users, ev.items, ev.ts, len(catalog))
     return Models(
         catalog=catalog,
         config=cfg,
-        cf_kind=choose_cf(len(catalog), cfg.max_ease_titles),
+        cf_kind=kind,
         cf=cf,
         session=session,
         content=ContentModel().fit(catalog),
         popularity=popularity_scores(X),
         trending=trending_scores(events, catalog, now, cfg.trending_half_life_days),
+    )
+
+
+def context_weights(cfg: EngineConfig) -> ContextWeights:
+    return ContextWeights(
+        session=cfg.context_session,
+        same_rating=cfg.context_same_rating,
+        liked=cfg.context_liked,
+        genre=cfg.context_genre,
+        rating_genre=cfg.context_rating_genre,
+    )
+
+
+def indexed_events(events: Sequence[Interaction], catalog: Catalog, users: Sequence[str]) -> Events:
+    """Events of known profiles and titles as index arrays (rows follow ``users``)."""
+    uidx = {u: k for k, u in enumerate(users)}
+    known = [e for e in events if e.title_id in catalog.index and e.profile_id in uidx]
+    n = len(known)
+    return Events(
+        users=np.fromiter((uidx[e.profile_id] for e in known), dtype=np.int64, count=n),
+        items=np.fromiter((catalog.index[e.title_id] for e in known), dtype=np.int64, count=n),
+        ts=np.fromiter((e.ts for e in known), dtype=np.float64, count=n),
+        ratings=np.fromiter((np.nan if e.rating is None else e.rating for e in known), dtype=np.float64, count=n),
+        n_items=len(catalog),
     )

@@ -1,0 +1,149 @@
+"""Context EASE: each context links the titles it should link, and only those."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from recommendations.engine import EngineConfig, Interaction, fit_models
+from recommendations.engine.context_ease import (
+    ContextEASE,
+    ContextWeights,
+    Events,
+    context_grams,
+    genre_matrix,
+    session_ids,
+)
+from recommendations.engine.ease import EASE
+from recommendations.engine.matrix import interaction_matrix
+
+from tests.unit.recommendations.recs_world import DAY, NOW, catalog, interactions
+
+NONE = ContextWeights(session=0.0, same_rating=0.0, liked=0.0, genre=0.0, rating_genre=0.0)
+N_USERS, N_ITEMS = 40, 8
+
+
+def _world(ts_of, rating_of) -> tuple[Events, sp.csr_matrix]:
+    """Every profile watches titles 0-3 (so plain co-occurrence cannot tell them apart) and two
+    random titles of 4-7 (so EASE has something to regress on)."""
+    rng = np.random.default_rng(0)
+    u, i, t, r = [], [], [], []
+    for p in range(N_USERS):
+        for j in [0, 1, 2, 3, *rng.choice(np.arange(4, N_ITEMS), 2, replace=False)]:
+            u.append(p)
+            i.append(int(j))
+            t.append(ts_of(p, int(j)))
+            r.append(rating_of(p, int(j)))
+    ev = Events(np.array(u), np.array(i), np.array(t, float), np.array(r, float), N_ITEMS)
+    X = sp.csr_matrix((np.ones(len(u)), (ev.users, ev.items)), shape=(N_USERS, N_ITEMS))
+    return ev, X
+
+
+def _link(model: ContextEASE, a: int, b: int) -> float:
+    assert model.B is not None
+    return float(model.B[a, b])
+
+
+def _genres(shared: tuple[int, ...]) -> sp.csr_matrix:
+    g = np.zeros((N_ITEMS, 2))
+    g[list(shared), 0] = 1.0
+    g[[j for j in range(N_ITEMS) if j not in shared], 1] = 1.0
+    return sp.csr_matrix(g)
+
+
+def test_no_context_is_plain_ease():
+    ev, X = _world(lambda p, j: p * DAY + j * 3600, lambda p, j: 1 + (p + j) % 5)
+    plain = EASE(lam=5.0, dropout=0.25).fit(X)
+    ctx = ContextEASE(5.0, 0.25, NONE).fit_events(ev, _genres((0, 1)))
+    assert ctx.B is not None and plain.B is not None
+    assert np.allclose(ctx.B, plain.B)
+
+
+def test_session_context_links_titles_watched_in_one_sitting():
+    # 0 and 1 are watched a minute apart; 2 a week later, 3 a week after that.
+    offset = {0: 0.0, 1: 60.0, 2: 7 * DAY, 3: 14 * DAY}
+    ev, _ = _world(lambda p, j: p * 30 * DAY + offset.get(j, 21 * DAY + j), lambda p, j: np.nan)
+    plain = ContextEASE(5.0, 0.0, NONE).fit_events(ev)
+    sess = ContextEASE(5.0, 0.0, ContextWeights(1.0, 0.0, 0.0, 0.0, 0.0)).fit_events(ev)
+    assert _link(plain, 0, 1) == pytest.approx(_link(plain, 0, 2), rel=1e-6)
+    assert _link(sess, 0, 1) > _link(sess, 0, 2) + 0.05
+
+
+def test_rating_contexts_link_titles_rated_alike():
+    # Every profile rates 0 and 1 the same; 2 gets the opposite opinion. Ratings = no effect
+    # without the rating contexts.
+    def rating(p: int, j: int) -> float:
+        liked = p % 2 == 0
+        if j in (0, 1):
+            return 5.0 if liked else 1.0
+        if j == 2:
+            return 1.0 if liked else 5.0
+        return 3.0
+
+    ev, _ = _world(lambda p, j: p * DAY + j * 3600, rating)
+    plain = ContextEASE(5.0, 0.0, NONE).fit_events(ev)
+    assert _link(plain, 0, 1) == pytest.approx(_link(plain, 0, 2), rel=1e-6)
+    for w in (ContextWeights(0.0, 1.0, 0.0, 0.0, 0.0), ContextWeights(0.0, 0.0, 1.0, 0.0, 0.0)):
+        m = ContextEASE(5.0, 0.0, w).fit_events(ev)
+        assert _link(m, 0, 1) > _link(m, 0, 2) + 0.05
+
+
+def test_genre_context_links_titles_sharing_genres():
+    ev, _ = _world(lambda p, j: p * DAY + j * 3600, lambda p, j: 4.0)
+    genres = _genres((0, 1))
+    plain = ContextEASE(5.0, 0.0, NONE).fit_events(ev, genres)
+    m = ContextEASE(5.0, 0.0, ContextWeights(0.0, 0.0, 0.0, 1.0, 0.0)).fit_events(ev, genres)
+    assert _link(plain, 0, 1) == pytest.approx(_link(plain, 0, 2), rel=1e-6)
+    assert _link(m, 0, 1) > _link(m, 0, 2) + 0.05
+
+
+def test_unrated_events_stay_out_of_rating_contexts():
+    ev, _ = _world(lambda p, j: p * DAY + j, lambda p, j: np.nan)
+    g = context_grams(ev, None)
+    assert g["same_rating"].nnz == 0 and g["liked"].nnz == 0
+    assert g["profile"].nnz > 0 and "genre" not in g
+
+
+def test_session_ids_split_on_gaps_per_profile():
+    users = np.array([1, 0, 0, 0, 1, 0])
+    ts = np.array([0.0, 100.0, 0.0, 50.0, 30.0, 500.0])
+    s = session_ids(users, ts, gap_seconds=60.0)
+    # profile 0: t=0, 50 (one session), 100 (gap 50: same), 500 (new); profile 1: 0, 30 (one)
+    assert s[2] == s[3] == s[1]
+    assert s[5] != s[1]
+    assert s[0] == s[4] and s[0] not in (s[1], s[5])
+
+
+def test_repeated_title_counts_once_per_context():
+    ev = Events(np.array([0, 0, 0]), np.array([0, 0, 1]), np.array([0.0, 5.0, 9.0]), np.array([5.0, 5.0, 5.0]), 2)
+    g = context_grams(ev, None)
+    for name in ("profile", "session", "same_rating", "liked"):
+        assert g[name].toarray().tolist() == [[1.0, 1.0], [1.0, 1.0]], name
+
+
+def test_genre_matrix_ignores_case_and_blanks():
+    cat = catalog()
+    G = genre_matrix(cat)
+    assert G.shape[0] == len(cat)
+    names = {g.strip().lower() for t in cat.titles for g in t.genres if g.strip()}
+    assert G.shape[1] == len(names)
+    assert np.asarray(G.sum(axis=1)).ravel().tolist() == [len(set(t.genres)) for t in cat.titles]
+
+
+def test_fit_models_uses_context_ease_and_the_ratings():
+    cat = catalog()
+    events = interactions()
+    rated = [
+        Interaction(e.profile_id, e.title_id, e.ts, e.weight, e.finished, rating=float(1 + int(e.title_id[1:]) % 5))
+        for e in events
+    ]
+    cfg = EngineConfig(session_weight=0.0, content_weight=0.0)
+    with_ratings = fit_models(rated, cat, NOW, cfg)
+    without = fit_models(events, cat, NOW, cfg)
+    assert isinstance(with_ratings.cf, ContextEASE) and with_ratings.cf_kind == "ease"
+    assert with_ratings.cf.B is not None and without.cf.B is not None
+    assert not np.allclose(with_ratings.cf.B, without.cf.B)  # ratings reach the model
+    X, _ = interaction_matrix(events, cat)
+    hist = [e for e in events if e.profile_id == "family00"]
+    row = with_ratings.score_matrix(X)[sorted({e.profile_id for e in events}).index("family00")]
+    assert np.allclose(with_ratings.profile_scores(hist), row)
