@@ -66,7 +66,7 @@ def load_titles() -> list[Title]:
         reader = csv.reader(f, delimiter="\t")
         next(reader)
         for row in reader:
-            item, name, _year, genres = (row + ["", "", "", ""])[:4]
+            item, name, year, genres = (row + ["", "", "", ""])[:4]
             titles.append(
                 Title(
                     title_id=item,
@@ -75,6 +75,15 @@ def load_titles() -> list[Title]:
                     cast=tuple(sorted(set(people.get(item, [])))),
                     language=language.get(item, "unknown"),
                     maturity="TV-MA",
+                    year=_year(year),
                 )
             )
     return titles
+
+
+def _year(field: str) -> int | None:
+    try:
+        y = int(float(field))
+    except ValueError:
+        return None
+    return y if y > 0 else None

@@ -48,13 +48,14 @@ from recommendations.engine.context_ease import (  # noqa: E402
     Events,
     context_grams,
     genre_matrix,
+    release_years,
 )
 from recommendations.engine.data import Catalog, Interaction  # noqa: E402
 from recommendations.engine.ease import EASE  # noqa: E402
 from recommendations.engine.matrix import history_row, topk  # noqa: E402
 from recommendations.engine.metrics import catalog_coverage, ranking_metrics  # noqa: E402
 from recommendations.engine.models import EngineConfig, fit_models  # noqa: E402
-from recommendations.engine.popularity import Popularity  # noqa: E402
+from recommendations.engine.popularity import Popularity, popularity_scores  # noqa: E402
 from recommendations.engine.select import EASE_FLOAT32_ABOVE, EASE_MAX_TITLES  # noqa: E402
 from recommendations.engine.session import SessionKNN  # noqa: E402
 
@@ -88,6 +89,9 @@ GRID_CONTEXT: dict[str, list[float]] = {
     "context_liked": [0.0, 0.25, 0.5],
     "context_genre": [0.0, 0.1, 0.2],
     "context_rating_genre": [0.0, 0.1, 0.2],
+    "context_era": [0.0, 0.05, 0.1],
+    "context_year": [0.0, 0.1, 0.2, 0.3],
+    "popularity_penalty": [0.0, 0.02, 0.04, 0.06],
 }
 CONTEXT_SWEEPS = 2
 VAL_CARVES = 2
@@ -212,7 +216,8 @@ def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int
         (s.train & ~v, v)
         for v in (per_user_holdout(s.u, s.train, frac, 1000 * (c + 1) + seed) for c in range(1, VAL_CARVES))
     ]
-    folds = [(s.matrix(f), s.matrix(v), context_grams(events_of(s, f), genre_matrix(catalog))) for f, v in carves]
+    genres, years = genre_matrix(catalog), release_years(catalog)
+    folds = [(s.matrix(f), s.matrix(v), context_grams(events_of(s, f), genres, years)) for f, v in carves]
     grams = folds[0][2]
     seen: dict[tuple[float, ...], float] = {}
 
@@ -225,6 +230,7 @@ def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int
             vals = []
             for Xa, Xb, g in folds:
                 sc = ContextEASE(p["ease_lambda"], p["ease_dropout"], weights_of(p)).fit_grams(g).score(Xa)
+                sc = normalise_rows(sc) - p["popularity_penalty"] * np.log1p(popularity_scores(Xa))[None, :]
                 vals.append(ranking_metrics(topk(sc, K, exclude=Xa), Xb, K)[f"ndcg@{K}"])
             seen[key] = float(np.mean(vals))
         return seen[key]
@@ -236,8 +242,11 @@ def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int
             scored = [(val_of({**params, name: v}), v) for v in values]
             # ties go to the earlier (simpler) setting
             params[name] = max(scored, key=lambda sv: sv[0])[1]
-    ctx = normalise_rows(
-        ContextEASE(params["ease_lambda"], params["ease_dropout"], weights_of(params)).fit_grams(grams).score(Xf)
+    ctx = (
+        normalise_rows(
+            ContextEASE(params["ease_lambda"], params["ease_dropout"], weights_of(params)).fit_grams(grams).score(Xf)
+        )
+        - params["popularity_penalty"] * np.log1p(popularity_scores(Xf))[None, :]
     )
     sess = normalise_rows(SessionKNN().fit_events(s.u[fit], s.i[fit], s.ts[fit], s.shape[1]).score(Xf))
     cont = normalise_rows(ContentModel().fit(catalog).score(Xf))
@@ -307,7 +316,9 @@ def run_protocol(proto: str, seed: int, rerank: bool = False) -> dict[str, Any]:
             "ease_lambda": tuned["ease_lambda"],
             "als": tuned["als"],
             "shipped": {
-                k: v for k, v in asdict(cfg).items() if k.startswith(("ease_", "context_", "session_", "content_"))
+                k: v
+                for k, v in asdict(cfg).items()
+                if k.startswith(("ease_", "context_", "session_", "content_", "popularity_"))
             },
         },
     }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from recommendations.engine import EngineConfig, Interaction, fit_models
+from recommendations.engine import EngineConfig, Interaction, context_ease, fit_models
 from recommendations.engine.context_ease import (
     ContextEASE,
     ContextWeights,
     Events,
+    combine,
     context_grams,
     genre_matrix,
     session_ids,
@@ -97,11 +100,54 @@ def test_genre_context_links_titles_sharing_genres():
     assert _link(m, 0, 1) > _link(m, 0, 2) + 0.05
 
 
+@pytest.mark.parametrize("context", ["era", "year"])
+def test_release_year_contexts_link_titles_of_one_era(context):
+    ev, _ = _world(lambda p, j: p * DAY + j * 3600, lambda p, j: 4.0)
+    years = np.array([1994.0, 1995.0, 1972.0, np.nan, 1980.0, 1990.0, 2001.0, 2015.0])
+    plain = ContextEASE(5.0, 0.0, NONE).fit_events(ev, None, years)
+    m = ContextEASE(5.0, 0.0, replace(NONE, **{context: 1.0})).fit_events(ev, None, years)
+    assert _link(plain, 0, 1) == pytest.approx(_link(plain, 0, 2), rel=1e-6)
+    assert _link(m, 0, 1) > _link(m, 0, 2) + 0.05
+    # a title without a year is linked to nothing through the year contexts
+    g = context_grams(ev, None, years)
+    G = combine(g, replace(NONE, **{context: 1.0})) - combine(g, NONE)
+    assert np.all(G[3] == 0.0) and np.all(G[:, 3] == 0.0)
+    assert np.allclose(G, G.T)
+
+
+def test_blockwise_metadata_products_match_the_dense_formula(monkeypatch):
+    ev, _ = _world(lambda p, j: p * DAY + j * 3600, lambda p, j: 1 + (p * j) % 5)
+    genres = _genres((0, 1, 5))
+    years = np.array([1994.0, 1995.0, 1972.0, np.nan, 1980.0, 1990.0, 2001.0, 2015.0])
+    g = context_grams(ev, genres, years)
+    w = ContextWeights(0.0, 0.0, 0.0, 0.3, 0.2, 0.1, 0.4)
+    monkeypatch.setattr(context_ease, "_BLOCK", 3)  # several blocks, the last one short
+    got = combine(g, w)
+    P, R = g.counts["profile"].toarray(), g.counts["same_rating"].toarray()
+    shared = (genres @ genres.T).toarray()
+    with np.errstate(invalid="ignore"):
+        era = (np.floor(years[:, None] / 10) == np.floor(years[None, :] / 10)).astype(float)
+        near = np.nan_to_num(np.exp(-np.abs(years[:, None] - years[None, :]) / context_ease.YEAR_SCALE))
+    want = P + 0.3 * P * shared + 0.2 * R * shared + 0.1 * P * era + 0.4 * P * near
+    assert np.allclose(got, want)
+
+
+def test_popularity_penalty_lowers_blockbusters_only_by_the_set_amount():
+    cat = catalog()
+    events = interactions()
+    X, users = interaction_matrix(events, cat)
+    base = fit_models(events, cat, NOW, EngineConfig(popularity_penalty=0.0))
+    pen = fit_models(events, cat, NOW, EngineConfig(popularity_penalty=0.1))
+    diff = base.score_matrix(X) - pen.score_matrix(X)
+    assert np.allclose(diff, 0.1 * np.log1p(base.popularity)[None, :])
+    assert base.popularity.max() > base.popularity.min()  # the world does have blockbusters
+
+
 def test_unrated_events_stay_out_of_rating_contexts():
     ev, _ = _world(lambda p, j: p * DAY + j, lambda p, j: np.nan)
     g = context_grams(ev, None)
-    assert g["same_rating"].nnz == 0 and g["liked"].nnz == 0
-    assert g["profile"].nnz > 0 and "genre" not in g
+    assert g.counts["same_rating"].nnz == 0 and g.counts["liked"].nnz == 0
+    assert g.counts["profile"].nnz > 0 and g.genres is None
 
 
 def test_session_ids_split_on_gaps_per_profile():
@@ -118,7 +164,7 @@ def test_repeated_title_counts_once_per_context():
     ev = Events(np.array([0, 0, 0]), np.array([0, 0, 1]), np.array([0.0, 5.0, 9.0]), np.array([5.0, 5.0, 5.0]), 2)
     g = context_grams(ev, None)
     for name in ("profile", "session", "same_rating", "liked"):
-        assert g[name].toarray().tolist() == [[1.0, 1.0], [1.0, 1.0]], name
+        assert g.counts[name].toarray().tolist() == [[1.0, 1.0], [1.0, 1.0]], name
 
 
 def test_genre_matrix_ignores_case_and_blanks():

@@ -11,16 +11,18 @@ form (one inverse, same serving cost: scores are still ``history @ B``):
   a shared audience;
 - ``liked``: titles one profile liked (rating ≥ ``like_threshold``) / rated below it;
 - ``genre`` and ``rating_genre``: the profile / same-rating co-occurrence of two titles,
-  multiplied by the number of genres they share (Σ_g (X∘g)ᵀ(X∘g) = XᵀX ∘ GGᵀ).
+  multiplied by the number of genres they share (Σ_g (X∘g)ᵀ(X∘g) = XᵀX ∘ GGᵀ);
+- ``era`` and ``year``: the profile co-occurrence of two titles released in the same decade, and
+  weighted by exp(-|Δ release year| / 3) (titles without a year get neither).
 
 Each weight is relative to the profile context (1); all zeros is plain EASE. On MovieLens 100k
 the contexts move NDCG@10 from .480 to ~.50 (``bench.recs`` tunes them on validation splits).
-Memory is the EASE one (n_titles² floats); the context grams are sparse until added.
+Memory is the EASE one (n_titles² floats): the context grams stay sparse, and the metadata
+products are added to the dense gram one block of rows at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -29,7 +31,9 @@ import scipy.sparse as sp
 from .data import Catalog
 from .ease import EASE
 
-CONTEXTS = ("session", "same_rating", "liked", "genre", "rating_genre")
+CONTEXTS = ("session", "same_rating", "liked", "genre", "rating_genre", "era", "year")
+YEAR_SCALE = 3.0  # years: the "year" context links titles released ~3 years apart by e^-1
+_BLOCK = 1024
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class ContextWeights:
     liked: float = 0.25
     genre: float = 0.1
     rating_genre: float = 0.1
+    era: float = 0.0
+    year: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -91,38 +97,79 @@ def session_ids(users: np.ndarray, ts: np.ndarray, gap_seconds: float) -> np.nda
     return out
 
 
+def release_years(catalog: Catalog) -> np.ndarray:
+    """Release year per title, NaN where unknown."""
+    return np.array([np.nan if t.year is None else float(t.year) for t in catalog.titles])
+
+
+@dataclass(frozen=True)
+class Grams:
+    """Sparse co-occurrence grams per context, plus the title metadata the products need."""
+
+    counts: dict[str, sp.csr_matrix]
+    genres: sp.csr_matrix | None = None
+    years: np.ndarray | None = None
+
+
 def context_grams(
     ev: Events,
-    genres: sp.csr_matrix | None,
+    genres: sp.csr_matrix | None = None,
+    years: np.ndarray | None = None,
     *,
     session_gap_seconds: float = 60.0,
     like_threshold: float = 4.0,
-) -> dict[str, sp.csr_matrix]:
-    """The profile gram and one gram per context (sparse), from integer-indexed events."""
+) -> Grams:
+    """The profile gram and the per-group context grams (sparse), from integer-indexed events."""
     n = ev.n_items
-    profile = _groups_gram(ev.users[:, None], ev.items, n)
     rated = ~np.isnan(ev.ratings)
     ru, ri, rv = ev.users[rated], ev.items[rated], ev.ratings[rated]
-    same_rating = _groups_gram(np.c_[ru, np.round(rv * 2)], ri, n)  # half-star resolution
-    liked = _groups_gram(np.c_[ru, rv >= like_threshold], ri, n)
-    out = {
-        "profile": profile,
+    counts = {
+        "profile": _groups_gram(ev.users[:, None], ev.items, n),
         "session": _groups_gram(session_ids(ev.users, ev.ts, session_gap_seconds)[:, None], ev.items, n),
-        "same_rating": same_rating,
-        "liked": liked,
+        "same_rating": _groups_gram(np.c_[ru, np.round(rv * 2)], ri, n),  # half-star resolution
+        "liked": _groups_gram(np.c_[ru, rv >= like_threshold], ri, n),
     }
-    if genres is not None and genres.shape[1]:
-        shared = sp.csr_matrix(genres @ genres.T)
-        out["genre"] = sp.csr_matrix(profile.multiply(shared))
-        out["rating_genre"] = sp.csr_matrix(same_rating.multiply(shared))
-    return out
+    return Grams(counts, genres if genres is not None and genres.shape[1] else None, years)
 
 
-def combine(grams: Mapping[str, sp.csr_matrix], weights: ContextWeights, dtype: type = np.float64) -> np.ndarray:
-    G = grams["profile"].toarray().astype(dtype, copy=False)
-    for name, w in weights.as_dict().items():
-        if w and name in grams:
-            G += dtype(w) * grams[name].toarray().astype(dtype, copy=False)
+def _metadata_block(grams: Grams, w: ContextWeights, a: int, b: int, dtype: type) -> np.ndarray | None:
+    """Rows a:b of genre/era/year products, or None if every such weight is 0 or unusable."""
+    prof = grams.counts["profile"]
+    out: np.ndarray | None = None
+
+    def add(x: np.ndarray) -> None:
+        nonlocal out
+        out = x if out is None else out + x
+
+    if grams.genres is not None and (w.genre or w.rating_genre):
+        shared = (grams.genres[a:b] @ grams.genres.T).toarray()
+        if w.genre:
+            add(w.genre * prof[a:b].toarray() * shared)
+        if w.rating_genre:
+            add(w.rating_genre * grams.counts["same_rating"][a:b].toarray() * shared)
+    if grams.years is not None and (w.era or w.year):
+        ya, yb = grams.years[a:b, None], grams.years[None, :]
+        with np.errstate(invalid="ignore"):  # NaN years compare False / give NaN: no link
+            if w.era:
+                add(w.era * prof[a:b].toarray() * (np.floor(ya / 10) == np.floor(yb / 10)))
+            if w.year:
+                k = np.nan_to_num(np.exp(-np.abs(ya - yb) / YEAR_SCALE), nan=0.0)
+                add(w.year * prof[a:b].toarray() * k)
+    return None if out is None else out.astype(dtype, copy=False)
+
+
+def combine(grams: Grams, weights: ContextWeights, dtype: type = np.float64) -> np.ndarray:
+    """Profile gram + Σ weight x context gram, as one dense n_titles² matrix."""
+    G = grams.counts["profile"].toarray().astype(dtype, copy=False)
+    for name in ("session", "same_rating", "liked"):
+        w = getattr(weights, name)
+        if w:
+            G += dtype(w) * grams.counts[name].toarray().astype(dtype, copy=False)
+    n = G.shape[0]
+    for a in range(0, n, _BLOCK):
+        blk = _metadata_block(grams, weights, a, min(n, a + _BLOCK), dtype)
+        if blk is not None:
+            G[a : a + _BLOCK] += blk
     return G
 
 
@@ -144,12 +191,14 @@ class ContextEASE(EASE):
         self.session_gap_seconds = session_gap_seconds
         self.like_threshold = like_threshold
 
-    def fit_events(self, ev: Events, genres: sp.csr_matrix | None = None) -> ContextEASE:
+    def fit_events(
+        self, ev: Events, genres: sp.csr_matrix | None = None, years: np.ndarray | None = None
+    ) -> ContextEASE:
         grams = context_grams(
-            ev, genres, session_gap_seconds=self.session_gap_seconds, like_threshold=self.like_threshold
+            ev, genres, years, session_gap_seconds=self.session_gap_seconds, like_threshold=self.like_threshold
         )
         return self.fit_grams(grams)
 
-    def fit_grams(self, grams: Mapping[str, sp.csr_matrix]) -> ContextEASE:
+    def fit_grams(self, grams: Grams) -> ContextEASE:
         self.fit_gram(combine(grams, self.weights, self.dtype))
         return self

@@ -49,6 +49,7 @@ class Title:
     published: bool = True
     available_from: float | None = None  # epoch seconds; None = no start restriction
     available_until: float | None = None  # epoch seconds; None = no end
+    year: int | None = None  # release year, if known
 
     @property
     def level(self) -> int:

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from .als import ALS
 from .blend import normalise_rows
 from .content import ContentModel
-from .context_ease import ContextEASE, ContextWeights, Events, genre_matrix
+from .context_ease import ContextEASE, ContextWeights, Events, genre_matrix, release_years
 from .data import Catalog, Interaction
 from .ease import EASE
 from .matrix import history_row, interaction_matrix
@@ -40,12 +40,17 @@ class EngineConfig:
     context_liked: float = 0.25
     context_genre: float = 0.1
     context_rating_genre: float = 0.1
+    context_era: float = 0.05
+    context_year: float = 0.2
     context_session_gap_seconds: float = 60.0
     context_like_threshold: float = 4.0  # ratings on the catalog's scale (1-5 stars here)
     session_weight: float = 0.0  # session co-occurrence kNN blended on top; 0 disables it
     session_tau_seconds: float = 60.0
     # Content in the CF row also lets brand-new titles (no plays yet) surface; 0 disables it.
     content_weight: float = 0.1
+    # Subtracted per title: popularity_penalty x log(1 + profiles that watched it). Offsets the
+    # blockbuster bias every co-occurrence model has; 0 disables it.
+    popularity_penalty: float = 0.04
     trending_half_life_days: float = 7.0
     als_factors: int = 64
     als_regularization: float = 0.05
@@ -73,6 +78,8 @@ class Models:
             total += self.config.session_weight * normalise_rows(self.session.score(X))
         if self.config.content_weight:
             total += self.config.content_weight * normalise_rows(self.content.score(X))
+        if self.config.popularity_penalty:
+            total -= self.config.popularity_penalty * np.log1p(self.popularity)[None, :]
         return total
 
     def profile_scores(self, history: Sequence[Interaction]) -> np.ndarray:
@@ -104,7 +111,7 @@ def fit_models(
             session_gap_seconds=cfg.context_session_gap_seconds,
             like_threshold=cfg.context_like_threshold,
             dtype=np.float32 if len(catalog) > EASE_FLOAT32_ABOVE else np.float64,
-        ).fit_events(ev, genre_matrix(catalog))
+        ).fit_events(ev, genre_matrix(catalog), release_years(catalog))
     else:
         cf = make_cf(
             len(catalog),
@@ -137,6 +144,8 @@ def context_weights(cfg: EngineConfig) -> ContextWeights:
         liked=cfg.context_liked,
         genre=cfg.context_genre,
         rating_genre=cfg.context_rating_genre,
+        era=cfg.context_era,
+        year=cfg.context_year,
     )
 
 
