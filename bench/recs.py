@@ -8,15 +8,18 @@ Two protocols, K=10, the same split for every model within one (protocol, seed):
 - ``strict_lowhist`` (variant, not a headline): ``strict``'s test positives, with ratings < 4
   kept as training history instead of dropped. Reported, but never the headline figure.
 Every model ranks all titles the user has not seen in training. Hyper-parameters (including the
-shipped blend's weights) are chosen on a validation split carved from the training part with
-the same per-user ratio — never on the test part. The last line printed is one JSON document.
+shipped model's context weights and blend) are chosen on validation splits carved from the
+training part with the same per-user ratio (``VAL_CARVES`` of them, NDCG averaged) — never on
+the test part. The shipped model is context EASE (``engine/context_ease``) + popularity penalty
+(+ session kNN / content if validation wants them), fitted through ``fit_models`` from
+``Interaction`` objects. The last line printed is one JSON document. Wall time: ~4 min for two
+protocols x two seeds with ``--skip-scaling`` on one core.
 
 ``--rerank`` (experiment, not shipped; needs ``pip install lightgbm==4.7.0``) adds a learned
 LambdaRank re-ranker over the shipped blend's top ``RERANK_N`` titles: see ``rerank_eval``.
-Test NDCG@10 blend -> re-ranked, seeds 0/1/2/3: ms .4890/.4835/.4809/.4853 -> .4893/.4876/.4831/.4907,
-strict .3257/.3103/.3187/.3249 -> .3265/.3192/.3212/.3249 (cross-fitted validation: ms -.0002/+.0014/
--.0034/+.0016, strict +.0014/+.0019/+.0027/+.0005). Never worse on test, +.003 on average; not yet
-in ``fit_models`` (the serving path would need history timestamps and a stored ranker).
+Measured on the *previous* shipped blend (plain EASE + session kNN + content), test NDCG@10
+blend -> re-ranked, seeds 0/1/2/3: ms .4890/.4835/.4809/.4853 -> .4893/.4876/.4831/.4907, strict
+.3257/.3103/.3187/.3249 -> .3265/.3192/.3212/.3249: +.003 on average, not shipped.
 """
 
 from __future__ import annotations
@@ -52,9 +55,9 @@ from recommendations.engine.context_ease import (  # noqa: E402
 )
 from recommendations.engine.data import Catalog, Interaction  # noqa: E402
 from recommendations.engine.ease import EASE  # noqa: E402
-from recommendations.engine.matrix import history_row, topk  # noqa: E402
+from recommendations.engine.matrix import topk  # noqa: E402
 from recommendations.engine.metrics import catalog_coverage, ranking_metrics  # noqa: E402
-from recommendations.engine.models import EngineConfig, fit_models  # noqa: E402
+from recommendations.engine.models import EngineConfig, Models, fit_models  # noqa: E402
 from recommendations.engine.popularity import Popularity, popularity_scores  # noqa: E402
 from recommendations.engine.select import EASE_FLOAT32_ABOVE, EASE_MAX_TITLES  # noqa: E402
 from recommendations.engine.session import SessionKNN  # noqa: E402
@@ -92,6 +95,7 @@ GRID_CONTEXT: dict[str, list[float]] = {
     "context_era": [0.0, 0.05, 0.1],
     "context_year": [0.0, 0.1, 0.2, 0.3],
     "popularity_penalty": [0.0, 0.02, 0.04, 0.06],
+    "loved_weight": [0.0, 0.25, 0.5],
 }
 CONTEXT_SWEEPS = 2
 VAL_CARVES = 2
@@ -174,6 +178,16 @@ def interactions(s: Split, mask: np.ndarray) -> list[Interaction]:
     ]
 
 
+def loved_matrix(s: Split, mask: np.ndarray, loved_rating: float) -> sp.csr_matrix:
+    """The titles each user rated >= ``loved_rating`` (among ``mask``), as a 0/1 matrix."""
+    return s.matrix(mask & (s.rating >= loved_rating))
+
+
+def input_rows(models: Models, s: Split, mask: np.ndarray) -> sp.csr_matrix:
+    """The shipped model's scoring input for every user (row index == user index)."""
+    return models.history_matrix(interactions(s, mask), [f"{u:04d}" for u in range(s.shape[0])])
+
+
 def events_of(s: Split, mask: np.ndarray) -> Events:
     return Events(s.u[mask], s.i[mask], s.ts[mask].astype(np.float64), s.rating[mask].astype(np.float64), s.shape[1])
 
@@ -200,7 +214,9 @@ def latency(score_one: Any, X: sp.csr_matrix, n: int = 100) -> dict[str, float]:
     }
 
 
-def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int, frac: float) -> dict[str, Any]:
+def tune(
+    s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int, frac: float, n_carves: int = 2
+) -> dict[str, Any]:
     """On the validation split: plain EASE λ, ALS, the context EASE (coordinate ascent) and the
     blend weights on top of it."""
     Xf, Xv = s.matrix(fit), s.matrix(val)
@@ -209,15 +225,19 @@ def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int
         return ranking_metrics(topk(scores, K, exclude=Xf), Xv, K)[f"ndcg@{K}"]
 
     plain = max((ndcg(EASE(lam).fit(Xf).score(Xf)), lam) for lam in GRID_EASE["lam"])
-    # The context weights are chosen on the mean over VAL_CARVES validation carves (carve 0 is
+    # The context weights are chosen on the mean over n_carves validation carves (carve 0 is
     # ``val``): one carve's NDCG moves by ~.005 between neighbouring settings, the same size as
     # the differences being chosen between.
     carves = [(fit, val)] + [
         (s.train & ~v, v)
-        for v in (per_user_holdout(s.u, s.train, frac, 1000 * (c + 1) + seed) for c in range(1, VAL_CARVES))
+        for v in (per_user_holdout(s.u, s.train, frac, 1000 * (c + 1) + seed) for c in range(1, n_carves))
     ]
     genres, years = genre_matrix(catalog), release_years(catalog)
-    folds = [(s.matrix(f), s.matrix(v), context_grams(events_of(s, f), genres, years)) for f, v in carves]
+    loved = EngineConfig().loved_rating
+    folds = [
+        (s.matrix(f), s.matrix(v), context_grams(events_of(s, f), genres, years), loved_matrix(s, f, loved))
+        for f, v in carves
+    ]
     grams = folds[0][2]
     seen: dict[tuple[float, ...], float] = {}
 
@@ -228,8 +248,9 @@ def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int
         key = tuple(p[k] for k in GRID_CONTEXT)
         if key not in seen:
             vals = []
-            for Xa, Xb, g in folds:
-                sc = ContextEASE(p["ease_lambda"], p["ease_dropout"], weights_of(p)).fit_grams(g).score(Xa)
+            for Xa, Xb, g, La in folds:
+                Xin = sp.csr_matrix(Xa + p["loved_weight"] * La)
+                sc = ContextEASE(p["ease_lambda"], p["ease_dropout"], weights_of(p)).fit_grams(g).score(Xin)
                 sc = normalise_rows(sc) - p["popularity_penalty"] * np.log1p(popularity_scores(Xa))[None, :]
                 vals.append(ranking_metrics(topk(sc, K, exclude=Xa), Xb, K)[f"ndcg@{K}"])
             seen[key] = float(np.mean(vals))
@@ -242,14 +263,15 @@ def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int
             scored = [(val_of({**params, name: v}), v) for v in values]
             # ties go to the earlier (simpler) setting
             params[name] = max(scored, key=lambda sv: sv[0])[1]
+    Xf_in = sp.csr_matrix(Xf + params["loved_weight"] * folds[0][3])  # the scoring input, as shipped
     ctx = (
         normalise_rows(
-            ContextEASE(params["ease_lambda"], params["ease_dropout"], weights_of(params)).fit_grams(grams).score(Xf)
+            ContextEASE(params["ease_lambda"], params["ease_dropout"], weights_of(params)).fit_grams(grams).score(Xf_in)
         )
         - params["popularity_penalty"] * np.log1p(popularity_scores(Xf))[None, :]
     )
-    sess = normalise_rows(SessionKNN().fit_events(s.u[fit], s.i[fit], s.ts[fit], s.shape[1]).score(Xf))
-    cont = normalise_rows(ContentModel().fit(catalog).score(Xf))
+    sess = normalise_rows(SessionKNN().fit_events(s.u[fit], s.i[fit], s.ts[fit], s.shape[1]).score(Xf_in))
+    cont = normalise_rows(ContentModel().fit(catalog).score(Xf_in))
     best = max(
         (ndcg(ctx + ws * sess + wc * cont), -ws, -wc)
         for ws, wc in itertools.product(GRID_BLEND["session"], GRID_BLEND["content"])
@@ -268,11 +290,11 @@ def tune(s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int
     }
 
 
-def run_protocol(proto: str, seed: int, rerank: bool = False) -> dict[str, Any]:
+def run_protocol(proto: str, seed: int, rerank: bool = False, carves: int = 2) -> dict[str, Any]:
     s, test, fit, val = make_split(proto, seed)
     catalog = catalog_for(s.shape[1])
     t0 = time.perf_counter()
-    tuned = tune(s, fit, val, catalog, seed, PROTOCOLS[proto]["test_frac"])
+    tuned = tune(s, fit, val, catalog, seed, PROTOCOLS[proto]["test_frac"], carves)
     tune_s = time.perf_counter() - t0
     Xtr, Xte = s.matrix(s.train), s.matrix(test)
     out: dict[str, Any] = {}
@@ -301,10 +323,14 @@ def run_protocol(proto: str, seed: int, rerank: bool = False) -> dict[str, Any]:
     models = fit_models(events, catalog, now=float(s.ts.max()), config=tuned["shipped"])
     train_s = time.perf_counter() - t0
     # fit_models orders profiles by id; "%04d" ids keep that equal to the user index order.
-    record("shipped", train_s, models.score_matrix(Xtr), models.score_matrix)
+    X_in = input_rows(models, s, s.train)  # binary history + loved_weight on loved titles
+    m = evaluate(models.score_matrix(X_in), Xtr, Xte)
+    m["train_s"] = train_s
+    m.update(latency(models.score_matrix, X_in))
+    out["shipped"] = m
     # Sanity: the per-profile path (history -> row) must give the batch path's scores.
     hist = [e for e in events if e.profile_id == "0000"]
-    assert np.allclose(models.profile_scores(hist), models.score_matrix(history_row(hist, catalog))[0])
+    assert np.allclose(models.profile_scores(hist), models.score_matrix(X_in[0])[0])
     cfg = tuned["shipped"]
     extra = {"rerank": rerank_eval(proto, s, test, val, catalog, cfg, tuned["als"], seed)} if rerank else {}
     return {
@@ -376,7 +402,7 @@ def rerank_features(
     X = s.matrix(mask)
     now = float(s.ts[mask].max())
     m = fit_models(interactions(s, mask), catalog, now=now, config=cfg)
-    blend = m.score_matrix(X)
+    blend = m.score_matrix(input_rows(m, s, mask))
     comp = {
         "blend": blend,
         "ease": normalise_rows(np.asarray(m.cf.score(X), np.float64)),
@@ -577,6 +603,7 @@ def main() -> None:
     ap.add_argument("--scale", type=int, nargs="*", default=[1_000, 5_000, 20_000])
     ap.add_argument("--skip-scaling", action="store_true", help="no synthetic EASE/ALS scaling run")
     ap.add_argument("--scale-one", nargs=2, metavar=("MODEL", "TITLES"))
+    ap.add_argument("--val-carves", type=int, default=VAL_CARVES, help="validation carves averaged when tuning")
     ap.add_argument("--rerank", action="store_true", help="also evaluate the learned re-ranker (needs lightgbm)")
     args = ap.parse_args()
     if args.scale_one:
@@ -586,7 +613,7 @@ def main() -> None:
     for proto in args.protocols:
         runs = []
         for seed in args.seeds:
-            run = run_protocol(proto, seed, rerank=args.rerank)
+            run = run_protocol(proto, seed, rerank=args.rerank, carves=args.val_carves)
             print(json.dumps({"protocol": proto, "seed": seed, **run}), file=sys.stderr, flush=True)
             runs.append(run)
         summary = summarise(runs)

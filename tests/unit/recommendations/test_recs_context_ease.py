@@ -193,3 +193,26 @@ def test_fit_models_uses_context_ease_and_the_ratings():
     hist = [e for e in events if e.profile_id == "family00"]
     row = with_ratings.score_matrix(X)[sorted({e.profile_id for e in events}).index("family00")]
     assert np.allclose(with_ratings.profile_scores(hist), row)
+
+
+def test_loved_titles_weigh_more_in_the_history_row():
+    cat = catalog()
+    events = interactions()
+    m = fit_models(events, cat, NOW, EngineConfig(loved_weight=0.5, loved_rating=5.0))
+    hist = [
+        Interaction("p", "d01", NOW - DAY, rating=5.0),
+        Interaction("p", "d02", NOW - DAY, rating=4.0),
+        Interaction("p", "a03", NOW - DAY),  # no rating: a plain watch
+    ]
+    X = m.history_matrix(hist, ["p"]).toarray()[0]
+    assert X[cat.index["d01"]] == pytest.approx(1.5)
+    assert X[cat.index["d02"]] == pytest.approx(1.0) and X[cat.index["a03"]] == pytest.approx(1.0)
+    assert X.sum() == pytest.approx(3.5)
+    # the CF part is linear in the row: loving d01 adds half of d01's item-item weights
+    plain_row = m.history_matrix([replace(e, rating=None) for e in hist], ["p"])
+    diff = m.cf.score(m.history_matrix(hist, ["p"])) - m.cf.score(plain_row)
+    assert isinstance(m.cf, ContextEASE) and m.cf.B is not None
+    assert np.allclose(diff[0], 0.5 * m.cf.B[cat.index["d01"]], atol=1e-6)
+    assert not np.allclose(m.profile_scores(hist), m.profile_scores([replace(e, rating=None) for e in hist]))
+    off = fit_models(events, cat, NOW, EngineConfig(loved_weight=0.0))
+    assert off.history_matrix(hist, ["p"]).toarray().max() == 1.0

@@ -8,7 +8,7 @@ is the shipped model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,7 +19,7 @@ from .content import ContentModel
 from .context_ease import ContextEASE, ContextWeights, Events, genre_matrix, release_years
 from .data import Catalog, Interaction
 from .ease import EASE
-from .matrix import history_row, interaction_matrix
+from .matrix import interaction_matrix
 from .popularity import popularity_scores, trending_scores
 from .select import EASE_FLOAT32_ABOVE, EASE_MAX_TITLES, choose_cf, make_cf
 from .session import SessionKNN
@@ -51,6 +51,10 @@ class EngineConfig:
     # Subtracted per title: popularity_penalty x log(1 + profiles that watched it). Offsets the
     # blockbuster bias every co-occurrence model has; 0 disables it.
     popularity_penalty: float = 0.04
+    # Titles the profile rated >= loved_rating weigh 1 + loved_weight in its history row (the
+    # scoring input, not the training gram): a loved title says more than a watched one.
+    loved_rating: float = 5.0
+    loved_weight: float = 0.25
     trending_half_life_days: float = 7.0
     als_factors: int = 64
     als_regularization: float = 0.05
@@ -72,7 +76,8 @@ class Models:
 
     def score_matrix(self, X: sp.csr_matrix) -> np.ndarray:
         """Personal scores (profiles x titles) of the shipped hybrid: CF + session + content,
-        each normalised per profile before weighting. Seen titles are *not* removed here."""
+        each normalised per profile before weighting, minus the popularity penalty. ``X`` is
+        ``history_matrix`` rows. Seen titles are *not* removed here."""
         total = normalise_rows(np.asarray(self.cf.score(X), dtype=np.float64))
         if self.session is not None and self.config.session_weight:
             total += self.config.session_weight * normalise_rows(self.session.score(X))
@@ -82,9 +87,19 @@ class Models:
             total -= self.config.popularity_penalty * np.log1p(self.popularity)[None, :]
         return total
 
+    def history_matrix(self, interactions: Iterable[Interaction], profile_ids: Sequence[str]) -> sp.csr_matrix:
+        """The scoring input: one row per profile, 1 per title watched, + loved_weight if loved."""
+        events = list(interactions)
+        X, _ = interaction_matrix(events, self.catalog, profile_ids=profile_ids)
+        if self.config.loved_weight:
+            loved = [e for e in events if e.rating is not None and e.rating >= self.config.loved_rating]
+            L, _ = interaction_matrix(loved, self.catalog, profile_ids=profile_ids)
+            X = sp.csr_matrix(X + np.float32(self.config.loved_weight) * L)
+        return X
+
     def profile_scores(self, history: Sequence[Interaction]) -> np.ndarray:
         """One profile's personal scores from its current history (folded in, no retraining)."""
-        return self.score_matrix(history_row(history, self.catalog))[0]
+        return self.score_matrix(self.history_matrix([replace(e, profile_id="_") for e in history], ["_"]))[0]
 
     def similar_to(self, title_id: str) -> np.ndarray:
         j = self.catalog.index[title_id]
