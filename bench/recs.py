@@ -547,6 +547,22 @@ def synthetic(n_items: int, n_users: int, per_user: int, seed: int = 0) -> sp.cs
     return X
 
 
+def synthetic_context(X: sp.csr_matrix, seed: int = 0) -> tuple[Events, sp.csr_matrix, np.ndarray]:
+    """Timestamps (sessions of ~2 min gaps, a day apart), 1-5 ratings, 1-3 of 18 genres and a
+    release year per title, so every context of the shipped model has data to count."""
+    rng = np.random.default_rng(seed)
+    c = X.tocoo()
+    gaps = rng.exponential(120.0, len(c.row)) + np.where(rng.random(len(c.row)) < 0.1, 86_400.0, 0.0)
+    ev = Events(c.row.astype(np.int64), c.col.astype(np.int64), np.cumsum(gaps), rng.integers(1, 6, len(c.row)).astype(
+        np.float64), X.shape[1])  # fmt: skip
+    n = X.shape[1]
+    k = rng.integers(1, 4, n)
+    rows = np.repeat(np.arange(n), k)
+    genres = sp.csr_matrix((np.ones(len(rows)), (rows, rng.integers(0, 18, len(rows)))), shape=(n, 18))
+    genres.data[:] = 1.0
+    return ev, genres, rng.integers(1950, 2026, n).astype(np.float64)
+
+
 def _proc_status_kb(field: str) -> int:
     """VmRSS / VmHWM of this process. Not ``ru_maxrss``: Linux carries that over fork + exec, so a
     child started by the (already large) bench would report the parent's peak."""
@@ -562,8 +578,13 @@ def scale_one(model: str, n_items: int) -> dict[str, Any]:
     X = synthetic(n_items, n_users, per_user=40)
     base = _proc_status_kb("VmRSS")
     t0 = time.perf_counter()
+    dtype = np.float32 if n_items > EASE_FLOAT32_ABOVE else np.float64
     if model == "ease":
-        m: Any = EASE(500.0, dtype=np.float32 if n_items > EASE_FLOAT32_ABOVE else np.float64).fit(X)
+        m: Any = EASE(500.0, dtype=dtype).fit(X)
+    elif model == "context_ease":
+        ev, genres, years = synthetic_context(X)
+        t0 = time.perf_counter()  # the synthetic metadata is not part of the fit
+        m = ContextEASE(dtype=dtype).fit_events(ev, genres, years)
     else:
         m = ALS(factors=64, iterations=15).fit(X)
     train_s = time.perf_counter() - t0
@@ -584,7 +605,7 @@ def scale_one(model: str, n_items: int) -> dict[str, Any]:
 def scaling(sizes: list[int]) -> list[dict[str, Any]]:
     """Each (model, size) in a fresh process so peak RSS belongs to that fit alone."""
     out = []
-    for n, model in itertools.product(sizes, ["ease", "als"]):
+    for n, model in itertools.product(sizes, ["ease", "context_ease", "als"]):
         cmd = [sys.executable, "-m", "bench.recs", "--scale-one", model, str(n)]
         res = subprocess.run(cmd, cwd=_ROOT, capture_output=True, text=True, check=False,
                              env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})  # fmt: skip

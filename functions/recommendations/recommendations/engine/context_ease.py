@@ -160,11 +160,13 @@ def _metadata_block(grams: Grams, w: ContextWeights, a: int, b: int, dtype: type
 
 def combine(grams: Grams, weights: ContextWeights, dtype: type = np.float64) -> np.ndarray:
     """Profile gram + Σ weight x context gram, as one dense n_titles² matrix."""
-    G = grams.counts["profile"].toarray().astype(dtype, copy=False)
+    G = grams.counts["profile"].astype(dtype).toarray()
     for name in ("session", "same_rating", "liked"):
         w = getattr(weights, name)
         if w:
-            G += dtype(w) * grams.counts[name].toarray().astype(dtype, copy=False)
+            # sparse into dense without an n² temporary (no duplicate cells after tocoo of a csr)
+            c = grams.counts[name].tocoo()
+            G[c.row, c.col] += (w * c.data).astype(dtype, copy=False)
     n = G.shape[0]
     for a in range(0, n, _BLOCK):
         blk = _metadata_block(grams, weights, a, min(n, a + _BLOCK), dtype)
