@@ -1,6 +1,6 @@
 """Offline evaluation of the recommendation engine on MovieLens 100k (+ a scaling run).
 
-    OPENBLAS_NUM_THREADS=1 python -m bench.recs [--seeds 0 1] [--protocols ms strict ...] [--skip-scaling]
+    OPENBLAS_NUM_THREADS=1 python -m bench.recs [--seeds 0 1 2 3] [--protocols ms strict ...] [--skip-scaling]
 
 Two protocols, K=10, the same split for every model within one (protocol, seed):
 - ``ms``: Microsoft Recommenders' — 75/25 random split per user, every rating a positive.
@@ -344,7 +344,7 @@ def run_protocol(proto: str, seed: int, rerank: bool = False, carves: int = 2) -
             "shipped": {
                 k: v
                 for k, v in asdict(cfg).items()
-                if k.startswith(("ease_", "context_", "session_", "content_", "popularity_"))
+                if k.startswith(("ease_", "context_", "session_", "content_", "popularity_", "loved_"))
             },
         },
     }
@@ -619,7 +619,7 @@ def scaling(sizes: list[int]) -> list[dict[str, Any]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--protocols", nargs="+", default=list(PROTOCOLS), choices=list(PROTOCOLS))
     ap.add_argument("--scale", type=int, nargs="*", default=[1_000, 5_000, 20_000])
     ap.add_argument("--skip-scaling", action="store_true", help="no synthetic EASE/ALS scaling run")
