@@ -55,6 +55,7 @@ from recommendations.engine.context_ease import (  # noqa: E402
     ContextEASE,
     ContextWeights,
     Events,
+    Grams,
     context_grams,
     genre_matrix,
     release_years,
@@ -240,11 +241,17 @@ def tune(
     ]
     genres, years = genre_matrix(catalog), release_years(catalog)
     loved = EngineConfig().loved_rating
-    folds = [
-        (s.matrix(f), s.matrix(v), context_grams(events_of(s, f), genres, years), loved_matrix(s, f, loved))
-        for f, v in carves
-    ]
-    grams = folds[0][2]
+    folds = [(s.matrix(f), s.matrix(v), events_of(s, f), loved_matrix(s, f, loved)) for f, v in carves]
+    gram_cache: dict[tuple[int, float], Grams] = {}
+
+    def grams_for(k: int, loved_weight: float) -> Grams:
+        """Fold k's context grams (the loved weight is part of the profile gram)."""
+        if (k, loved_weight) not in gram_cache:
+            gram_cache[(k, loved_weight)] = context_grams(
+                folds[k][2], genres, years, loved_rating=loved, loved_weight=loved_weight
+            )
+        return gram_cache[(k, loved_weight)]
+
     seen: dict[tuple[float, ...], float] = {}
 
     def weights_of(p: dict[str, float]) -> ContextWeights:
@@ -254,8 +261,9 @@ def tune(
         key = tuple(p[k] for k in GRID_CONTEXT)
         if key not in seen:
             vals = []
-            for Xa, Xb, g, La in folds:
+            for k, (Xa, Xb, _, La) in enumerate(folds):
                 Xin = sp.csr_matrix(Xa + p["loved_weight"] * La)
+                g = grams_for(k, p["loved_weight"])
                 sc = ContextEASE(p["ease_lambda"], p["ease_dropout"], weights_of(p)).fit_grams(g).score(Xin)
                 sc = normalise_rows(sc) - p["popularity_penalty"] * np.log1p(popularity_scores(Xa))[None, :]
                 vals.append(ranking_metrics(topk(sc, K, exclude=Xa), Xb, K)[f"ndcg@{K}"])
@@ -272,7 +280,9 @@ def tune(
     Xf_in = sp.csr_matrix(Xf + params["loved_weight"] * folds[0][3])  # the scoring input, as shipped
     ctx = (
         normalise_rows(
-            ContextEASE(params["ease_lambda"], params["ease_dropout"], weights_of(params)).fit_grams(grams).score(Xf_in)
+            ContextEASE(params["ease_lambda"], params["ease_dropout"], weights_of(params))
+            .fit_grams(grams_for(0, params["loved_weight"]))
+            .score(Xf_in)
         )
         - params["popularity_penalty"] * np.log1p(popularity_scores(Xf))[None, :]
     )

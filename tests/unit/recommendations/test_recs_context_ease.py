@@ -216,3 +216,18 @@ def test_loved_titles_weigh_more_in_the_history_row():
     assert not np.allclose(m.profile_scores(hist), m.profile_scores([replace(e, rating=None) for e in hist]))
     off = fit_models(events, cat, NOW, EngineConfig(loved_weight=0.0))
     assert off.history_matrix(hist, ["p"]).toarray().max() == 1.0
+
+
+def test_loved_weight_enters_the_profile_gram_as_weighted_rows():
+    ev = Events(
+        np.array([0, 0, 0, 1, 1]),
+        np.array([0, 1, 1, 1, 2]),  # profile 0 watched title 1 twice, loving it once
+        np.array([0.0, 1.0, 2.0, 0.0, 1.0]),
+        np.array([5.0, 3.0, 5.0, np.nan, 4.0]),
+        3,
+    )
+    g = context_grams(ev, None, loved_rating=5.0, loved_weight=0.5).counts["profile"].toarray()
+    Xw = np.array([[1.5, 1.5, 0.0], [0.0, 1.0, 1.0]])  # the max value of a title's events
+    assert np.allclose(g, Xw.T @ Xw)
+    X = (Xw > 0).astype(float)
+    assert np.allclose(context_grams(ev, None).counts["profile"].toarray(), X.T @ X)

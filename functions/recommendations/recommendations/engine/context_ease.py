@@ -74,14 +74,19 @@ def genre_matrix(catalog: Catalog) -> sp.csr_matrix:
     return m
 
 
-def _groups_gram(keys: np.ndarray, items: np.ndarray, n_items: int) -> sp.csr_matrix:
-    """Σ over groups of (group row)ᵀ(group row): titles counted once per group."""
+def _groups_gram(keys: np.ndarray, items: np.ndarray, n_items: int, values: np.ndarray | None = None) -> sp.csr_matrix:
+    """Σ over groups of (group row)ᵀ(group row). A title appears once per group, with value 1
+    or, given ``values``, the largest of its events' values."""
     if len(keys) == 0:
         return sp.csr_matrix((n_items, n_items))
     _, g = np.unique(keys, axis=0, return_inverse=True)
     g = np.asarray(g).reshape(-1)
-    M = sp.csr_matrix((np.ones(len(items)), (g, items)), shape=(int(g.max()) + 1, n_items))
-    M.data[:] = 1.0  # a title repeated inside one group still counts once
+    v = np.ones(len(items)) if values is None else np.asarray(values, dtype=np.float64)
+    order = np.lexsort((-v, items, g))  # per (group, title): the largest value first
+    g, it, v = g[order], items[order], v[order]
+    first = np.ones(len(g), dtype=bool)
+    first[1:] = (g[1:] != g[:-1]) | (it[1:] != it[:-1])
+    M = sp.csr_matrix((v[first], (g[first], it[first])), shape=(int(g.max()) + 1, n_items))
     return sp.csr_matrix(M.T @ M)
 
 
@@ -118,13 +123,19 @@ def context_grams(
     *,
     session_gap_seconds: float = 60.0,
     like_threshold: float = 4.0,
+    loved_rating: float = 5.0,
+    loved_weight: float = 0.0,
 ) -> Grams:
-    """The profile gram and the per-group context grams (sparse), from integer-indexed events."""
+    """The profile gram and the per-group context grams (sparse), from integer-indexed events.
+    In the profile gram a title the profile rated >= ``loved_rating`` weighs 1 + ``loved_weight``
+    (as in the scoring row, ``Models.history_matrix``: the model learns from the rows it scores)."""
     n = ev.n_items
     rated = ~np.isnan(ev.ratings)
     ru, ri, rv = ev.users[rated], ev.items[rated], ev.ratings[rated]
+    with np.errstate(invalid="ignore"):
+        row_value = 1.0 + loved_weight * (ev.ratings >= loved_rating)
     counts = {
-        "profile": _groups_gram(ev.users[:, None], ev.items, n),
+        "profile": _groups_gram(ev.users[:, None], ev.items, n, row_value if loved_weight else None),
         "session": _groups_gram(session_ids(ev.users, ev.ts, session_gap_seconds)[:, None], ev.items, n),
         "same_rating": _groups_gram(np.c_[ru, np.round(rv * 2)], ri, n),  # half-star resolution
         "liked": _groups_gram(np.c_[ru, rv >= like_threshold], ri, n),
@@ -186,18 +197,28 @@ class ContextEASE(EASE):
         *,
         session_gap_seconds: float = 60.0,
         like_threshold: float = 4.0,
+        loved_rating: float = 5.0,
+        loved_weight: float = 0.0,
         dtype: type = np.float64,
     ) -> None:
         super().__init__(lam=lam, dropout=dropout, dtype=dtype)
         self.weights = weights or ContextWeights()
         self.session_gap_seconds = session_gap_seconds
         self.like_threshold = like_threshold
+        self.loved_rating = loved_rating
+        self.loved_weight = loved_weight
 
     def fit_events(
         self, ev: Events, genres: sp.csr_matrix | None = None, years: np.ndarray | None = None
     ) -> ContextEASE:
         grams = context_grams(
-            ev, genres, years, session_gap_seconds=self.session_gap_seconds, like_threshold=self.like_threshold
+            ev,
+            genres,
+            years,
+            session_gap_seconds=self.session_gap_seconds,
+            like_threshold=self.like_threshold,
+            loved_rating=self.loved_rating,
+            loved_weight=self.loved_weight,
         )
         return self.fit_grams(grams)
 

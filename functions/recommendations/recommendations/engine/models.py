@@ -51,8 +51,8 @@ class EngineConfig:
     # Subtracted per title: popularity_penalty x log(1 + profiles that watched it). Offsets the
     # blockbuster bias every co-occurrence model has; 0 disables it.
     popularity_penalty: float = 0.04
-    # Titles the profile rated >= loved_rating weigh 1 + loved_weight in its history row (the
-    # scoring input, not the training gram): a loved title says more than a watched one.
+    # Titles the profile rated >= loved_rating weigh 1 + loved_weight in its history row, both
+    # in the training gram and in the scoring input: a loved title says more than a watched one.
     loved_rating: float = 5.0
     loved_weight: float = 0.25
     trending_half_life_days: float = 7.0
@@ -125,6 +125,8 @@ def fit_models(
             context_weights(cfg),
             session_gap_seconds=cfg.context_session_gap_seconds,
             like_threshold=cfg.context_like_threshold,
+            loved_rating=cfg.loved_rating,
+            loved_weight=cfg.loved_weight,
             dtype=np.float32 if len(catalog) > EASE_FLOAT32_ABOVE else np.float64,
         ).fit_events(ev, genre_matrix(catalog), release_years(catalog))
     else:
