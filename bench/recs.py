@@ -53,7 +53,6 @@ from recommendations.engine.blend import normalise_rows  # noqa: E402
 from recommendations.engine.content import ContentModel  # noqa: E402
 from recommendations.engine.context_ease import (  # noqa: E402
     ContextEASE,
-    ContextWeights,
     Events,
     Grams,
     context_grams,
@@ -64,9 +63,9 @@ from recommendations.engine.data import Catalog, Interaction  # noqa: E402
 from recommendations.engine.ease import EASE  # noqa: E402
 from recommendations.engine.matrix import topk  # noqa: E402
 from recommendations.engine.metrics import catalog_coverage, ranking_metrics  # noqa: E402
-from recommendations.engine.models import EngineConfig, Models, fit_models  # noqa: E402
+from recommendations.engine.models import EngineConfig, Models, fit_models, make_context_ease  # noqa: E402
 from recommendations.engine.popularity import Popularity, popularity_scores  # noqa: E402
-from recommendations.engine.select import EASE_FLOAT32_ABOVE, EASE_MAX_TITLES  # noqa: E402
+from recommendations.engine.select import EASE_MAX_TITLES, ease_dtype  # noqa: E402
 from recommendations.engine.session import SessionKNN  # noqa: E402
 
 from bench.movielens import load_ratings, load_titles  # noqa: E402
@@ -252,10 +251,12 @@ def tune(
             )
         return gram_cache[(k, loved_weight)]
 
+    log_pop = [np.log1p(popularity_scores(Xa))[None, :] for Xa, *_ in folds]
     seen: dict[tuple[float, ...], float] = {}
+    start = EngineConfig()
 
-    def weights_of(p: dict[str, float]) -> ContextWeights:
-        return ContextWeights(**{k.removeprefix("context_"): v for k, v in p.items() if k.startswith("context_")})
+    def model_of(p: dict[str, float]) -> ContextEASE:
+        return make_context_ease(replace(start, **p), s.shape[1])
 
     def val_of(p: dict[str, float]) -> float:
         key = tuple(p[k] for k in GRID_CONTEXT)
@@ -263,14 +264,12 @@ def tune(
             vals = []
             for k, (Xa, Xb, _, La) in enumerate(folds):
                 Xin = sp.csr_matrix(Xa + p["loved_weight"] * La)
-                g = grams_for(k, p["loved_weight"])
-                sc = ContextEASE(p["ease_lambda"], p["ease_dropout"], weights_of(p)).fit_grams(g).score(Xin)
-                sc = normalise_rows(sc) - p["popularity_penalty"] * np.log1p(popularity_scores(Xa))[None, :]
+                sc = model_of(p).fit_grams(grams_for(k, p["loved_weight"])).score(Xin)
+                sc = normalise_rows(sc) - p["popularity_penalty"] * log_pop[k]
                 vals.append(ranking_metrics(topk(sc, K, exclude=Xa), Xb, K)[f"ndcg@{K}"])
             seen[key] = float(np.mean(vals))
         return seen[key]
 
-    start = EngineConfig()
     params = {k: float(getattr(start, k)) for k in GRID_CONTEXT}
     for _ in range(CONTEXT_SWEEPS):
         for name, values in GRID_CONTEXT.items():
@@ -279,12 +278,8 @@ def tune(
             params[name] = max(scored, key=lambda sv: sv[0])[1]
     Xf_in = sp.csr_matrix(Xf + params["loved_weight"] * folds[0][3])  # the scoring input, as shipped
     ctx = (
-        normalise_rows(
-            ContextEASE(params["ease_lambda"], params["ease_dropout"], weights_of(params))
-            .fit_grams(grams_for(0, params["loved_weight"]))
-            .score(Xf_in)
-        )
-        - params["popularity_penalty"] * np.log1p(popularity_scores(Xf))[None, :]
+        normalise_rows(model_of(params).fit_grams(grams_for(0, params["loved_weight"])).score(Xf_in))
+        - params["popularity_penalty"] * log_pop[0]
     )
     sess = normalise_rows(SessionKNN().fit_events(s.u[fit], s.i[fit], s.ts[fit], s.shape[1]).score(Xf_in))
     cont = normalise_rows(ContentModel().fit(catalog).score(Xf_in))
@@ -594,7 +589,7 @@ def scale_one(model: str, n_items: int) -> dict[str, Any]:
     X = synthetic(n_items, n_users, per_user=40)
     base = _proc_status_kb("VmRSS")
     t0 = time.perf_counter()
-    dtype = np.float32 if n_items > EASE_FLOAT32_ABOVE else np.float64
+    dtype = ease_dtype(n_items)
     if model == "ease":
         m: Any = EASE(500.0, dtype=dtype).fit(X)
     elif model == "context_ease":

@@ -24,7 +24,7 @@ of rows at a time), measured at 2x plain EASE's peak for 20k titles.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -45,9 +45,6 @@ class ContextWeights:
     rating_genre: float = 0.1
     era: float = 0.0
     year: float = 0.0
-
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -70,8 +67,7 @@ def genre_matrix(catalog: Catalog) -> sp.csr_matrix:
         for g in {g.strip().lower() for g in t.genres if g.strip()}:
             rows.append(j)
             cols.append(col[g])
-    m = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(catalog), len(names)))
-    return m
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(catalog), len(names)))
 
 
 def _groups_gram(keys: np.ndarray, items: np.ndarray, n_items: int, values: np.ndarray | None = None) -> sp.csr_matrix:
@@ -145,27 +141,33 @@ def context_grams(
 
 def _metadata_block(grams: Grams, w: ContextWeights, a: int, b: int, dtype: type) -> np.ndarray | None:
     """Rows a:b of genre/era/year products, or None if every such weight is 0 or unusable."""
-    prof = grams.counts["profile"]
+    use_genres = grams.genres is not None and bool(w.genre or w.rating_genre)
+    use_years = grams.years is not None and bool(w.era or w.year)
+    if not (use_genres or use_years):
+        return None
+    prof = grams.counts["profile"][a:b].toarray()  # densified once per block
     out: np.ndarray | None = None
 
     def add(x: np.ndarray) -> None:
         nonlocal out
         out = x if out is None else out + x
 
-    if grams.genres is not None and (w.genre or w.rating_genre):
+    if use_genres:
+        assert grams.genres is not None
         shared = (grams.genres[a:b] @ grams.genres.T).toarray()
         if w.genre:
-            add(w.genre * prof[a:b].toarray() * shared)
+            add(w.genre * prof * shared)
         if w.rating_genre:
             add(w.rating_genre * grams.counts["same_rating"][a:b].toarray() * shared)
-    if grams.years is not None and (w.era or w.year):
+    if use_years:
+        assert grams.years is not None
         ya, yb = grams.years[a:b, None], grams.years[None, :]
         with np.errstate(invalid="ignore"):  # NaN years compare False / give NaN: no link
             if w.era:
-                add(w.era * prof[a:b].toarray() * (np.floor(ya / 10) == np.floor(yb / 10)))
+                add(w.era * prof * (np.floor(ya / 10) == np.floor(yb / 10)))
             if w.year:
                 k = np.nan_to_num(np.exp(-np.abs(ya - yb) / YEAR_SCALE), nan=0.0)
-                add(w.year * prof[a:b].toarray() * k)
+                add(w.year * prof * k)
     return None if out is None else out.astype(dtype, copy=False)
 
 

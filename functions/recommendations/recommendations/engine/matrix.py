@@ -76,27 +76,6 @@ def max_dedup(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, int
     return m
 
 
-def history_row(
-    history: Iterable[Interaction],
-    catalog: Catalog,
-    *,
-    now: float | None = None,
-    half_life_days: float | None = None,
-    use_weight: bool = False,
-) -> sp.csr_matrix:
-    """One profile's history as a 1 x n_titles row, built exactly like a training row."""
-    hist = list(history)
-    m, _ = interaction_matrix(
-        [Interaction("_", i.title_id, i.ts, i.weight, i.finished) for i in hist],
-        catalog,
-        profile_ids=["_"],
-        now=now,
-        half_life_days=half_life_days,
-        use_weight=use_weight,
-    )
-    return m
-
-
 def topk(scores: np.ndarray, k: int, exclude: sp.csr_matrix | np.ndarray | None = None) -> np.ndarray:
     """Row-wise indices of the k best scores, best first; excluded cells never appear.
 

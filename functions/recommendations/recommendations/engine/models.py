@@ -21,7 +21,7 @@ from .data import Catalog, Interaction
 from .ease import EASE
 from .matrix import interaction_matrix
 from .popularity import popularity_scores, trending_scores
-from .select import EASE_FLOAT32_ABOVE, EASE_MAX_TITLES, choose_cf, make_cf
+from .select import EASE_MAX_TITLES, choose_cf, ease_dtype, make_cf
 from .session import SessionKNN
 
 
@@ -119,16 +119,7 @@ def fit_models(
     kind = choose_cf(len(catalog), cfg.max_ease_titles)
     cf: EASE | ALS
     if kind == "ease":
-        cf = ContextEASE(
-            cfg.ease_lambda,
-            cfg.ease_dropout,
-            context_weights(cfg),
-            session_gap_seconds=cfg.context_session_gap_seconds,
-            like_threshold=cfg.context_like_threshold,
-            loved_rating=cfg.loved_rating,
-            loved_weight=cfg.loved_weight,
-            dtype=np.float32 if len(catalog) > EASE_FLOAT32_ABOVE else np.float64,
-        ).fit_events(ev, genre_matrix(catalog), release_years(catalog))
+        cf = make_context_ease(cfg, len(catalog)).fit_events(ev, genre_matrix(catalog), release_years(catalog))
     else:
         cf = make_cf(
             len(catalog),
@@ -151,6 +142,20 @@ def fit_models(
         content=ContentModel().fit(catalog),
         popularity=popularity_scores(X),
         trending=trending_scores(events, catalog, now, cfg.trending_half_life_days),
+    )
+
+
+def make_context_ease(cfg: EngineConfig, n_titles: int) -> ContextEASE:
+    """The (unfitted) context EASE that ``cfg`` describes."""
+    return ContextEASE(
+        cfg.ease_lambda,
+        cfg.ease_dropout,
+        context_weights(cfg),
+        session_gap_seconds=cfg.context_session_gap_seconds,
+        like_threshold=cfg.context_like_threshold,
+        loved_rating=cfg.loved_rating,
+        loved_weight=cfg.loved_weight,
+        dtype=ease_dtype(n_titles),
     )
 
 

@@ -27,6 +27,10 @@ def choose_cf(n_titles: int, max_ease_titles: int = EASE_MAX_TITLES) -> CFKind:
     return "ease" if n_titles <= max_ease_titles else "als"
 
 
+def ease_dtype(n_titles: int) -> type:
+    return np.float32 if n_titles > EASE_FLOAT32_ABOVE else np.float64
+
+
 def make_cf(
     n_titles: int,
     *,
@@ -40,8 +44,7 @@ def make_cf(
     seed: int = 0,
 ) -> EASE | ALS:
     if choose_cf(n_titles, max_ease_titles) == "ease":
-        dtype = np.float32 if n_titles > EASE_FLOAT32_ABOVE else np.float64
-        return EASE(lam=ease_lambda, dropout=ease_dropout, dtype=dtype)
+        return EASE(lam=ease_lambda, dropout=ease_dropout, dtype=ease_dtype(n_titles))
     return ALS(
         factors=als_factors,
         regularization=als_regularization,
