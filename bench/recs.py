@@ -102,6 +102,8 @@ GRID_CONTEXT: dict[str, list[float]] = {
     "context_year": [0.0, 0.1, 0.2, 0.3],
     "popularity_penalty": [0.0, 0.02, 0.04, 0.06],
     "loved_weight": [0.0, 0.25, 0.5],
+    "context_size_exponent": [0.0, 0.25, 0.5, 0.75],
+    "ease_diag_relax": [0.0, 0.15, 0.3, 0.5],
 }
 CONTEXT_SWEEPS = 2
 VAL_CARVES = 2
@@ -241,15 +243,16 @@ def tune(
     genres, years = genre_matrix(catalog), release_years(catalog)
     loved = EngineConfig().loved_rating
     folds = [(s.matrix(f), s.matrix(v), events_of(s, f), loved_matrix(s, f, loved)) for f, v in carves]
-    gram_cache: dict[tuple[int, float], Grams] = {}
+    gram_cache: dict[tuple[int, float, float], Grams] = {}
 
-    def grams_for(k: int, loved_weight: float) -> Grams:
-        """Fold k's context grams (the loved weight is part of the profile gram)."""
-        if (k, loved_weight) not in gram_cache:
-            gram_cache[(k, loved_weight)] = context_grams(
-                folds[k][2], genres, years, loved_rating=loved, loved_weight=loved_weight
+    def grams_for(k: int, p: dict[str, float]) -> Grams:
+        """Fold k's context grams (the loved weight and the size exponent shape the grams)."""
+        key = (k, p["loved_weight"], p["context_size_exponent"])
+        if key not in gram_cache:
+            gram_cache[key] = context_grams(
+                folds[k][2], genres, years, loved_rating=loved, loved_weight=key[1], size_exponent=key[2]
             )
-        return gram_cache[(k, loved_weight)]
+        return gram_cache[key]
 
     log_pop = [np.log1p(popularity_scores(Xa))[None, :] for Xa, *_ in folds]
     seen: dict[tuple[float, ...], float] = {}
@@ -264,7 +267,7 @@ def tune(
             vals = []
             for k, (Xa, Xb, _, La) in enumerate(folds):
                 Xin = sp.csr_matrix(Xa + p["loved_weight"] * La)
-                sc = model_of(p).fit_grams(grams_for(k, p["loved_weight"])).score(Xin)
+                sc = model_of(p).fit_grams(grams_for(k, p)).score(Xin)
                 sc = normalise_rows(sc) - p["popularity_penalty"] * log_pop[k]
                 vals.append(ranking_metrics(topk(sc, K, exclude=Xa), Xb, K)[f"ndcg@{K}"])
             seen[key] = float(np.mean(vals))
@@ -278,7 +281,7 @@ def tune(
             params[name] = max(scored, key=lambda sv: sv[0])[1]
     Xf_in = sp.csr_matrix(Xf + params["loved_weight"] * folds[0][3])  # the scoring input, as shipped
     ctx = (
-        normalise_rows(model_of(params).fit_grams(grams_for(0, params["loved_weight"])).score(Xf_in))
+        normalise_rows(model_of(params).fit_grams(grams_for(0, params)).score(Xf_in))
         - params["popularity_penalty"] * log_pop[0]
     )
     sess = normalise_rows(SessionKNN().fit_events(s.u[fit], s.i[fit], s.ts[fit], s.shape[1]).score(Xf_in))

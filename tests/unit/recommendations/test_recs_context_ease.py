@@ -231,3 +231,28 @@ def test_loved_weight_enters_the_profile_gram_as_weighted_rows():
     assert np.allclose(g, Xw.T @ Xw)
     X = (Xw > 0).astype(float)
     assert np.allclose(context_grams(ev, None).counts["profile"].toarray(), X.T @ X)
+
+
+def test_size_exponent_weighs_pairs_from_big_groups_less():
+    # profile 0 watched 2 titles, profile 1 watched 6: with exponent e a pair from profile 0
+    # weighs (6/2)^e times a pair from profile 1, and the gram's total stays the same.
+    users = np.array([0, 0, 1, 1, 1, 1, 1, 1])
+    items = np.array([0, 1, 2, 3, 4, 5, 6, 7])
+    ev = Events(users, items, np.arange(8.0) * DAY, np.full(8, 4.0), 8)
+    counts = context_grams(ev, None).counts["profile"].toarray()
+    for e in (0.5, 1.0):
+        g = context_grams(ev, None, size_exponent=e).counts
+        P = g["profile"].toarray()
+        assert P[0, 1] / P[2, 3] == pytest.approx(3.0**e)
+        assert P.sum() == pytest.approx(counts.sum())
+        assert np.array_equal(P > 0, counts > 0)  # same pairs, other weights
+        for name in ("same_rating", "liked"):  # one rating per profile: the same groups
+            assert np.allclose(g[name].toarray(), P)
+    assert np.array_equal(context_grams(ev, None, size_exponent=0.0).counts["profile"].toarray(), counts)
+
+
+def test_engine_config_reaches_context_ease():
+    cfg = EngineConfig(context_size_exponent=0.75, ease_diag_relax=0.2)
+    m = fit_models(interactions(), catalog(), NOW, cfg)
+    assert isinstance(m.cf, ContextEASE)
+    assert m.cf.size_exponent == 0.75 and m.cf.diag_relax == 0.2

@@ -106,6 +106,33 @@ def test_ease_matches_textbook_closed_form():
     assert np.allclose(e.score(X), np.asarray(X @ e.B))
 
 
+def test_relaxed_diagonal_only_rescales_columns():
+    rng = np.random.default_rng(1)
+    dense = (rng.random((60, 10)) < 0.3).astype(np.float64)
+    dense[:, 9] = 0.0  # a title one profile watched: its ridge scale wins the max
+    dense[0, 9] = 1.0
+    X = sp.csr_matrix(dense)
+    plain = EASE(lam=5.0, dropout=0.25).fit(X).B
+    same = EASE(lam=5.0, dropout=0.25, diag_relax=0.0).fit(X).B
+    relaxed = EASE(lam=5.0, dropout=0.25, diag_relax=0.3).fit(X).B
+    assert plain is not None and same is not None and relaxed is not None
+    assert np.array_equal(plain, same)
+    G = (X.T @ X).toarray()
+    ridge = 5.0 + (0.25 / 0.75) * np.diag(G)
+    P = np.linalg.inv(G + np.diag(ridge))
+    gamma = np.maximum(ridge, 0.7 / np.diag(P))
+    ref = -P * gamma[None, :]
+    np.fill_diagonal(ref, 0.0)
+    assert np.allclose(relaxed, ref)
+    # column j is EASE's column j times one positive factor; the rarely watched title gets the
+    # largest one (the ridge scale), the others 1 - ξ
+    ratio = relaxed.sum(axis=0) / plain.sum(axis=0)
+    assert np.allclose(relaxed, plain * ratio[None, :])
+    assert np.allclose(ratio[:9], 0.7) and ratio[9] > 0.7
+    with pytest.raises(ValueError):
+        EASE(diag_relax=1.0)
+
+
 def test_model_choice_follows_catalog_size():
     assert choose_cf(EASE_MAX_TITLES) == "ease"
     assert choose_cf(EASE_MAX_TITLES + 1) == "als"

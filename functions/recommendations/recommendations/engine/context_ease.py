@@ -70,9 +70,17 @@ def genre_matrix(catalog: Catalog) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(catalog), len(names)))
 
 
-def _groups_gram(keys: np.ndarray, items: np.ndarray, n_items: int, values: np.ndarray | None = None) -> sp.csr_matrix:
+def _groups_gram(
+    keys: np.ndarray,
+    items: np.ndarray,
+    n_items: int,
+    values: np.ndarray | None = None,
+    size_exponent: float = 0.0,
+) -> sp.csr_matrix:
     """Σ over groups of (group row)ᵀ(group row). A title appears once per group, with value 1
-    or, given ``values``, the largest of its events' values."""
+    or, given ``values``, the largest of its events' values. With ``size_exponent`` = e each
+    group's pairs weigh (titles in the group)^-e, rescaled so the gram's total is unchanged: a
+    title pair from a 5-title evening says more than one from a 300-title rating spree."""
     if len(keys) == 0:
         return sp.csr_matrix((n_items, n_items))
     _, g = np.unique(keys, axis=0, return_inverse=True)
@@ -82,7 +90,12 @@ def _groups_gram(keys: np.ndarray, items: np.ndarray, n_items: int, values: np.n
     g, it, v = g[order], items[order], v[order]
     first = np.ones(len(g), dtype=bool)
     first[1:] = (g[1:] != g[:-1]) | (it[1:] != it[:-1])
-    M = sp.csr_matrix((v[first], (g[first], it[first])), shape=(int(g.max()) + 1, n_items))
+    g, it, v = g[first], it[first], v[first]
+    if size_exponent:
+        row_mass = np.bincount(g, weights=v) ** 2  # each group's total in the unweighted gram
+        shrink = np.bincount(g).astype(np.float64) ** -size_exponent
+        v = v * np.sqrt(shrink[g] * row_mass.sum() / (row_mass * shrink).sum())
+    M = sp.csr_matrix((v, (g, it)), shape=(int(g.max()) + 1, n_items))
     return sp.csr_matrix(M.T @ M)
 
 
@@ -121,20 +134,23 @@ def context_grams(
     like_threshold: float = 4.0,
     loved_rating: float = 5.0,
     loved_weight: float = 0.0,
+    size_exponent: float = 0.0,
 ) -> Grams:
     """The profile gram and the per-group context grams (sparse), from integer-indexed events.
     In the profile gram a title the profile rated >= ``loved_rating`` weighs 1 + ``loved_weight``
-    (as in the scoring row, ``Models.history_matrix``: the model learns from the rows it scores)."""
+    (as in the scoring row, ``Models.history_matrix``: the model learns from the rows it scores).
+    ``size_exponent`` down-weights big groups (profiles, sessions...): see ``_groups_gram``."""
     n = ev.n_items
     rated = ~np.isnan(ev.ratings)
     ru, ri, rv = ev.users[rated], ev.items[rated], ev.ratings[rated]
     with np.errstate(invalid="ignore"):
         row_value = 1.0 + loved_weight * (ev.ratings >= loved_rating)
+    e = size_exponent
     counts = {
-        "profile": _groups_gram(ev.users[:, None], ev.items, n, row_value if loved_weight else None),
-        "session": _groups_gram(session_ids(ev.users, ev.ts, session_gap_seconds)[:, None], ev.items, n),
-        "same_rating": _groups_gram(np.c_[ru, np.round(rv * 2)], ri, n),  # half-star resolution
-        "liked": _groups_gram(np.c_[ru, rv >= like_threshold], ri, n),
+        "profile": _groups_gram(ev.users[:, None], ev.items, n, row_value if loved_weight else None, e),
+        "session": _groups_gram(session_ids(ev.users, ev.ts, session_gap_seconds)[:, None], ev.items, n, None, e),
+        "same_rating": _groups_gram(np.c_[ru, np.round(rv * 2)], ri, n, None, e),  # half-star resolution
+        "liked": _groups_gram(np.c_[ru, rv >= like_threshold], ri, n, None, e),
     }
     return Grams(counts, genres if genres is not None and genres.shape[1] else None, years)
 
@@ -201,10 +217,13 @@ class ContextEASE(EASE):
         like_threshold: float = 4.0,
         loved_rating: float = 5.0,
         loved_weight: float = 0.0,
+        size_exponent: float = 0.0,
+        diag_relax: float = 0.0,
         dtype: type = np.float64,
     ) -> None:
-        super().__init__(lam=lam, dropout=dropout, dtype=dtype)
+        super().__init__(lam=lam, dropout=dropout, dtype=dtype, diag_relax=diag_relax)
         self.weights = weights or ContextWeights()
+        self.size_exponent = size_exponent
         self.session_gap_seconds = session_gap_seconds
         self.like_threshold = like_threshold
         self.loved_rating = loved_rating
@@ -221,6 +240,7 @@ class ContextEASE(EASE):
             like_threshold=self.like_threshold,
             loved_rating=self.loved_rating,
             loved_weight=self.loved_weight,
+            size_exponent=self.size_exponent,
         )
         return self.fit_grams(grams)
 

@@ -4,8 +4,15 @@ B = argmin ||X - XB||² + ||Λ^½ B||², diag(B) = 0  ->  P = (XᵀX + Λ)⁻¹,
 
 Λ = λ·I + d·diag(XᵀX) with ``d = p / (1 - p)`` is the dropout-emphasis variant (EDLAE, Steck
 2020): popular titles get proportionally more shrinkage, which stops them from dominating every
-list. ``dropout=0`` is plain EASE. Memory is n_titles² floats (20k titles = 1.6 GB in float32),
-which is why ``select`` switches to ALS above that size.
+list. ``dropout=0`` is plain EASE.
+
+``diag_relax`` = ξ relaxes the zero-diagonal constraint to diag(B) ≤ ξ (RDLAE, Moon et al.
+2023): column j of B is -P_·j·γ_j with γ_j = max(Λ_j, (1 - ξ) / P_jj) instead of 1 / P_jj. Only
+the column scales change — titles with little data keep the ridge scale Λ_j, the rest shrink by
+1 - ξ — and the diagonal is still zeroed (seen titles are never ranked). ``0`` is EASE.
+
+Memory is n_titles² floats (20k titles = 1.6 GB in float32), which is why ``select`` switches
+to ALS above that size.
 """
 
 from __future__ import annotations
@@ -40,11 +47,16 @@ def _spd_inverse(a: np.ndarray) -> np.ndarray:
 class EASE:
     name = "ease"
 
-    def __init__(self, lam: float = 500.0, dropout: float = 0.0, dtype: type = np.float64) -> None:
+    def __init__(
+        self, lam: float = 500.0, dropout: float = 0.0, dtype: type = np.float64, diag_relax: float = 0.0
+    ) -> None:
         if not 0.0 <= dropout < 1.0:
             raise ValueError("dropout must be in [0, 1)")
+        if not 0.0 <= diag_relax < 1.0:
+            raise ValueError("diag_relax must be in [0, 1)")
         self.lam = lam
         self.dropout = dropout
+        self.diag_relax = diag_relax
         self.dtype = dtype
         self.B: np.ndarray | None = None
 
@@ -53,10 +65,13 @@ class EASE:
 
     def fit_gram(self, G: np.ndarray) -> EASE:
         """Closed form from a gram matrix (overwritten in place: it becomes B)."""
-        diag = np.diag(G).copy()
-        G[np.diag_indices_from(G)] += self.lam + self.dropout / (1.0 - self.dropout) * diag
+        ridge = self.lam + self.dropout / (1.0 - self.dropout) * np.diag(G)
+        G[np.diag_indices_from(G)] += ridge
         P = _spd_inverse(G)
-        P /= -np.diag(P)[None, :]
+        scale = 1.0 / np.diag(P)
+        if self.diag_relax:
+            scale = np.maximum(ridge, (1.0 - self.diag_relax) * scale)
+        P *= -scale.astype(P.dtype, copy=False)[None, :]
         P[np.diag_indices_from(P)] = 0.0
         self.B = P
         return self

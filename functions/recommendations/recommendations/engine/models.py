@@ -44,6 +44,9 @@ class EngineConfig:
     context_year: float = 0.2
     context_session_gap_seconds: float = 60.0
     context_like_threshold: float = 4.0  # ratings on the catalog's scale (1-5 stars here)
+    # Pairs from big groups (a 300-title profile, a rating spree) weigh size^-exponent; 0 = counts.
+    context_size_exponent: float = 0.5
+    ease_diag_relax: float = 0.3  # RDLAE: diag(B) <= this instead of 0 (see ease); 0 = EASE
     session_weight: float = 0.0  # session co-occurrence kNN blended on top; 0 disables it
     session_tau_seconds: float = 60.0
     # Content in the CF row also lets brand-new titles (no plays yet) surface; 0 disables it.
@@ -155,6 +158,8 @@ def make_context_ease(cfg: EngineConfig, n_titles: int) -> ContextEASE:
         like_threshold=cfg.context_like_threshold,
         loved_rating=cfg.loved_rating,
         loved_weight=cfg.loved_weight,
+        size_exponent=cfg.context_size_exponent,
+        diag_relax=cfg.ease_diag_relax,
         dtype=ease_dtype(n_titles),
     )
 
