@@ -104,10 +104,15 @@ GRID_CONTEXT: dict[str, list[float]] = {
     "loved_weight": [0.0, 0.25, 0.5],
     "context_size_exponent": [0.0, 0.25, 0.5, 0.75],
     "ease_diag_relax": [0.0, 0.15, 0.3, 0.5],
+    "session_weight": [0.0, 0.25, 0.5],  # the session kNN and content terms of score_matrix
+    "content_weight": [0.0, 0.05, 0.1, 0.2],
 }
 CONTEXT_SWEEPS = 2
 VAL_CARVES = 2
-GRID_BLEND = {"session": [0.0, 0.25, 0.5], "content": [0.0, 0.05, 0.1, 0.2]}
+# A coordinate move must beat the current setting's validation NDCG by this much: differences
+# below it are carve noise (measured: with the noise floor at 0, the tuned model scored .0015
+# under the untuned defaults on strict test, seeds 0-3, and more carves did not fix it).
+MIN_GAIN = 0.0005
 GRID_ALS = [
     {"factors": f, "regularization": r, "alpha": a} for f, r, a in itertools.product([32, 64], [0.05], [1.0, 4.0])
 ]
@@ -255,6 +260,19 @@ def tune(
         return gram_cache[key]
 
     log_pop = [np.log1p(popularity_scores(Xa))[None, :] for Xa, *_ in folds]
+    content = ContentModel().fit(catalog)
+    sessions = [SessionKNN().fit_events(s.u[f], s.i[f], s.ts[f], s.shape[1]) for f, _ in carves]
+    extra_cache: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
+
+    def extras(k: int, Xin: sp.csr_matrix, loved_weight: float) -> tuple[np.ndarray, np.ndarray]:
+        """Fold k's normalised session-kNN and content scores for that scoring input."""
+        if (k, loved_weight) not in extra_cache:
+            extra_cache[(k, loved_weight)] = (
+                normalise_rows(sessions[k].score(Xin)),
+                normalise_rows(content.score(Xin)),
+            )
+        return extra_cache[(k, loved_weight)]
+
     seen: dict[tuple[float, ...], float] = {}
     start = EngineConfig()
 
@@ -262,13 +280,16 @@ def tune(
         return make_context_ease(replace(start, **p), s.shape[1])
 
     def val_of(p: dict[str, float]) -> float:
+        """Mean validation NDCG of ``Models.score_matrix`` with these settings."""
         key = tuple(p[k] for k in GRID_CONTEXT)
         if key not in seen:
             vals = []
             for k, (Xa, Xb, _, La) in enumerate(folds):
                 Xin = sp.csr_matrix(Xa + p["loved_weight"] * La)
                 sc = model_of(p).fit_grams(grams_for(k, p)).score(Xin)
-                sc = normalise_rows(sc) - p["popularity_penalty"] * log_pop[k]
+                sess, cont = extras(k, Xin, p["loved_weight"])
+                sc = normalise_rows(sc) + p["session_weight"] * sess + p["content_weight"] * cont
+                sc -= p["popularity_penalty"] * log_pop[k]
                 vals.append(ranking_metrics(topk(sc, K, exclude=Xa), Xb, K)[f"ndcg@{K}"])
             seen[key] = float(np.mean(vals))
         return seen[key]
@@ -276,20 +297,10 @@ def tune(
     params = {k: float(getattr(start, k)) for k in GRID_CONTEXT}
     for _ in range(CONTEXT_SWEEPS):
         for name, values in GRID_CONTEXT.items():
-            scored = [(val_of({**params, name: v}), v) for v in values]
-            # ties go to the earlier (simpler) setting
-            params[name] = max(scored, key=lambda sv: sv[0])[1]
-    Xf_in = sp.csr_matrix(Xf + params["loved_weight"] * folds[0][3])  # the scoring input, as shipped
-    ctx = (
-        normalise_rows(model_of(params).fit_grams(grams_for(0, params)).score(Xf_in))
-        - params["popularity_penalty"] * log_pop[0]
-    )
-    sess = normalise_rows(SessionKNN().fit_events(s.u[fit], s.i[fit], s.ts[fit], s.shape[1]).score(Xf_in))
-    cont = normalise_rows(ContentModel().fit(catalog).score(Xf_in))
-    best = max(
-        (ndcg(ctx + ws * sess + wc * cont), -ws, -wc)
-        for ws, wc in itertools.product(GRID_BLEND["session"], GRID_BLEND["content"])
-    )
+            here = val_of(params)
+            best_val, best = max(((val_of({**params, name: v}), v) for v in values), key=lambda sv: sv[0])
+            if best_val > here + MIN_GAIN:
+                params[name] = best
     als_scores = [(ndcg(ALS(**g).fit(Xf).score(Xf)), k) for k, g in enumerate(GRID_ALS)]
     als_best = max(als_scores)
     return {
@@ -297,10 +308,9 @@ def tune(
         "ease_val_ndcg": round(plain[0], 4),
         "als": GRID_ALS[als_best[1]],
         "als_val_ndcg": round(als_best[0], 4),
-        "context_ease_val_ndcg": round(val_of(params), 4),
         "context_evals": len(seen),
-        "shipped": replace(start, **params, session_weight=-best[1], content_weight=-best[2]),
-        "shipped_val_ndcg": round(best[0], 4),
+        "shipped": replace(start, **params),
+        "shipped_val_ndcg": round(val_of(params), 4),
     }
 
 
