@@ -37,6 +37,25 @@ def load_ratings() -> Ratings:
     return Ratings(raw[:, 0].astype(np.int64), raw[:, 1].astype(np.int64), raw[:, 2], raw[:, 3])
 
 
+AGE_BANDS = (18, 25, 35, 45, 50, 56)  # MovieLens 1M's age groups
+
+
+def load_profile_attributes() -> dict[int, tuple[str, ...]]:
+    """Per user id, the attributes a streaming service knows about a profile too: an age band
+    (as a maturity / birth-year setting gives) and a region (the first digit of the zip code,
+    as a billing address gives). Gender and occupation are in the file but deliberately not
+    used: a streaming product does not collect them."""
+    out: dict[int, tuple[str, ...]] = {}
+    with open(data_dir() / "ml-100k.user", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            user, age, _gender, _occupation, zip_code = line.rstrip("\n").split("\t")
+            band = int(np.digitize(int(age), AGE_BANDS))
+            region = zip_code.strip()[:1].upper() or "?"
+            out[int(user)] = (f"age:{band}", f"region:{region}")
+    return out
+
+
 def load_titles() -> list[Title]:
     """Catalog entries: genres from the item file, cast/directors/writers/language from the
     bundled Freebase knowledge graph (opaque entity ids are fine for TF-IDF)."""

@@ -67,12 +67,18 @@ from recommendations.engine.data import Catalog, Interaction  # noqa: E402
 from recommendations.engine.ease import EASE  # noqa: E402
 from recommendations.engine.matrix import topk  # noqa: E402
 from recommendations.engine.metrics import catalog_coverage, ranking_metrics  # noqa: E402
-from recommendations.engine.models import EngineConfig, Models, fit_models, make_context_ease  # noqa: E402
+from recommendations.engine.models import (  # noqa: E402
+    EngineConfig,
+    Models,
+    attribute_matrix,
+    fit_models,
+    make_context_ease,
+)
 from recommendations.engine.popularity import Popularity, popularity_scores  # noqa: E402
 from recommendations.engine.select import EASE_MAX_TITLES, ease_dtype  # noqa: E402
 from recommendations.engine.session import SessionKNN  # noqa: E402
 
-from bench.movielens import load_ratings, load_titles  # noqa: E402
+from bench.movielens import load_profile_attributes, load_ratings, load_titles  # noqa: E402
 
 K = 10
 PROTOCOLS: dict[str, dict[str, Any]] = {
@@ -110,6 +116,7 @@ GRID_CONTEXT: dict[str, list[float]] = {
     "ease_diag_relax": [0.0, 0.15, 0.3, 0.5],
     "session_weight": [0.0, 0.25, 0.5],  # the session kNN and content terms of score_matrix
     "content_weight": [0.0, 0.05, 0.1, 0.2],
+    "attribute_weight": [0.0, 0.5, 1.0, 1.5],
 }
 CONTEXT_SWEEPS = 2
 VAL_CARVES = 2
@@ -127,8 +134,9 @@ class Split:
     """Index arrays of one (train, test) split, plus the events as engine ``Interaction``s."""
 
     def __init__(self, u: np.ndarray, i: np.ndarray, ts: np.ndarray, rating: np.ndarray, train: np.ndarray,
-                 shape: tuple[int, int]):  # fmt: skip
+                 shape: tuple[int, int], attributes: list[tuple[str, ...]]):  # fmt: skip
         self.u, self.i, self.ts, self.rating, self.train, self.shape = u, i, ts, rating, train, shape
+        self.attributes = attributes  # per user index: profile attribute tokens (age band, region)
 
     def matrix(self, mask: np.ndarray) -> sp.csr_matrix:
         m = sp.csr_matrix((np.ones(int(mask.sum()), np.float32), (self.u[mask], self.i[mask])), shape=self.shape)
@@ -173,7 +181,8 @@ def make_split(proto: str, seed: int) -> tuple[Split, np.ndarray, np.ndarray, np
         test = np.r_[test, np.zeros(int(low.sum()), bool)]
         val = np.r_[val, np.zeros(int(low.sum()), bool)]
     fit = ~test & ~val
-    return Split(u, i, ts, rating, ~test, shape), test, fit, val
+    attrs = load_profile_attributes()
+    return Split(u, i, ts, rating, ~test, shape, [attrs.get(int(x), ()) for x in uids]), test, fit, val
 
 
 def catalog_for(n_items: int) -> Catalog:
@@ -193,6 +202,17 @@ def interactions(s: Split, mask: np.ndarray) -> list[Interaction]:
         Interaction(f"{u:04d}", f"{i:05d}", float(t), rating=float(r))
         for u, i, t, r in zip(s.u[mask], s.i[mask], s.ts[mask], s.rating[mask], strict=True)
     ]
+
+
+def profile_attributes(s: Split) -> dict[str, tuple[str, ...]]:
+    """``fit_models``' profile_attributes for the ids ``interactions`` gives."""
+    return {f"{u:04d}": a for u, a in enumerate(s.attributes)}
+
+
+def attribute_rows(s: Split) -> sp.csr_matrix:
+    """Every user's attribute row over the sorted token vocabulary (as ``fit_models`` builds it)."""
+    vocab = sorted({a for attrs in s.attributes for a in attrs})
+    return attribute_matrix(s.attributes, {a: k for k, a in enumerate(vocab)})
 
 
 def loved_matrix(s: Split, mask: np.ndarray, loved_rating: float) -> sp.csr_matrix:
@@ -217,13 +237,14 @@ def evaluate(scores: np.ndarray, train: sp.csr_matrix, test: sp.csr_matrix) -> d
     return m
 
 
-def latency(score_one: Any, X: sp.csr_matrix, n: int = 100) -> dict[str, float]:
-    """Wall time of scoring one profile and taking its top 10 (excluding seen titles)."""
+def latency(score_one: Any, X: sp.csr_matrix, A: sp.csr_matrix | None = None, n: int = 100) -> dict[str, float]:
+    """Wall time of scoring one profile (``score_one(row)``, or ``score_one(row, attribute row)``
+    given ``A``) and taking its top 10 (excluding seen titles)."""
     times = []
     for u in range(min(n, X.shape[0])):
         row = X[u]
         t0 = time.perf_counter()
-        topk(score_one(row), K, exclude=row)
+        topk(score_one(row) if A is None else score_one(row, A[u]), K, exclude=row)
         times.append(time.perf_counter() - t0)
     return {
         "latency_ms_p50": 1e3 * float(np.median(times)),
@@ -252,6 +273,7 @@ def tune(
     genres, years = genre_matrix(catalog), release_years(catalog)
     loved = EngineConfig().loved_rating
     folds = [(s.matrix(f), s.matrix(v), events_of(s, f), loved_matrix(s, f, loved)) for f, v in carves]
+    attrs = attribute_rows(s)
     gram_cache: dict[tuple[int, float, float], Grams] = {}
 
     def grams_for(k: int, p: dict[str, float]) -> Grams:
@@ -259,8 +281,9 @@ def tune(
         key = (k, p["loved_weight"], p["context_size_exponent"])
         if key not in gram_cache:
             gram_cache[key] = context_grams(
-                folds[k][2], genres, years, loved_rating=loved, loved_weight=key[1], size_exponent=key[2]
-            )
+                folds[k][2], genres, years, loved_rating=loved, loved_weight=key[1], size_exponent=key[2],
+                attributes=attrs,
+            )  # fmt: skip
         return gram_cache[key]
 
     log_pop = [np.log1p(popularity_scores(Xa))[None, :] for Xa, *_ in folds]
@@ -290,7 +313,7 @@ def tune(
             vals = []
             for k, (Xa, Xb, _, La) in enumerate(folds):
                 Xin = sp.csr_matrix(Xa + p["loved_weight"] * La)
-                sc = model_of(p).fit_grams(grams_for(k, p)).score(Xin)
+                sc = model_of(p).fit_grams(grams_for(k, p)).score(Xin, attrs)
                 sess, cont = extras(k, Xin, p["loved_weight"])
                 sc = normalise_rows(sc) + p["session_weight"] * sess + p["content_weight"] * cont
                 sc -= p["popularity_penalty"] * log_pop[k]
@@ -348,17 +371,20 @@ def run_protocol(proto: str, seed: int, rerank: bool = False, carves: int = 2) -
     # The shipped model goes through the service's own entry point, from Interaction objects.
     events = interactions(s, s.train)
     t0 = time.perf_counter()
-    models = fit_models(events, catalog, now=float(s.ts.max()), config=tuned["shipped"])
+    models = fit_models(
+        events, catalog, now=float(s.ts.max()), config=tuned["shipped"], profile_attributes=profile_attributes(s)
+    )
     train_s = time.perf_counter() - t0
     # fit_models orders profiles by id; "%04d" ids keep that equal to the user index order.
     X_in = input_rows(models, s, s.train)  # binary history + loved_weight on loved titles
-    m = evaluate(models.score_matrix(X_in), Xtr, Xte)
+    A_in = models.attribute_matrix(s.attributes)
+    m = evaluate(models.score_matrix(X_in, A_in), Xtr, Xte)
     m["train_s"] = train_s
-    m.update(latency(models.score_matrix, X_in))
+    m.update(latency(models.score_matrix, X_in, A_in))
     out["shipped"] = m
     # Sanity: the per-profile path (history -> row) must give the batch path's scores.
     hist = [e for e in events if e.profile_id == "0000"]
-    assert np.allclose(models.profile_scores(hist), models.score_matrix(X_in[0])[0])
+    assert np.allclose(models.profile_scores(hist, s.attributes[0]), models.score_matrix(X_in[0], A_in[0])[0])
     cfg = tuned["shipped"]
     extra = {"rerank": rerank_eval(proto, s, test, val, catalog, cfg, tuned["als"], seed)} if rerank else {}
     return {
@@ -372,7 +398,7 @@ def run_protocol(proto: str, seed: int, rerank: bool = False, carves: int = 2) -
             "shipped": {
                 k: v
                 for k, v in asdict(cfg).items()
-                if k.startswith(("ease_", "context_", "session_", "content_", "popularity_", "loved_"))
+                if k.startswith(("ease_", "context_", "session_", "content_", "popularity_", "loved_", "attribute_"))
             },
         },
     }

@@ -256,3 +256,83 @@ def test_engine_config_reaches_context_ease():
     m = fit_models(interactions(), catalog(), NOW, cfg)
     assert isinstance(m.cf, ContextEASE)
     assert m.cf.size_exponent == 0.75 and m.cf.diag_relax == 0.2
+
+
+def _attribute_world() -> tuple[Events, sp.csr_matrix]:
+    """Profiles 0-19 have attribute 0 and watch titles 0/1 + two random of 4-7; profiles 20-39
+    have attribute 1 and watch titles 2/3 + two random of 4-7."""
+    rng = np.random.default_rng(0)
+    u, i = [], []
+    for p in range(N_USERS):
+        own = (0, 1) if p < N_USERS // 2 else (2, 3)
+        for j in [*own, *rng.choice(np.arange(4, N_ITEMS), 2, replace=False)]:
+            u.append(p)
+            i.append(int(j))
+    ev = Events(np.array(u), np.array(i), np.arange(len(u)) * DAY, np.full(len(u), np.nan), N_ITEMS)
+    A = sp.csr_matrix((np.ones(N_USERS), (np.arange(N_USERS), (np.arange(N_USERS) >= N_USERS // 2).astype(int))))
+    return ev, A
+
+
+def test_profile_attributes_act_as_pseudo_titles():
+    ev, A = _attribute_world()
+    with_attr = ContextEASE(5.0, 0.0, NONE).fit_events(ev, attributes=A)
+    without = ContextEASE(5.0, 0.0, NONE).fit_events(ev)
+    assert with_attr.B is not None and without.B is not None and with_attr.B_attr is not None
+    assert with_attr.B.shape == (N_ITEMS, N_ITEMS) and with_attr.B_attr.shape == (2, N_ITEMS)
+    # a new profile with one neutral title: its attribute alone decides between the clusters
+    x = sp.csr_matrix(np.eye(1, N_ITEMS, 5))
+    for a, mine, other in ((0, (0, 1), (2, 3)), (1, (2, 3), (0, 1))):
+        s = with_attr.score(x, sp.csr_matrix(np.eye(1, 2, a)))[0]
+        assert min(s[list(mine)]) > max(s[list(other)]) + 0.05
+    base = without.score(x)[0]
+    assert base[0] == pytest.approx(base[2], abs=0.05)  # without attributes: no preference
+    # weight 0 (or no attribute row at scoring time) is the model without attributes
+    off = ContextEASE(5.0, 0.0, NONE, attribute_weight=0.0).fit_events(ev, attributes=A)
+    assert off.B_attr is None and off.B is not None and np.allclose(off.B, without.B)
+    assert np.allclose(with_attr.score(x), np.asarray(x @ with_attr.B))
+
+
+def test_fit_models_learns_and_serves_profile_attributes():
+    cat = catalog()
+    events = interactions()
+    cluster = {e.profile_id: e.profile_id.rstrip("0123456789") for e in events}
+    attrs = {p: (f"cluster:{c}", "region:eu") for p, c in cluster.items()}
+    m = fit_models(events, cat, NOW, EngineConfig(), profile_attributes=attrs)
+    assert m.attributes == tuple(sorted({a for v in attrs.values() for a in v}))
+    # unknown tokens are ignored; the batch and per-profile paths agree
+    A = m.attribute_matrix([("cluster:drama", "planet:mars"), ()])
+    assert A.toarray().sum(axis=1).tolist() == [1.0, 0.0]
+    hist = [e for e in events if e.profile_id == "family00"]
+    X = m.history_matrix(hist, ["family00"])
+    assert np.allclose(
+        m.profile_scores(hist, attrs["family00"]), m.score_matrix(X, m.attribute_matrix([attrs["family00"]]))[0]
+    )
+    # a brand-new profile with one comedy: the cluster attribute pulls its cluster's titles up
+    one = [Interaction("new", "c03", NOW)]
+    fam = m.profile_scores(one, ("cluster:family",))
+    dra = m.profile_scores(one, ("cluster:drama",))
+    a_idx = [cat.index[t.title_id] for t in cat.titles if t.title_id.startswith("a")]
+    d_idx = [cat.index[t.title_id] for t in cat.titles if t.title_id.startswith("d")]
+    assert fam[a_idx].mean() - fam[d_idx].mean() > dra[a_idx].mean() - dra[d_idx].mean() + 0.05
+    # ALS (above the EASE size) has no attribute part
+    als = fit_models(events, cat, NOW, EngineConfig(max_ease_titles=10, als_factors=8), profile_attributes=attrs)
+    assert als.attributes == () and np.isfinite(als.profile_scores(hist, attrs["family00"])).all()
+
+
+def test_row_builder_scores_with_the_profile_attributes(monkeypatch):
+    from recommendations.engine import Models, Profile, build_home
+
+    cat = catalog()
+    events = interactions()
+    m = fit_models(events, cat, NOW, EngineConfig(), profile_attributes={"family00": ("region:eu",)})
+    seen: list[tuple[str, ...]] = []
+    original = Models.profile_scores
+
+    def spy(self, history, attributes=()):
+        seen.append(tuple(attributes))
+        return original(self, history, attributes)
+
+    monkeypatch.setattr(Models, "profile_scores", spy)
+    hist = tuple(e for e in events if e.profile_id == "family00")
+    build_home(Profile("family00", history=hist, attributes=("region:eu",)), m, now=NOW)
+    assert seen == [("region:eu",)]

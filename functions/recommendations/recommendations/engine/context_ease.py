@@ -124,6 +124,20 @@ class Grams:
     counts: dict[str, sp.csr_matrix]
     genres: sp.csr_matrix | None = None
     years: np.ndarray | None = None
+    # Profile attributes as pseudo-titles (see ``context_grams``): attributes x titles and
+    # attributes x attributes co-occurrence; None without attributes.
+    attr_cross: np.ndarray | None = None
+    attr_gram: np.ndarray | None = None
+
+
+def _profile_rows(ev: Events, values: np.ndarray) -> sp.csr_matrix:
+    """Profiles x titles, each cell the largest value of that profile's events of that title."""
+    order = np.lexsort((-values, ev.items, ev.users))
+    u, it, v = ev.users[order], ev.items[order], values[order]
+    first = np.ones(len(u), dtype=bool)
+    first[1:] = (u[1:] != u[:-1]) | (it[1:] != it[:-1])
+    n_users = int(u.max()) + 1 if len(u) else 0
+    return sp.csr_matrix((v[first], (u[first], it[first])), shape=(n_users, ev.n_items))
 
 
 def context_grams(
@@ -136,11 +150,16 @@ def context_grams(
     loved_rating: float = 5.0,
     loved_weight: float = 0.0,
     size_exponent: float = 0.0,
+    attributes: sp.csr_matrix | None = None,
 ) -> Grams:
     """The profile gram and the per-group context grams (sparse), from integer-indexed events.
     In the profile gram a title the profile rated >= ``loved_rating`` weighs 1 + ``loved_weight``
     (as in the scoring row, ``Models.history_matrix``: the model learns from the rows it scores).
-    ``size_exponent`` down-weights big groups (profiles, sessions...): see ``_groups_gram``."""
+    ``size_exponent`` down-weights big groups (profiles, sessions...): see ``_groups_gram``.
+
+    ``attributes`` (profiles x attribute tokens, 0/1; rows follow ``ev.users``) are profile
+    facts such as an age band or a region: each becomes a pseudo-title the profile "watched",
+    so EASE also learns which titles go with which attributes (user side information)."""
     n = ev.n_items
     rated = ~np.isnan(ev.ratings)
     ru, ri, rv = ev.users[rated], ev.items[rated], ev.ratings[rated]
@@ -153,7 +172,13 @@ def context_grams(
         "same_rating": _groups_gram(np.c_[ru, np.round(rv * 2)], ri, n, None, e),  # half-star resolution
         "liked": _groups_gram(np.c_[ru, rv >= like_threshold], ri, n, None, e),
     }
-    return Grams(counts, genres if genres is not None and genres.shape[1] else None, years)
+    cross = agram = None
+    if attributes is not None and attributes.shape[1]:
+        rows = _profile_rows(ev, row_value)
+        A = sp.csr_matrix(attributes[: rows.shape[0]], dtype=np.float64)
+        cross = np.asarray((A.T @ rows).todense())
+        agram = np.asarray((A.T @ A).todense())
+    return Grams(counts, genres if genres is not None and genres.shape[1] else None, years, cross, agram)
 
 
 def _metadata_block(grams: Grams, w: ContextWeights, a: int, b: int, dtype: type) -> np.ndarray | None:
@@ -188,20 +213,28 @@ def _metadata_block(grams: Grams, w: ContextWeights, a: int, b: int, dtype: type
     return None if out is None else out.astype(dtype, copy=False)
 
 
-def combine(grams: Grams, weights: ContextWeights, dtype: type = np.float64) -> np.ndarray:
-    """Profile gram + Σ weight x context gram, as one dense n_titles² matrix."""
-    G = grams.counts["profile"].astype(dtype).toarray()
+def combine(grams: Grams, weights: ContextWeights, dtype: type = np.float64, pad: int = 0) -> np.ndarray:
+    """Profile gram + Σ weight x context gram, as one dense n_titles² matrix — the top-left
+    corner of an (n_titles + pad)² matrix when ``pad`` leaves room for pseudo-titles."""
+    profile = grams.counts["profile"].astype(dtype)
+    n = profile.shape[0]
+    if pad:
+        G = np.zeros((n + pad, n + pad), dtype=dtype)
+        c = profile.tocoo()
+        G[c.row, c.col] = c.data
+    else:
+        G = profile.toarray()
     for name in ("session", "same_rating", "liked"):
         w = getattr(weights, name)
         if w:
             # sparse into dense without an n² temporary (no duplicate cells after tocoo of a csr)
             c = grams.counts[name].tocoo()
             G[c.row, c.col] += (w * c.data).astype(dtype, copy=False)
-    n = G.shape[0]
     for a in range(0, n, _BLOCK):
-        blk = _metadata_block(grams, weights, a, min(n, a + _BLOCK), dtype)
+        b = min(n, a + _BLOCK)
+        blk = _metadata_block(grams, weights, a, b, dtype)
         if blk is not None:
-            G[a : a + _BLOCK] += blk
+            G[a:b, :n] += blk
     return G
 
 
@@ -220,6 +253,7 @@ class ContextEASE(EASE):
         loved_weight: float = 0.0,
         size_exponent: float = 0.0,
         diag_relax: float = 0.0,
+        attribute_weight: float = 1.0,
         dtype: type = np.float64,
     ) -> None:
         super().__init__(lam=lam, dropout=dropout, dtype=dtype, diag_relax=diag_relax)
@@ -229,9 +263,15 @@ class ContextEASE(EASE):
         self.like_threshold = like_threshold
         self.loved_rating = loved_rating
         self.loved_weight = loved_weight
+        self.attribute_weight = attribute_weight
+        self.B_attr: np.ndarray | None = None  # attribute pseudo-titles x titles
 
     def fit_events(
-        self, ev: Events, genres: sp.csr_matrix | None = None, years: np.ndarray | None = None
+        self,
+        ev: Events,
+        genres: sp.csr_matrix | None = None,
+        years: np.ndarray | None = None,
+        attributes: sp.csr_matrix | None = None,
     ) -> ContextEASE:
         grams = context_grams(
             ev,
@@ -242,9 +282,32 @@ class ContextEASE(EASE):
             loved_rating=self.loved_rating,
             loved_weight=self.loved_weight,
             size_exponent=self.size_exponent,
+            attributes=attributes,
         )
         return self.fit_grams(grams)
 
     def fit_grams(self, grams: Grams) -> ContextEASE:
-        self.fit_gram(combine(grams, self.weights, self.dtype))
+        w = self.attribute_weight
+        if grams.attr_cross is None or grams.attr_gram is None or not w:
+            self.fit_gram(combine(grams, self.weights, self.dtype))
+            self.B_attr = None
+            return self
+        # Attributes join the gram as pseudo-titles with value w: one closed form learns the
+        # title-title and attribute-title weights together (same ridge, same relaxed diagonal).
+        n, k = grams.attr_cross.shape[1], grams.attr_cross.shape[0]
+        G = combine(grams, self.weights, self.dtype, pad=k)
+        G[n:, :n] = w * grams.attr_cross
+        G[:n, n:] = G[n:, :n].T
+        G[n:, n:] = w * w * grams.attr_gram
+        self.fit_gram(G)
+        assert self.B is not None
+        self.B_attr = w * self.B[n:, :n]  # folds the input value w in: scores = A @ B_attr
+        self.B = self.B[:n, :n]
         return self
+
+    def score(self, X: sp.csr_matrix, attributes: sp.csr_matrix | None = None) -> np.ndarray:
+        """``X @ B``, plus ``attributes @ B_attr`` when the model was fitted with attributes."""
+        out = super().score(X)
+        if attributes is not None and self.B_attr is not None:
+            out += np.asarray(sp.csr_matrix(attributes, dtype=self.B_attr.dtype) @ self.B_attr)
+        return out

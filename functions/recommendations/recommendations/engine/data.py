@@ -88,6 +88,8 @@ class Profile:
     maturity: str = "adults"  # a tier name or a rating: the highest content the profile may see
     kids: bool = False
     history: tuple[Interaction, ...] = ()
+    # Facts the CF model can use (``fit_models(profile_attributes=...)``), e.g. "region:eu".
+    attributes: tuple[str, ...] = ()
 
     @property
     def max_level(self) -> int:

@@ -7,7 +7,7 @@ is the shipped model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -58,6 +58,9 @@ class EngineConfig:
     # in the training gram and in the scoring input: a loved title says more than a watched one.
     loved_rating: float = 5.0
     loved_weight: float = 0.25
+    # Profile attributes (age band, region...: ``fit_models(profile_attributes=...)``) enter the
+    # context EASE as pseudo-titles of this value; 0 ignores them.
+    attribute_weight: float = 1.0
     trending_half_life_days: float = 7.0
     als_factors: int = 64
     als_regularization: float = 0.05
@@ -76,12 +79,15 @@ class Models:
     content: ContentModel
     popularity: np.ndarray  # distinct profiles per title
     trending: np.ndarray  # time-decayed plays per title at fit time
+    attributes: tuple[str, ...] = ()  # the profile attribute tokens the CF model knows
 
-    def score_matrix(self, X: sp.csr_matrix) -> np.ndarray:
+    def score_matrix(self, X: sp.csr_matrix, A: sp.csr_matrix | None = None) -> np.ndarray:
         """Personal scores (profiles x titles) of the shipped hybrid: CF + session + content,
         each normalised per profile before weighting, minus the popularity penalty. ``X`` is
-        ``history_matrix`` rows. Seen titles are *not* removed here."""
-        total = normalise_rows(np.asarray(self.cf.score(X), dtype=np.float64))
+        ``history_matrix`` rows, ``A`` the same profiles' ``attribute_matrix`` rows (optional).
+        Seen titles are *not* removed here."""
+        cf = self.cf.score(X, A) if isinstance(self.cf, ContextEASE) else self.cf.score(X)
+        total = normalise_rows(np.asarray(cf, dtype=np.float64))
         if self.session is not None and self.config.session_weight:
             total += self.config.session_weight * normalise_rows(self.session.score(X))
         if self.config.content_weight:
@@ -100,9 +106,14 @@ class Models:
             X = sp.csr_matrix(X + np.float32(self.config.loved_weight) * L)
         return X
 
-    def profile_scores(self, history: Sequence[Interaction]) -> np.ndarray:
+    def attribute_matrix(self, attributes: Sequence[Iterable[str]]) -> sp.csr_matrix:
+        """One 0/1 row per profile over ``self.attributes``; tokens unknown at fit time are ignored."""
+        return attribute_matrix(attributes, {a: k for k, a in enumerate(self.attributes)})
+
+    def profile_scores(self, history: Sequence[Interaction], attributes: Iterable[str] = ()) -> np.ndarray:
         """One profile's personal scores from its current history (folded in, no retraining)."""
-        return self.score_matrix(self.history_matrix([replace(e, profile_id="_") for e in history], ["_"]))[0]
+        X = self.history_matrix([replace(e, profile_id="_") for e in history], ["_"])
+        return self.score_matrix(X, self.attribute_matrix([attributes]))[0]
 
     def similar_to(self, title_id: str) -> np.ndarray:
         j = self.catalog.index[title_id]
@@ -114,15 +125,20 @@ def fit_models(
     catalog: Catalog,
     now: float,
     config: EngineConfig | None = None,
+    profile_attributes: Mapping[str, Iterable[str]] | None = None,
 ) -> Models:
+    """``profile_attributes``: profile id -> attribute tokens (e.g. "age:25-34", "region:9")."""
     cfg = config or EngineConfig()
     events = list(interactions)
     X, users = interaction_matrix(events, catalog)
     ev = indexed_events(events, catalog, users)
     kind = choose_cf(len(catalog), cfg.max_ease_titles)
+    known = profile_attributes or {}
+    vocab = tuple(sorted({a for u in users for a in known.get(u, ())})) if cfg.attribute_weight else ()
     cf: EASE | ALS
     if kind == "ease":
-        cf = make_context_ease(cfg, len(catalog)).fit_events(ev, genre_matrix(catalog), release_years(catalog))
+        A = attribute_matrix([known.get(u, ()) for u in users], {a: k for k, a in enumerate(vocab)}) if vocab else None
+        cf = make_context_ease(cfg, len(catalog)).fit_events(ev, genre_matrix(catalog), release_years(catalog), A)
     else:
         cf = make_cf(
             len(catalog),
@@ -145,6 +161,7 @@ def fit_models(
         content=ContentModel().fit(catalog),
         popularity=popularity_scores(X),
         trending=trending_scores(events, catalog, now, cfg.trending_half_life_days),
+        attributes=vocab if kind == "ease" else (),
     )
 
 
@@ -160,6 +177,7 @@ def make_context_ease(cfg: EngineConfig, n_titles: int) -> ContextEASE:
         loved_weight=cfg.loved_weight,
         size_exponent=cfg.context_size_exponent,
         diag_relax=cfg.ease_diag_relax,
+        attribute_weight=cfg.attribute_weight,
         dtype=ease_dtype(n_titles),
     )
 
@@ -188,3 +206,13 @@ def indexed_events(events: Sequence[Interaction], catalog: Catalog, users: Seque
         ratings=np.fromiter((np.nan if e.rating is None else e.rating for e in known), dtype=np.float64, count=n),
         n_items=len(catalog),
     )
+
+
+def attribute_matrix(attributes: Sequence[Iterable[str]], index: Mapping[str, int]) -> sp.csr_matrix:
+    """Profiles x attribute tokens, 0/1; tokens missing from ``index`` are ignored."""
+    rows, cols = [], []
+    for r, tokens in enumerate(attributes):
+        for c in sorted({index[t] for t in tokens if t in index}):
+            rows.append(r)
+            cols.append(c)
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(attributes), len(index)))

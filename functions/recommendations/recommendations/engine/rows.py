@@ -154,7 +154,7 @@ def _assemble(
             organic.append(_Row(row_id, kind, title, picker.claim(idx), extra or {}))
 
     if known_history:
-        personal = models.profile_scores(known_history) + pop_tb
+        personal = models.profile_scores(known_history, profile.attributes) + pop_tb
         add(
             "similar-interests",
             "similar_interests",
