@@ -214,8 +214,7 @@ def profile_attributes(s: Split) -> dict[str, tuple[str, ...]]:
 
 def attribute_rows(s: Split) -> sp.csr_matrix:
     """Every user's attribute row over the sorted token vocabulary (as ``fit_models`` builds it)."""
-    vocab = sorted({a for attrs in s.attributes for a in attrs})
-    return attribute_matrix(s.attributes, {a: k for k, a in enumerate(vocab)})
+    return attribute_matrix(s.attributes, sorted({a for attrs in s.attributes for a in attrs}))
 
 
 def loved_matrix(s: Split, mask: np.ndarray, loved_rating: float) -> sp.csr_matrix:

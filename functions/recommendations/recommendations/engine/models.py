@@ -108,7 +108,7 @@ class Models:
 
     def attribute_matrix(self, attributes: Sequence[Iterable[str]]) -> sp.csr_matrix:
         """One 0/1 row per profile over ``self.attributes``; tokens unknown at fit time are ignored."""
-        return attribute_matrix(attributes, {a: k for k, a in enumerate(self.attributes)})
+        return attribute_matrix(attributes, self.attributes)
 
     def profile_scores(self, history: Sequence[Interaction], attributes: Iterable[str] = ()) -> np.ndarray:
         """One profile's personal scores from its current history (folded in, no retraining)."""
@@ -137,7 +137,7 @@ def fit_models(
     vocab = tuple(sorted({a for u in users for a in known.get(u, ())})) if cfg.attribute_weight else ()
     cf: EASE | ALS
     if kind == "ease":
-        A = attribute_matrix([known.get(u, ()) for u in users], {a: k for k, a in enumerate(vocab)}) if vocab else None
+        A = attribute_matrix([known.get(u, ()) for u in users], vocab) if vocab else None
         cf = make_context_ease(cfg, len(catalog)).fit_events(ev, genre_matrix(catalog), release_years(catalog), A)
     else:
         cf = make_cf(
@@ -208,11 +208,12 @@ def indexed_events(events: Sequence[Interaction], catalog: Catalog, users: Seque
     )
 
 
-def attribute_matrix(attributes: Sequence[Iterable[str]], index: Mapping[str, int]) -> sp.csr_matrix:
-    """Profiles x attribute tokens, 0/1; tokens missing from ``index`` are ignored."""
+def attribute_matrix(attributes: Sequence[Iterable[str]], vocab: Sequence[str]) -> sp.csr_matrix:
+    """Profiles x ``vocab`` tokens, 0/1; tokens missing from ``vocab`` are ignored."""
+    index = {a: k for k, a in enumerate(vocab)}
     rows, cols = [], []
     for r, tokens in enumerate(attributes):
         for c in sorted({index[t] for t in tokens if t in index}):
             rows.append(r)
             cols.append(c)
-    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(attributes), len(index)))
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(attributes), len(vocab)))
