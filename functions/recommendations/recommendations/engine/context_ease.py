@@ -72,6 +72,15 @@ def genre_matrix(catalog: Catalog) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(catalog), len(names)))
 
 
+def _max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One entry per (row, col) cell, holding the largest of its values (sorted by row, col)."""
+    order = np.lexsort((-values, cols, rows))
+    r, c, v = rows[order], cols[order], values[order]
+    first = np.ones(len(r), dtype=bool)
+    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
+    return r[first], c[first], v[first]
+
+
 def _groups_gram(
     keys: np.ndarray,
     items: np.ndarray,
@@ -88,11 +97,7 @@ def _groups_gram(
     _, g = np.unique(keys, axis=0, return_inverse=True)
     g = np.asarray(g).reshape(-1)
     v = np.ones(len(items)) if values is None else np.asarray(values, dtype=np.float64)
-    order = np.lexsort((-v, items, g))  # per (group, title): the largest value first
-    g, it, v = g[order], items[order], v[order]
-    first = np.ones(len(g), dtype=bool)
-    first[1:] = (g[1:] != g[:-1]) | (it[1:] != it[:-1])
-    g, it, v = g[first], it[first], v[first]
+    g, it, v = _max_per_cell(g, items, v)
     if size_exponent:
         row_mass = np.bincount(g, weights=v) ** 2  # each group's total in the unweighted gram
         shrink = np.bincount(g).astype(np.float64) ** -size_exponent
@@ -133,12 +138,9 @@ class Grams:
 
 def _profile_rows(ev: Events, values: np.ndarray) -> sp.csr_matrix:
     """Profiles x titles, each cell the largest value of that profile's events of that title."""
-    order = np.lexsort((-values, ev.items, ev.users))
-    u, it, v = ev.users[order], ev.items[order], values[order]
-    first = np.ones(len(u), dtype=bool)
-    first[1:] = (u[1:] != u[:-1]) | (it[1:] != it[:-1])
+    u, it, v = _max_per_cell(ev.users, ev.items, values)
     n_users = int(u.max()) + 1 if len(u) else 0
-    return sp.csr_matrix((v[first], (u[first], it[first])), shape=(n_users, ev.n_items))
+    return sp.csr_matrix((v, (u, it)), shape=(n_users, ev.n_items))
 
 
 def context_grams(
