@@ -17,11 +17,13 @@ form (one inverse, same serving cost: scores are still ``history @ B``):
 
 Each weight is relative to the profile context (1); all zeros is plain EASE. Pairs from big
 groups weigh less (``size_exponent``, see ``_groups_gram``). Profile attributes (an age band, a
-region) can join the gram as pseudo-titles (user side information, ``context_grams``). On MovieLens 100k (with the
-popularity penalty, loved weight and relaxed diagonal of ``models``) test NDCG@10 goes from .477
-(EASE) to .508, four split seeds, settings tuned on validation by ``bench.recs``. Memory: the n_titles²
-dense gram of EASE (the context grams stay sparse; the metadata products are added one block
-of rows at a time), measured at 2x plain EASE's peak for 20k titles.
+region) can join the gram as pseudo-titles (user side information, ``context_grams``).
+
+On MovieLens 100k (with the popularity penalty, loved weight and relaxed diagonal of
+``models``) test NDCG@10 goes from .477 (EASE) to .508, four split seeds, settings tuned on
+validation by ``bench.recs``. Memory: the n_titles² dense gram of EASE (the context grams stay
+sparse; the metadata products are added one block of rows at a time), measured at 2x plain
+EASE's peak for 20k titles.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import scipy.sparse as sp
 
 from .data import Catalog
 from .ease import EASE
+from .matrix import max_dedup
 
 YEAR_SCALE = 3.0  # years: the "year" context links titles released ~3 years apart by e^-1
 _BLOCK = 1024
@@ -72,15 +75,6 @@ def genre_matrix(catalog: Catalog) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(catalog), len(names)))
 
 
-def _max_per_cell(rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One entry per (row, col) cell, holding the largest of its values (sorted by row, col)."""
-    order = np.lexsort((-values, cols, rows))
-    r, c, v = rows[order], cols[order], values[order]
-    first = np.ones(len(r), dtype=bool)
-    first[1:] = (r[1:] != r[:-1]) | (c[1:] != c[:-1])
-    return r[first], c[first], v[first]
-
-
 def _groups_gram(
     keys: np.ndarray,
     items: np.ndarray,
@@ -97,12 +91,11 @@ def _groups_gram(
     _, g = np.unique(keys, axis=0, return_inverse=True)
     g = np.asarray(g).reshape(-1)
     v = np.ones(len(items)) if values is None else np.asarray(values, dtype=np.float64)
-    g, it, v = _max_per_cell(g, items, v)
+    M = max_dedup(g, items, v, (int(g.max()) + 1, n_items), dtype=np.float64)
     if size_exponent:
-        row_mass = np.bincount(g, weights=v) ** 2  # each group's total in the unweighted gram
-        shrink = np.bincount(g).astype(np.float64) ** -size_exponent
-        v = v * np.sqrt(shrink[g] * row_mass.sum() / (row_mass * shrink).sum())
-    M = sp.csr_matrix((v, (g, it)), shape=(int(g.max()) + 1, n_items))
+        row_mass = np.asarray(M.sum(axis=1)).ravel() ** 2  # each group's total in the unweighted gram
+        shrink = np.diff(M.indptr).astype(np.float64) ** -size_exponent
+        M = sp.csr_matrix(sp.diags(np.sqrt(shrink * row_mass.sum() / (row_mass * shrink).sum())) @ M)
     return sp.csr_matrix(M.T @ M)
 
 
@@ -134,13 +127,6 @@ class Grams:
     # attributes x attributes co-occurrence; None without attributes.
     attr_cross: np.ndarray | None = None
     attr_gram: np.ndarray | None = None
-
-
-def _profile_rows(ev: Events, values: np.ndarray) -> sp.csr_matrix:
-    """Profiles x titles, each cell the largest value of that profile's events of that title."""
-    u, it, v = _max_per_cell(ev.users, ev.items, values)
-    n_users = int(u.max()) + 1 if len(u) else 0
-    return sp.csr_matrix((v, (u, it)), shape=(n_users, ev.n_items))
 
 
 def context_grams(
@@ -177,7 +163,8 @@ def context_grams(
     }
     cross = agram = None
     if attributes is not None and attributes.shape[1]:
-        rows = _profile_rows(ev, row_value)
+        n_users = int(ev.users.max()) + 1 if len(ev.users) else 0
+        rows = max_dedup(ev.users, ev.items, row_value, (n_users, n), dtype=np.float64)  # profile rows
         A = sp.csr_matrix(attributes[: rows.shape[0]], dtype=np.float64)
         cross = np.asarray((A.T @ rows).todense())
         agram = np.asarray((A.T @ A).todense())

@@ -61,17 +61,19 @@ def interaction_matrix(
     return max_dedup(r, c, v, (len(users), len(catalog))), users
 
 
-def max_dedup(r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+def max_dedup(
+    r: np.ndarray, c: np.ndarray, v: np.ndarray, shape: tuple[int, int], dtype: type = np.float32
+) -> sp.csr_matrix:
     """COO -> CSR keeping the max value of duplicates (scipy would sum them)."""
     if len(r) == 0:
-        return sp.csr_matrix(shape, dtype=np.float32)
+        return sp.csr_matrix(shape, dtype=dtype)
     key = r.astype(np.int64) * shape[1] + c
     order = np.lexsort((-v, key))  # per key, the largest value first
     key, v = key[order], v[order]
     first = np.ones(len(key), dtype=bool)
     first[1:] = key[1:] != key[:-1]
     key, v = key[first], v[first]
-    m = sp.csr_matrix((v.astype(np.float32), (key // shape[1], key % shape[1])), shape=shape)
+    m = sp.csr_matrix((v.astype(dtype), (key // shape[1], key % shape[1])), shape=shape)
     m.sort_indices()
     return m
 
