@@ -8,6 +8,8 @@ these hooks still attach).
   fails). Rules keep their real targets; delivery to those two kinds is done here, asynchronously
   as in AWS, honouring Input / InputPath / InputTransformer. Other targets stay with moto.
 - S3 → EventBridge events carry `time` as a number in moto; AWS sends an ISO-8601 string.
+- S3 multipart: an unknown upload id raises KeyError in moto (a 500) for UploadPart,
+  UploadPartCopy and CompleteMultipartUpload; S3 answers 404 NoSuchUpload.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
+from moto.s3.exceptions import NoSuchUpload
+from moto.s3.models import S3Backend
 
 from local.lambda_runtime import LambdaRuntime
 
@@ -34,6 +38,30 @@ _original_send_to_targets = Rule.send_to_targets
 def configure_moto() -> None:
     # Step Functions executions only run their definition when this is on.
     default_user_config["stepfunctions"] = {"execute_state_machine": True}
+    _answer_unknown_uploads_as_s3_does()
+
+
+_MULTIPART_CALLS = {  # S3Backend method -> name of its bucket argument (the upload id follows it)
+    "upload_part": "bucket_name",
+    "upload_part_copy": "dest_bucket_name",
+    "complete_multipart_upload": "bucket_name",
+}
+
+
+def _answer_unknown_uploads_as_s3_does() -> None:
+    for method in _MULTIPART_CALLS:
+        original = getattr(S3Backend, method)
+        if getattr(original, "_checks_upload_id", False):
+            continue  # idempotent: configure_moto runs once per start and in tests
+
+        def checked(self: S3Backend, bucket: str, upload_id: str, *args: Any,
+                    __original: Any = original, **kwargs: Any) -> Any:
+            if upload_id not in self.get_bucket(bucket).multiparts:
+                raise NoSuchUpload(upload_id=upload_id)
+            return __original(self, bucket, upload_id, *args, **kwargs)
+
+        checked._checks_upload_id = True  # type: ignore[attr-defined]
+        setattr(S3Backend, method, checked)
 
 
 def install(runtime: LambdaRuntime, start_execution: Callable[[str, str], None]) -> None:

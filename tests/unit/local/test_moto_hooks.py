@@ -37,3 +37,36 @@ def test_target_input_honours_input_inputpath_and_transformer() -> None:
 def test_numeric_event_time_becomes_iso8601() -> None:
     out = moto_hooks._normalise({"time": 1764000000.5, "id": ""})
     assert out["time"] == "2025-11-24T16:00:00Z" and out["id"]
+
+
+def test_multipart_methods_take_the_bucket_then_the_upload_id() -> None:
+    from moto.s3.models import S3Backend
+
+    for method, bucket_arg in moto_hooks._MULTIPART_CALLS.items():
+        assert list(inspect.signature(getattr(S3Backend, method)).parameters)[1:3] == [bucket_arg, "multipart_id"]
+
+
+def test_an_unknown_multipart_upload_is_404_no_such_upload_as_in_s3() -> None:
+    import boto3
+    import pytest
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    moto_hooks.configure_moto()
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="bucket-b")
+        s3.put_object(Bucket="bucket-b", Key="src", Body=b"source")
+        started = s3.create_multipart_upload(Bucket="bucket-b", Key="k")["UploadId"]
+        s3.upload_part(Bucket="bucket-b", Key="k", UploadId=started, PartNumber=1, Body=b"x")  # known ids still work
+        for call in (
+            lambda: s3.upload_part(Bucket="bucket-b", Key="k", UploadId="nope", PartNumber=1, Body=b"x"),
+            lambda: s3.upload_part_copy(Bucket="bucket-b", Key="k", UploadId="nope", PartNumber=1,
+                                        CopySource={"Bucket": "bucket-b", "Key": "src"}),
+            lambda: s3.complete_multipart_upload(Bucket="bucket-b", Key="k", UploadId="nope",
+                                                 MultipartUpload={"Parts": [{"ETag": '"e"', "PartNumber": 1}]}),
+        ):
+            with pytest.raises(ClientError) as exc:
+                call()
+            assert exc.value.response["Error"]["Code"] == "NoSuchUpload"
+            assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
