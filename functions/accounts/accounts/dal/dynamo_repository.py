@@ -41,8 +41,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -58,6 +59,20 @@ GSI1 = "gsi1"
 _CONFLICT_RETRIES = 4
 
 
+class _Reservation(StrEnum):
+    """``status`` of an email reservation item (a storage detail: the logic never sees it)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+
+
+class TransactionRejected(RuntimeError):
+    """A transaction failed for a reason its caller did not ask about (a bug or corrupt data)."""
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
 def account_pk(user_id: str) -> str:
     return f"ACCOUNT#{user_id}"
 
@@ -66,12 +81,31 @@ def email_pk(email: str) -> str:
     return f"EMAIL#{email.lower()}"
 
 
+def _account_key(user_id: str) -> dict[str, str]:
+    return {"pk": account_pk(user_id), "sk": "ACCOUNT"}
+
+
+def _profile_key(user_id: str, profile_id: str) -> dict[str, str]:
+    return {"pk": account_pk(user_id), "sk": f"PROFILE#{profile_id}"}
+
+
+def _invoice_key(user_id: str, period: str) -> dict[str, str]:
+    return {"pk": account_pk(user_id), "sk": f"INVOICE#{period}"}
+
+
+def _email_key(email: str) -> dict[str, str]:
+    return {"pk": email_pk(email), "sk": "EMAIL"}
+
+
 def billing_shard(user_id: str) -> int:
     return int(hashlib.sha256(user_id.encode()).hexdigest()[:8], 16) % BILLING_SHARDS
 
 
 def _billing_keys(user_id: str) -> dict[str, str]:
     return {"gsi1pk": f"BILLING#{billing_shard(user_id)}", "gsi1sk": account_pk(user_id)}
+
+
+# --- items <-> records --------------------------------------------------------------------------
 
 
 def _plain(value: Any) -> Any:
@@ -85,13 +119,30 @@ def _account(item: Mapping[str, Any]) -> Account:
         user_id=item["user_id"],
         email=item["email"],
         plan=item["plan"],
-        subscription_status=SubscriptionStatus(item.get("subscription_status", "active")),
+        subscription_status=SubscriptionStatus(item.get("subscription_status", SubscriptionStatus.ACTIVE)),
         cancel_at_period_end=bool(item.get("cancel_at_period_end", False)),
         payment_method=item.get("payment_method", "pm_card_visa"),
         profile_count=int(_plain(item.get("profile_count", 0))),
         created_at=item.get("created_at", ""),
         updated_at=item.get("updated_at", ""),
     )
+
+
+def _account_item(account: Account) -> dict[str, Any]:
+    return {
+        **_account_key(account.user_id),
+        "type": "account",
+        "user_id": account.user_id,
+        "email": account.email,
+        "plan": account.plan,
+        "subscription_status": str(account.subscription_status),
+        "cancel_at_period_end": account.cancel_at_period_end,
+        "payment_method": account.payment_method,
+        "profile_count": account.profile_count,
+        "created_at": account.created_at,
+        "updated_at": account.updated_at,
+        **(_billing_keys(account.user_id) if account.billable else {}),
+    }
 
 
 def _profile(item: Mapping[str, Any]) -> Profile:
@@ -111,8 +162,7 @@ def _profile(item: Mapping[str, Any]) -> Profile:
 
 def _profile_item(p: Profile) -> dict[str, Any]:
     item: dict[str, Any] = {
-        "pk": account_pk(p.user_id),
-        "sk": f"PROFILE#{p.profile_id}",
+        **_profile_key(p.user_id, p.profile_id),
         "type": "profile",
         "user_id": p.user_id,
         "profile_id": p.profile_id,
@@ -145,6 +195,21 @@ def _invoice(item: Mapping[str, Any]) -> Invoice:
     )
 
 
+def _invoice_item(invoice: Invoice) -> dict[str, Any]:
+    return {
+        **_invoice_key(invoice.user_id, invoice.period),
+        "type": "invoice",
+        "user_id": invoice.user_id,
+        "invoice_id": invoice.invoice_id,
+        "period": invoice.period,
+        "plan": invoice.plan,
+        "amount_cents": invoice.amount_cents,
+        "currency": invoice.currency,
+        "status": str(invoice.status),
+        "created_at": invoice.created_at,
+    }
+
+
 def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
@@ -153,104 +218,93 @@ class DynamoAccountsRepository(AccountsRepository):
     def __init__(self, table_name: str) -> None:
         self.table = dynamo.table(table_name)
 
-    # --- transactions with retry on TransactionConflict ----------------------------------------
+    # --- the two ways a write can be refused ------------------------------------------------------
 
-    def _transact(self, items: list[dict[str, Any]]) -> list[str] | None:
-        """Run a transaction; None on success, else the per-item cancellation codes."""
+    @staticmethod
+    def _conditional(write: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any] | None:
+        """One conditional single-item write: its response, or None when the condition failed."""
+        try:
+            return write(**kwargs)
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """Run a transaction whose FIRST item carries the condition the caller asks about.
+
+        True when it committed, False when that first condition failed. Any other cancellation
+        raises ``TransactionRejected``; conflicts with other transactions are retried, then
+        ``ConcurrentUpdate``.
+        """
         for attempt in range(_CONFLICT_RETRIES):
             try:
                 self.table.transact_write(items)
-                return None
+                return True
             except ClientError as error:
                 if _code(error) != "TransactionCanceledException":
                     raise
                 codes = dynamo.cancellation_codes(error)
+                if codes[:1] == ["ConditionalCheckFailed"]:
+                    return False
                 if "ConditionalCheckFailed" in codes or "TransactionConflict" not in codes:
-                    return codes or ["Unknown"]
+                    raise TransactionRejected(f"transaction cancelled: {codes or ['Unknown']}") from None
                 time.sleep(0.02 * (2**attempt))  # another transaction held one of the items
         raise ConcurrentUpdate()
 
     # --- sign-up --------------------------------------------------------------------------------
 
     def reserve_email(self, email: str, token: str, expires_at: int) -> None:
-        try:
-            self.table.put_item(
-                Item={
-                    "pk": email_pk(email),
-                    "sk": "EMAIL",
-                    "type": "email",
-                    "status": "pending",
-                    "token": token,
-                    "expires_at": expires_at,
-                },
-                # An expired pending reservation (TTL deletion lags) is free to take.
-                ConditionExpression="attribute_not_exists(pk) OR (#s = :pending AND expires_at < :now)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":pending": "pending", ":now": int(time.time())},
-            )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                raise EmailTaken() from None
-            raise
+        reserved = self._conditional(
+            self.table.put_item,
+            Item={
+                **_email_key(email),
+                "type": "email",
+                "status": str(_Reservation.PENDING),
+                "token": token,
+                "expires_at": expires_at,
+            },
+            # An expired pending reservation (TTL deletion lags) is free to take.
+            ConditionExpression="attribute_not_exists(pk) OR (#s = :pending AND expires_at < :now)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":pending": str(_Reservation.PENDING), ":now": int(time.time())},
+        )
+        if reserved is None:
+            raise EmailTaken()
 
     def release_email(self, email: str, token: str) -> None:
-        try:
-            self.table.delete_item(
-                Key={"pk": email_pk(email), "sk": "EMAIL"},
-                ConditionExpression="#t = :token",
-                ExpressionAttributeNames={"#t": "token"},
-                ExpressionAttributeValues={":token": token},
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
+        # Refused (None) when the token is not ours: then there is nothing of ours to release.
+        self._conditional(
+            self.table.delete_item,
+            Key=_email_key(email),
+            ConditionExpression="#t = :token",
+            ExpressionAttributeNames={"#t": "token"},
+            ExpressionAttributeValues={":token": token},
+        )
 
     def create_account(self, account: Account, reservation_token: str) -> None:
-        item = {
-            "pk": account_pk(account.user_id),
-            "sk": "ACCOUNT",
-            "type": "account",
-            "user_id": account.user_id,
-            "email": account.email,
-            "plan": account.plan,
-            "subscription_status": str(account.subscription_status),
-            "cancel_at_period_end": account.cancel_at_period_end,
-            "payment_method": account.payment_method,
-            "profile_count": account.profile_count,
-            "created_at": account.created_at,
-            "updated_at": account.updated_at,
-            **(_billing_keys(account.user_id) if account.billable else {}),
-        }
-        codes = self._transact(
-            [
-                {
-                    "Update": {
-                        "Key": {"pk": email_pk(account.email), "sk": "EMAIL"},
-                        "UpdateExpression": "SET #s = :active, user_id = :uid REMOVE expires_at, #t",
-                        "ConditionExpression": "#t = :token AND #s = :pending",
-                        "ExpressionAttributeNames": {"#s": "status", "#t": "token"},
-                        "ExpressionAttributeValues": {
-                            ":active": "active",
-                            ":pending": "pending",
-                            ":uid": account.user_id,
-                            ":token": reservation_token,
-                        },
-                    }
+        confirm_reservation = {
+            "Update": {
+                "Key": _email_key(account.email),
+                "UpdateExpression": "SET #s = :active, user_id = :uid REMOVE expires_at, #t",
+                "ConditionExpression": "#t = :token AND #s = :pending",
+                "ExpressionAttributeNames": {"#s": "status", "#t": "token"},
+                "ExpressionAttributeValues": {
+                    ":active": str(_Reservation.ACTIVE),
+                    ":pending": str(_Reservation.PENDING),
+                    ":uid": account.user_id,
+                    ":token": reservation_token,
                 },
-                {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]
-        )
-        if codes is not None:
-            if codes and codes[0] == "ConditionalCheckFailed":
-                raise EmailTaken()  # our reservation expired and someone else took the email
-            raise RuntimeError(f"account creation cancelled: {codes}")
+            }
+        }
+        put_account = {"Put": {"Item": _account_item(account), "ConditionExpression": "attribute_not_exists(pk)"}}
+        if not self._transact([confirm_reservation, put_account]):
+            raise EmailTaken()  # our reservation expired and someone else took the email
 
     # --- accounts -------------------------------------------------------------------------------
 
     def get_account(self, user_id: str, *, consistent: bool = False) -> Account | None:
-        item = self.table.get_item(
-            Key={"pk": account_pk(user_id), "sk": "ACCOUNT"}, ConsistentRead=consistent
-        ).get("Item")
+        item = self.table.get_item(Key=_account_key(user_id), ConsistentRead=consistent).get("Item")
         return _account(item) if item else None
 
     def change_plan(
@@ -284,138 +338,106 @@ class DynamoAccountsRepository(AccountsRepository):
             sets += ["gsi1pk = :g1pk", "gsi1sk = :g1sk"]
             keys = _billing_keys(user_id)
             values[":g1pk"], values[":g1sk"] = keys["gsi1pk"], keys["gsi1sk"]
-        try:
-            response = self.table.update_item(
-                Key={"pk": account_pk(user_id), "sk": "ACCOUNT"},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=(
-                    "attribute_exists(pk) AND subscription_status = :expected AND "
-                    "(attribute_not_exists(profile_count) OR profile_count <= :max)"
-                ),
-                ExpressionAttributeNames={"#plan": "plan"},
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _account(response["Attributes"])
+        response = self._conditional(
+            self.table.update_item,
+            Key=_account_key(user_id),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=(
+                "attribute_exists(pk) AND subscription_status = :expected AND "
+                "(attribute_not_exists(profile_count) OR profile_count <= :max)"
+            ),
+            ExpressionAttributeNames={"#plan": "plan"},
+            ExpressionAttributeValues=values,
+            ReturnValues="ALL_NEW",
+        )
+        return _account(response["Attributes"]) if response is not None else None
 
     def request_cancel(self, user_id: str) -> Account | None:
-        try:
-            response = self.table.update_item(
-                Key={"pk": account_pk(user_id), "sk": "ACCOUNT"},
-                UpdateExpression="SET cancel_at_period_end = :true, updated_at = :now",
-                ConditionExpression="attribute_exists(pk) AND subscription_status IN (:active, :past_due)",
-                ExpressionAttributeValues={
-                    ":true": True,
-                    ":now": iso(),
-                    ":active": "active",
-                    ":past_due": "past_due",
-                },
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return _account(response["Attributes"])
+        response = self._conditional(
+            self.table.update_item,
+            Key=_account_key(user_id),
+            UpdateExpression="SET cancel_at_period_end = :true, updated_at = :now",
+            ConditionExpression="attribute_exists(pk) AND subscription_status IN (:active, :past_due)",
+            ExpressionAttributeValues={
+                ":true": True,
+                ":now": iso(),
+                ":active": str(SubscriptionStatus.ACTIVE),
+                ":past_due": str(SubscriptionStatus.PAST_DUE),
+            },
+            ReturnValues="ALL_NEW",
+        )
+        return _account(response["Attributes"]) if response is not None else None
 
     # --- profiles -------------------------------------------------------------------------------
 
-    def list_profiles(self, user_id: str, *, consistent: bool = False) -> list[Profile]:
-        items = self.table.query_all(
+    def _query_partition(self, user_id: str, prefix: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every item of the account's partition whose sort key starts with ``prefix``."""
+        return self.table.query_all(
             KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": account_pk(user_id), ":prefix": "PROFILE#"},
-            ConsistentRead=consistent,
+            ExpressionAttributeValues={":pk": account_pk(user_id), ":prefix": prefix},
+            **kwargs,
         )
+
+    def list_profiles(self, user_id: str, *, consistent: bool = False) -> list[Profile]:
+        items = self._query_partition(user_id, "PROFILE#", ConsistentRead=consistent)
         return sorted((_profile(i) for i in items), key=lambda p: (p.created_at, p.profile_id))
 
     def get_profile(self, user_id: str, profile_id: str, *, consistent: bool = False) -> Profile | None:
-        item = self.table.get_item(
-            Key={"pk": account_pk(user_id), "sk": f"PROFILE#{profile_id}"}, ConsistentRead=consistent
-        ).get("Item")
+        item = self.table.get_item(Key=_profile_key(user_id, profile_id), ConsistentRead=consistent).get("Item")
         return _profile(item) if item else None
 
     def add_profile(self, profile: Profile, *, plan: str, max_profiles: int) -> bool:
-        codes = self._transact(
-            [
-                {
-                    "Update": {
-                        "Key": {"pk": account_pk(profile.user_id), "sk": "ACCOUNT"},
-                        "UpdateExpression": (
-                            "SET profile_count = if_not_exists(profile_count, :zero) + :one, "
-                            "updated_at = :now"
-                        ),
-                        "ConditionExpression": (
-                            "attribute_exists(pk) AND #plan = :plan AND "
-                            "(attribute_not_exists(profile_count) OR profile_count < :max)"
-                        ),
-                        "ExpressionAttributeNames": {"#plan": "plan"},
-                        "ExpressionAttributeValues": {
-                            ":zero": 0,
-                            ":one": 1,
-                            ":now": iso(),
-                            ":plan": plan,
-                            ":max": max_profiles,
-                        },
-                    }
+        count_under_cap = {
+            "Update": {
+                "Key": _account_key(profile.user_id),
+                "UpdateExpression": (
+                    "SET profile_count = if_not_exists(profile_count, :zero) + :one, updated_at = :now"
+                ),
+                "ConditionExpression": (
+                    "attribute_exists(pk) AND #plan = :plan AND "
+                    "(attribute_not_exists(profile_count) OR profile_count < :max)"
+                ),
+                "ExpressionAttributeNames": {"#plan": "plan"},
+                "ExpressionAttributeValues": {
+                    ":zero": 0,
+                    ":one": 1,
+                    ":now": iso(),
+                    ":plan": plan,
+                    ":max": max_profiles,
                 },
-                {"Put": {"Item": _profile_item(profile), "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]
-        )
-        if codes is None:
-            return True
-        if codes[:1] == ["ConditionalCheckFailed"]:
-            return False
-        raise RuntimeError(f"profile creation cancelled: {codes}")
+            }
+        }
+        put_profile = {"Put": {"Item": _profile_item(profile), "ConditionExpression": "attribute_not_exists(pk)"}}
+        return self._transact([count_under_cap, put_profile])
 
     def replace_profile(self, profile: Profile, *, expected_version: int) -> bool:
-        try:
-            self.table.put_item(
-                Item=_profile_item(profile),
-                ConditionExpression="version = :v",
-                ExpressionAttributeValues={":v": expected_version},
-            )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        replaced = self._conditional(
+            self.table.put_item,
+            Item=_profile_item(profile),
+            ConditionExpression="version = :v",
+            ExpressionAttributeValues={":v": expected_version},
+        )
+        return replaced is not None
 
     def delete_profile(self, user_id: str, profile_id: str) -> bool:
-        profile_key = {"pk": account_pk(user_id), "sk": f"PROFILE#{profile_id}"}
-        codes = self._transact(
-            [
-                {"Delete": {"Key": profile_key, "ConditionExpression": "attribute_exists(pk)"}},
-                {
-                    "Update": {
-                        "Key": {"pk": account_pk(user_id), "sk": "ACCOUNT"},
-                        "UpdateExpression": "SET profile_count = profile_count - :one, updated_at = :now",
-                        "ConditionExpression": "profile_count > :zero",
-                        "ExpressionAttributeValues": {":one": 1, ":zero": 0, ":now": iso()},
-                    }
-                },
-            ]
-        )
-        if codes is None:
-            return True
-        if codes[:1] == ["ConditionalCheckFailed"]:
-            return False
-        # The profile exists but the counter is already 0 (should not happen): drop the profile anyway.
-        self.table.delete_item(Key=profile_key)
-        return True
+        delete = {
+            "Delete": {"Key": _profile_key(user_id, profile_id), "ConditionExpression": "attribute_exists(pk)"}
+        }
+        # A profile with the counter already at 0 cannot exist: that transaction is rejected loudly.
+        uncount = {
+            "Update": {
+                "Key": _account_key(user_id),
+                "UpdateExpression": "SET profile_count = profile_count - :one, updated_at = :now",
+                "ConditionExpression": "profile_count > :zero",
+                "ExpressionAttributeValues": {":one": 1, ":zero": 0, ":now": iso()},
+            }
+        }
+        return self._transact([delete, uncount])
 
     # --- billing --------------------------------------------------------------------------------
 
     def list_invoices(self, user_id: str) -> list[Invoice]:
-        items = self.table.query_all(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": account_pk(user_id), ":prefix": "INVOICE#"},
-            ScanIndexForward=False,
-        )
-        return [_invoice(i) for i in items]
+        return [_invoice(i) for i in self._query_partition(user_id, "INVOICE#", ScanIndexForward=False)]
 
     def billable_account_ids(self, shards: Sequence[int] | None = None) -> Iterator[str]:
         for shard in range(BILLING_SHARDS) if shards is None else shards:
@@ -430,37 +452,19 @@ class DynamoAccountsRepository(AccountsRepository):
                 yield str(item["user_id"])
 
     def create_invoice(self, invoice: Invoice) -> bool:
-        item: dict[str, Any] = {
-            "pk": account_pk(invoice.user_id),
-            "sk": f"INVOICE#{invoice.period}",
-            "type": "invoice",
-            "user_id": invoice.user_id,
-            "invoice_id": invoice.invoice_id,
-            "period": invoice.period,
-            "plan": invoice.plan,
-            "amount_cents": invoice.amount_cents,
-            "currency": invoice.currency,
-            "status": str(invoice.status),
-            "created_at": invoice.created_at,
-        }
-        try:
-            self.table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        created = self._conditional(
+            self.table.put_item, Item=_invoice_item(invoice), ConditionExpression="attribute_not_exists(pk)"
+        )
+        return created is not None
 
     def get_invoice(self, user_id: str, period: str) -> Invoice | None:
-        item = self.table.get_item(
-            Key={"pk": account_pk(user_id), "sk": f"INVOICE#{period}"}, ConsistentRead=True
-        ).get("Item")
+        item = self.table.get_item(Key=_invoice_key(user_id, period), ConsistentRead=True).get("Item")
         return _invoice(item) if item else None
 
     def settle_invoice(self, invoice: Invoice, account_status: SubscriptionStatus) -> None:
         values: dict[str, Any] = {
             ":status": str(invoice.status),
-            ":pending": "pending",
+            ":pending": str(InvoiceStatus.PENDING),
             ":ref": invoice.payment_reference or "",
             ":at": invoice.settled_at or iso(),
         }
@@ -468,52 +472,44 @@ class DynamoAccountsRepository(AccountsRepository):
         if invoice.decline_code:
             sets.append("decline_code = :decline")
             values[":decline"] = invoice.decline_code
-        codes = self._transact(
-            [
-                {
-                    "Update": {
-                        "Key": {"pk": account_pk(invoice.user_id), "sk": f"INVOICE#{invoice.period}"},
-                        "UpdateExpression": "SET " + ", ".join(sets),
-                        "ConditionExpression": "#s = :pending",
-                        "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": values,
-                    }
+        settle = {
+            "Update": {
+                "Key": _invoice_key(invoice.user_id, invoice.period),
+                "UpdateExpression": "SET " + ", ".join(sets),
+                "ConditionExpression": "#s = :pending",
+                "ExpressionAttributeNames": {"#s": "status"},
+                "ExpressionAttributeValues": values,
+            }
+        }
+        account = {
+            "Update": {
+                "Key": _account_key(invoice.user_id),
+                "UpdateExpression": "SET subscription_status = :status, updated_at = :now",
+                "ConditionExpression": "attribute_exists(pk) AND subscription_status <> :canceled",
+                "ExpressionAttributeValues": {
+                    ":status": str(account_status),
+                    ":now": iso(),
+                    ":canceled": str(SubscriptionStatus.CANCELED),
                 },
-                {
-                    "Update": {
-                        "Key": {"pk": account_pk(invoice.user_id), "sk": "ACCOUNT"},
-                        "UpdateExpression": "SET subscription_status = :status, updated_at = :now",
-                        "ConditionExpression": "attribute_exists(pk) AND subscription_status <> :canceled",
-                        "ExpressionAttributeValues": {
-                            ":status": str(account_status),
-                            ":now": iso(),
-                            ":canceled": "canceled",
-                        },
-                    }
-                },
-            ]
-        )
-        if codes is not None:
-            raise RuntimeError(f"invoice settlement cancelled: {codes}")
+            }
+        }
+        if not self._transact([settle, account]):
+            raise TransactionRejected("invoice settlement cancelled: the invoice is no longer pending")
 
     def finish_cancellation(self, user_id: str) -> bool:
-        try:
-            self.table.update_item(
-                Key={"pk": account_pk(user_id), "sk": "ACCOUNT"},
-                UpdateExpression=(
-                    "SET subscription_status = :canceled, cancel_at_period_end = :false, updated_at = :now "
-                    "REMOVE gsi1pk, gsi1sk"
-                ),
-                ConditionExpression="cancel_at_period_end = :true",
-                ExpressionAttributeValues={
-                    ":canceled": "canceled",
-                    ":false": False,
-                    ":true": True,
-                    ":now": iso(),
-                },
-            )
-        except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        finished = self._conditional(
+            self.table.update_item,
+            Key=_account_key(user_id),
+            UpdateExpression=(
+                "SET subscription_status = :canceled, cancel_at_period_end = :false, updated_at = :now "
+                "REMOVE gsi1pk, gsi1sk"
+            ),
+            ConditionExpression="cancel_at_period_end = :true",
+            ExpressionAttributeValues={
+                ":canceled": str(SubscriptionStatus.CANCELED),
+                ":false": False,
+                ":true": True,
+                ":now": iso(),
+            },
+        )
+        return finished is not None
