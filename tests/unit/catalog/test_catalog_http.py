@@ -233,9 +233,9 @@ def test_complete_maps_s3_refusals(
         raise ClientError({"Error": {"Code": s3_code, "Message": "refused"}}, "CompleteMultipartUpload")
 
     title_id = create(cloud)
-    from catalog.handlers import http
+    from catalog import wiring
 
-    monkeypatch.setattr(type(http.catalog_service()._uploads._s3), "complete_multipart_upload", refuse)
+    monkeypatch.setattr(type(wiring.catalog_service()._uploads._s3), "complete_multipart_upload", refuse)
     got_status, body = cloud.invoke(
         "POST",
         f"/titles/{title_id}/upload/complete",

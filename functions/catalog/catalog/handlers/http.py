@@ -1,28 +1,21 @@
 """Catalog HTTP routes (HTTP API v2.0 and ALB): parse -> authorize -> one logic call -> respond.
 
-Writes are for the ``admins`` group; reads are for every signed-in user, who only ever sees READY
-titles (admins see every status).
+Writes are for the ``admins`` group; who may list or read which title is decided in
+``catalog.logic.titles`` from the caller's admin flag.
 """
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 from typing import Annotated
 
-import boto3
-from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 from reelstack_common.auth import current_user, require_group
-from reelstack_common.errors import Forbidden
 from reelstack_common.http import Router, build_handler
 
-from catalog.dal.dynamo_titles import DynamoTitleStore
-from catalog.dal.s3_uploads import S3UploadStore
-from catalog.logic.titles import CatalogService, CatalogSettings
+from catalog.handlers.observability import SERVICE, logger, metrics, tracer
 from catalog.models.titles import (
     CompleteUploadRequest,
     CompleteUploadResponse,
@@ -35,29 +28,9 @@ from catalog.models.titles import (
     UploadRequest,
     UploadResponse,
 )
+from catalog.wiring import catalog_service
 
-SERVICE = "catalog"
 router = Router()
-metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Reelstack")
-
-
-@lru_cache(maxsize=1)
-def catalog_service() -> CatalogService:
-    """Built on first use (not at import) so tests can set the environment first; cached for the
-    life of the execution environment so clients are reused across invocations."""
-    table = boto3.resource("dynamodb").Table(os.environ["CATALOG_TABLE"])
-    # SigV4 so the presigned URL signs the Content-Type header; virtual-hosted URLs on AWS (path
-    # style is being retired), path style against a local endpoint (no per-bucket host names).
-    addressing = "path" if os.environ.get("AWS_ENDPOINT_URL") else "virtual"
-    s3 = boto3.client("s3", config=Config(signature_version="s3v4", s3={"addressing_style": addressing}))
-    return CatalogService(
-        DynamoTitleStore(table),
-        S3UploadStore(s3, os.environ["INGEST_BUCKET"]),
-        CatalogSettings(
-            upload_ttl_s=int(os.environ.get("UPLOAD_URL_TTL_S") or 900),
-            max_source_bytes=int(os.environ.get("MAX_SOURCE_BYTES") or CatalogSettings.max_source_bytes),
-        ),
-    )
 
 
 def _is_admin() -> bool:
@@ -79,11 +52,7 @@ def list_titles(
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
     status: Annotated[TitleStatus | None, Query()] = None,
 ) -> TitlePage:
-    is_admin = _is_admin()
-    wanted = status or TitleStatus.READY
-    if wanted is not TitleStatus.READY and not is_admin:
-        raise Forbidden("Only admins can list titles that are not READY")
-    return catalog_service().list_titles(status=wanted, limit=limit, cursor=cursor)
+    return catalog_service().list_titles(is_admin=_is_admin(), status=status, limit=limit, cursor=cursor)
 
 
 @router.get("/titles/<title_id>", summary="A title (non-admins: READY titles only)")
@@ -107,4 +76,4 @@ def complete_upload(title_id: str, body: CompleteUploadRequest) -> CompleteUploa
     return catalog_service().complete_upload(title_id, body)
 
 
-lambda_handler = build_handler(router, service=SERVICE, metrics=metrics)
+lambda_handler = build_handler(router, service=SERVICE, logger=logger, tracer=tracer, metrics=metrics)

@@ -25,6 +25,7 @@ from catalog.models.errors import (
     InvalidCursor,
     InvalidUploadParts,
     SourceTooLarge,
+    StatusNotListable,
     TitleNotFound,
     TitleNotUploadable,
     UploadNotFound,
@@ -118,11 +119,17 @@ class CatalogService:
             raise TitleNotFound()
         return TitleView.of(record)
 
-    def list_titles(self, *, status: TitleStatus, limit: int | None, cursor: str | None) -> TitlePage:
+    def list_titles(
+        self, *, is_admin: bool, status: TitleStatus | None, limit: int | None, cursor: str | None
+    ) -> TitlePage:
+        """Non-admins list READY titles only (403 for any other status)."""
+        wanted = status or TitleStatus.READY
+        if wanted is not TitleStatus.READY and not is_admin:
+            raise StatusNotListable()
         size = self._settings.default_page_size if limit is None else limit
         size = max(1, min(size, self._settings.max_page_size))
         try:
-            records, next_cursor = self._titles.list_by_status(status, limit=size, cursor=cursor or None)
+            records, next_cursor = self._titles.list_by_status(wanted, limit=size, cursor=cursor or None)
         except InvalidCursorError as exc:
             raise InvalidCursor() from exc
         return TitlePage(items=[TitleView.of(r) for r in records], next_cursor=next_cursor)

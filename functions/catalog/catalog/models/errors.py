@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reelstack_common.errors import BadRequest, Conflict, NotFound, PayloadTooLarge
+from reelstack_common.errors import BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge
 
 
 class TitleNotFound(NotFound):
@@ -43,3 +43,8 @@ class UseMultipart(BadRequest):
 class InvalidCursor(BadRequest):
     def __init__(self) -> None:
         super().__init__("Invalid pagination cursor", "INVALID_CURSOR")
+
+
+class StatusNotListable(Forbidden):
+    def __init__(self) -> None:
+        super().__init__("Only admins can list titles that are not READY")
