@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from pydantic import BaseModel, ConfigDict
 from reelstack_common.auth import current_user
 from reelstack_common.errors import ApiError, Conflict
-from reelstack_common.http import Router, build_handler, event_kind
+from reelstack_common.http import DeclaredRoute, Router, build_handler, declared_routes, event_kind, public
 
 from tests.unit.events import LambdaContext, alb_event, http_api_event, response_header, response_json
 
@@ -22,34 +22,37 @@ class Echo(BaseModel):
 
 
 router = Router()
+# The edge behaviours below are the same for public and private routes; these are public so the
+# requests need no token. /whoami and /private-echo are private (the default).
+OPEN = public("test route")
 
 
-@router.get("/ok")
+@router.get("/ok", openapi_extensions=OPEN)
 def ok() -> dict[str, Any]:
     return {"ok": True}
 
 
-@router.post("/echo")
+@router.post("/echo", openapi_extensions=OPEN)
 def echo(body: Annotated[Echo, Body()]) -> Echo:
     return body
 
 
-@router.get("/items/<item_id>")
+@router.get("/items/<item_id>", openapi_extensions=OPEN)
 def item(item_id: str) -> dict[str, str]:
     return {"item_id": item_id}
 
 
-@router.get("/boom")
+@router.get("/boom", openapi_extensions=OPEN)
 def boom() -> None:
     raise RuntimeError("db password is hunter2")
 
 
-@router.get("/conflict")
+@router.get("/conflict", openapi_extensions=OPEN)
 def conflict() -> None:
     raise Conflict("ALREADY_THERE", "It exists")
 
 
-@router.get("/teapot")
+@router.get("/teapot", openapi_extensions=OPEN)
 def teapot() -> None:
     raise ApiError(418, "TEAPOT", "Short and stout")
 
@@ -57,6 +60,12 @@ def teapot() -> None:
 @router.get("/whoami")
 def whoami() -> dict[str, str]:
     return {"user_id": current_user(router).user_id}
+
+
+@router.post("/private-echo")
+def private_echo(body: Annotated[Echo, Body()]) -> Echo:
+    current_user(router)
+    return body
 
 
 handler = build_handler(router, service="shared-test", max_body_bytes=1024)
@@ -176,3 +185,29 @@ def test_hostile_json_is_a_400_not_a_500(edge: str) -> None:
         response = roomy(make(edge, "POST", "/echo", raw), LambdaContext())
         assert response["statusCode"] == 400, raw[:20]
         assert response_json(response)["error"]["code"] == "BAD_REQUEST"
+
+
+@pytest.mark.parametrize("body", [None, {"name": 1}, "{bad json", {"name": "a" * 2000, "count": 1}])
+def test_a_private_route_authenticates_before_it_reads_the_body(edge: str, body: Any, issuer: Any) -> None:
+    # API Gateway's authorizer answers 401 before the function sees the body; the ALB must too.
+    status, payload, _ = call(make(edge, "POST", "/private-echo", body))
+    assert (status, payload["error"]["code"]) == (401, "UNAUTHORIZED")
+    bad_token = {"authorization": "Bearer not-a-jwt"}
+    status, payload, _ = call(make(edge, "POST", "/private-echo", body, headers=bad_token))
+    assert (status, payload["error"]["code"]) == (401, "UNAUTHORIZED")
+    # Signed in, the body rules apply as before.
+    signed_in = {"authorization": f"Bearer {issuer.token()}"}
+    status, payload, _ = call(make(edge, "POST", "/private-echo", body, headers=signed_in))
+    assert status in (400, 413) and payload["error"]["code"] != "UNAUTHORIZED"
+    status, payload, _ = call(make(edge, "POST", "/private-echo", {"name": "a", "count": 1}, headers=signed_in))
+    assert (status, payload) == (200, {"name": "a", "count": 1})
+
+
+def test_declared_routes_read_method_path_and_privacy_from_the_decorators() -> None:
+    routes = {r.route_key: r for r in declared_routes(router)}
+    assert routes["GET /items/{item_id}"] == DeclaredRoute("GET", "/items/{item_id}", "test route")
+    assert routes["POST /private-echo"].private and not routes["GET /ok"].private
+    assert routes["GET /items/{item_id}"].pattern.match("/items/42")
+    assert not routes["GET /items/{item_id}"].pattern.match("/items/42/more")
+    with pytest.raises(ValueError, match="say why"):
+        public(" ")

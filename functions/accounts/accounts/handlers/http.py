@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
 from reelstack_common.auth import current_user
-from reelstack_common.http import Router, build_handler
+from reelstack_common.http import Router, build_handler, public
 
 from accounts.dal.wiring import dependencies
 from accounts.handlers.observability import SERVICE, logger, metrics, tracer
@@ -49,7 +49,12 @@ def _user_id() -> str:
 # --- accounts ---------------------------------------------------------------------------------
 
 
-@router.post("/accounts", summary="Create an account", responses={201: {"description": "Created"}})
+@router.post(
+    "/accounts",
+    summary="Create an account",
+    responses={201: {"description": "Created"}},
+    openapi_extensions=public("sign-up: the caller has no account yet"),
+)
 def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[AccountCreated]:
     user_id = accounts.sign_up(body, dependencies().repo, dependencies().identity)
     metrics.add_metric(name="AccountsCreated", unit=MetricUnit.Count, value=1)
@@ -60,7 +65,11 @@ def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[Ac
     )
 
 
-@router.post("/accounts/login", summary="Exchange email and password for Cognito tokens")
+@router.post(
+    "/accounts/login",
+    summary="Exchange email and password for Cognito tokens",
+    openapi_extensions=public("login: exchanges credentials for tokens"),
+)
 def login(body: Annotated[LoginRequest, Body()]) -> TokensOut:
     return TokensOut.of(accounts.log_in(body, dependencies().identity))
 
@@ -113,7 +122,11 @@ def delete_profile(profile_id: ProfileId) -> Response[None]:
 # --- billing ----------------------------------------------------------------------------------
 
 
-@router.get("/billing/plans", summary="Plans and prices (public)")
+@router.get(
+    "/billing/plans",
+    summary="Plans and prices (public)",
+    openapi_extensions=public("public plan catalogue shown before sign-up"),
+)
 def list_plans() -> PlanList:
     return PlanList(plans=[PlanOut.of(p) for p in billing.list_plans()])
 

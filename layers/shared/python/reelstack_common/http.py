@@ -16,6 +16,7 @@ error -- ours, Powertools' or pydantic's -- leaves as ``{"error": {"code", "mess
 =====================================  ====  ======================
 cause                                  HTTP  code
 =====================================  ====  ======================
+no valid token on a private route      401   UNAUTHORIZED
 ``ApiError`` subclasses                 *    the error's own code
 no route                               404   NOT_FOUND
 malformed JSON / base64 / UTF-8        400   BAD_REQUEST
@@ -26,6 +27,16 @@ anything else                          500   INTERNAL (logged, generic message)
 =====================================  ====  ======================
 
 Validation messages name the field and the rule, never the submitted value (it may be a password).
+
+Routes are private (bearer JWT) unless declared public, with the reason, in the route decorator::
+
+    @router.get("/plans", openapi_extensions=public("the plan catalogue is shown before sign-up"))
+
+That decorator is the one declaration of a route: infra builds the HTTP API routes (JWT authorizer
+or none) from ``declared_routes`` and the published OpenAPI document is generated from the same
+router. A private route authenticates before anything reads the body, on both edges (API Gateway's
+authorizer does so before the function runs; for ALB events the handler does it), so a caller
+without a valid token learns nothing about the request shape.
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -54,21 +66,86 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     ResponseValidationError,
 )
 
+from reelstack_common.auth import current_user
 from reelstack_common.errors import ApiError, error_body
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
+# The CloudWatch namespace of every service's metrics (POWERTOOLS_METRICS_NAMESPACE overrides it,
+# e.g. in tests); the one place it is written.
+METRICS_NAMESPACE = "Reelstack"
+# The OpenAPI extension that marks a route public; its value says why it needs no token.
+PUBLIC_REASON = "x-public-reason"
 
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "METRICS_NAMESPACE",
+    "PUBLIC_REASON",
+    "DeclaredRoute",
     "Router",
     "build_handler",
+    "declared_routes",
     "error_response",
     "event_kind",
     "format_validation_errors",
     "json_response",
+    "public",
+    "service_metrics",
 ]
+
+
+def public(reason: str) -> dict[str, str]:
+    """``openapi_extensions`` of a route served without a token; ``reason`` says why (required)."""
+    if not reason.strip():
+        raise ValueError("a public route must say why it needs no token")
+    return {PUBLIC_REASON: reason}
+
+
+def service_metrics(service: str) -> Metrics:
+    """Powertools Metrics of ``service`` in the house namespace."""
+    return Metrics(service=service, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or METRICS_NAMESPACE)
+
+
+@dataclass(frozen=True)
+class DeclaredRoute:
+    """A route as its decorator declares it; ``path`` in OpenAPI / API Gateway syntax (``{id}``)."""
+
+    method: str
+    path: str
+    public_reason: str | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.public_reason is None
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """Matches request paths as API Gateway matches route keys (a ``{param}`` is one segment)."""
+        parts = re.split(r"(\{[^/{}]+\})", self.path)
+        return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts if p) + "$")
+
+
+def declared_routes(router: Router) -> list[DeclaredRoute]:
+    """Every route of ``router``, static paths before parameterised ones (Powertools' match order)."""
+    # Powertools keeps the parsed routes on the resolver that includes the router; a throwaway one
+    # reads them without touching the resolvers that serve requests.
+    resolver = APIGatewayHttpResolver()
+    previous = router.api_resolver if hasattr(router, "api_resolver") else None
+    resolver.include_router(router)
+    if previous is not None:
+        router.api_resolver = previous
+    routes = []
+    for route in resolver._static_routes + resolver._dynamic_routes:
+        reason = (route.openapi_extensions or {}).get(PUBLIC_REASON)
+        if reason is not None and not str(reason).strip():
+            raise ValueError(f"public route {route.method} {route.path} needs a reason")
+        routes.append(DeclaredRoute(route.method.upper(), route.openapi_path, str(reason) if reason else None))
+    return routes
 
 
 def event_kind(event: dict[str, Any]) -> str:
@@ -209,6 +286,29 @@ def _check_body(event: dict[str, Any], max_body_bytes: int) -> tuple[int, str, s
     return None
 
 
+class _EventHolder:
+    """What ``auth.current_user`` reads from a resolver: the request being handled."""
+
+    def __init__(self, event: dict[str, Any]) -> None:
+        self.current_event = event
+
+
+def _private_route_matcher(routes: Sequence[DeclaredRoute]) -> Callable[[dict[str, Any]], bool]:
+    """Whether an event asks for a private route (first match wins, as in the resolver)."""
+    table = [(route.method, route.pattern, route.private) for route in routes]
+
+    def is_private(event: dict[str, Any]) -> bool:
+        http = (event.get("requestContext") or {}).get("http") or {}
+        method = str(event.get("httpMethod") or http.get("method") or "").upper()
+        path = str(event.get("path") or event.get("rawPath") or http.get("path") or "")
+        for route_method, pattern, private in table:
+            if route_method == method and pattern.match(path):
+                return private
+        return False  # no such route: the resolver answers 404
+
+    return is_private
+
+
 def _install_error_handlers(app: ApiGatewayResolver, logger: Logger) -> None:
     @app.exception_handler(ApiError)
     def _api_error(exc: ApiError) -> Response:
@@ -258,7 +358,6 @@ def build_handler(
     tracer: Tracer | None = None,
     metrics: Metrics | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    strip_prefixes: list[str] | None = None,
 ) -> LambdaHandler:
     """The Lambda entry point serving ``router`` to HTTP API v2.0 and ALB events.
 
@@ -267,17 +366,16 @@ def build_handler(
     """
     logger = logger or Logger(service=service)
     tracer = tracer or Tracer(service=service)
-    metrics = metrics or Metrics(
-        service=service, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Reelstack"
-    )
+    metrics = metrics or service_metrics(service or "")
 
     resolvers: dict[str, ApiGatewayResolver] = {
-        "http_api": APIGatewayHttpResolver(enable_validation=True, strip_prefixes=strip_prefixes),  # type: ignore[arg-type]
-        "alb": ALBResolver(enable_validation=True, strip_prefixes=strip_prefixes),  # type: ignore[arg-type]
+        "http_api": APIGatewayHttpResolver(enable_validation=True),
+        "alb": ALBResolver(enable_validation=True),
     }
     for resolver in resolvers.values():
         resolver.include_router(router)
         _install_error_handlers(resolver, logger)
+    private_routes = _private_route_matcher(declared_routes(router))
 
     @logger.inject_lambda_context(clear_state=True, log_event=False)
     @tracer.capture_lambda_handler(capture_response=False)
@@ -287,6 +385,12 @@ def build_handler(
         request_context = event.get("requestContext") or {}
         headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
         logger.set_correlation_id(request_context.get("requestId") or headers.get("x-amzn-trace-id"))
+        if private_routes(event):
+            try:
+                current_user(_EventHolder(event))
+            except ApiError as exc:
+                logger.info("request rejected at the edge", extra={"status": exc.status, "error_code": exc.code})
+                return _edge_response(kind, event, exc.status, exc.code, exc.message)
         problem = _check_body(event, max_body_bytes)
         if problem is not None:
             status, code, message = problem
