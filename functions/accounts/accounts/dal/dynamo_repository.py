@@ -42,9 +42,10 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import asdict, fields
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any
+from enum import Enum, StrEnum
+from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 from reelstack_common import dynamo
@@ -57,6 +58,7 @@ from accounts.models.exceptions import ConcurrentUpdate, EmailTaken
 BILLING_SHARDS = 8
 GSI1 = "gsi1"
 _CONFLICT_RETRIES = 4
+_R = TypeVar("_R", Account, Profile, Invoice)
 
 
 class _Reservation(StrEnum):
@@ -114,100 +116,32 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _account(item: Mapping[str, Any]) -> Account:
-    return Account(
-        user_id=item["user_id"],
-        email=item["email"],
-        plan=item["plan"],
-        subscription_status=SubscriptionStatus(item.get("subscription_status", SubscriptionStatus.ACTIVE)),
-        cancel_at_period_end=bool(item.get("cancel_at_period_end", False)),
-        payment_method=item.get("payment_method", "pm_card_visa"),
-        profile_count=int(_plain(item.get("profile_count", 0))),
-        created_at=item.get("created_at", ""),
-        updated_at=item.get("updated_at", ""),
-    )
+def _record(cls: type[_R], item: Mapping[str, Any]) -> _R:
+    """The domain record ``cls`` from a stored item: its fields by name, absent ones defaulted.
+
+    The records coerce their enums themselves (``__post_init__``), so status strings stay there.
+    """
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: _plain(v) for k, v in item.items() if k in names})
+
+
+def _item(record: Any, key: Mapping[str, str], kind: str) -> dict[str, Any]:
+    """The stored item of a domain record: its key, its ``type`` and every field that is set."""
+    values = {k: str(v) if isinstance(v, Enum) else v for k, v in asdict(record).items() if v is not None}
+    return {**key, "type": kind, **values}
 
 
 def _account_item(account: Account) -> dict[str, Any]:
-    return {
-        **_account_key(account.user_id),
-        "type": "account",
-        "user_id": account.user_id,
-        "email": account.email,
-        "plan": account.plan,
-        "subscription_status": str(account.subscription_status),
-        "cancel_at_period_end": account.cancel_at_period_end,
-        "payment_method": account.payment_method,
-        "profile_count": account.profile_count,
-        "created_at": account.created_at,
-        "updated_at": account.updated_at,
-        **(_billing_keys(account.user_id) if account.billable else {}),
-    }
-
-
-def _profile(item: Mapping[str, Any]) -> Profile:
-    return Profile(
-        user_id=item["user_id"],
-        profile_id=item["profile_id"],
-        name=item["name"],
-        kids=bool(item.get("kids", False)),
-        maturity_rating=item["maturity_rating"],
-        language=item.get("language", "en"),
-        avatar=item.get("avatar"),
-        version=int(_plain(item.get("version", 1))),
-        created_at=item.get("created_at", ""),
-        updated_at=item.get("updated_at", ""),
-    )
+    billing_keys = _billing_keys(account.user_id) if account.billable else {}
+    return {**_item(account, _account_key(account.user_id), "account"), **billing_keys}
 
 
 def _profile_item(p: Profile) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        **_profile_key(p.user_id, p.profile_id),
-        "type": "profile",
-        "user_id": p.user_id,
-        "profile_id": p.profile_id,
-        "name": p.name,
-        "kids": p.kids,
-        "maturity_rating": p.maturity_rating,
-        "language": p.language,
-        "version": p.version,
-        "created_at": p.created_at,
-        "updated_at": p.updated_at,
-    }
-    if p.avatar is not None:
-        item["avatar"] = p.avatar
-    return item
-
-
-def _invoice(item: Mapping[str, Any]) -> Invoice:
-    return Invoice(
-        user_id=item["user_id"],
-        period=item["period"],
-        invoice_id=item["invoice_id"],
-        plan=item["plan"],
-        amount_cents=int(_plain(item["amount_cents"])),
-        currency=item["currency"],
-        status=InvoiceStatus(item["status"]),
-        payment_reference=item.get("payment_reference"),
-        decline_code=item.get("decline_code"),
-        created_at=item.get("created_at", ""),
-        settled_at=item.get("settled_at"),
-    )
+    return _item(p, _profile_key(p.user_id, p.profile_id), "profile")
 
 
 def _invoice_item(invoice: Invoice) -> dict[str, Any]:
-    return {
-        **_invoice_key(invoice.user_id, invoice.period),
-        "type": "invoice",
-        "user_id": invoice.user_id,
-        "invoice_id": invoice.invoice_id,
-        "period": invoice.period,
-        "plan": invoice.plan,
-        "amount_cents": invoice.amount_cents,
-        "currency": invoice.currency,
-        "status": str(invoice.status),
-        "created_at": invoice.created_at,
-    }
+    return _item(invoice, _invoice_key(invoice.user_id, invoice.period), "invoice")
 
 
 def _code(error: ClientError) -> str:
@@ -305,7 +239,7 @@ class DynamoAccountsRepository(AccountsRepository):
 
     def get_account(self, user_id: str, *, consistent: bool = False) -> Account | None:
         item = self.table.get_item(Key=_account_key(user_id), ConsistentRead=consistent).get("Item")
-        return _account(item) if item else None
+        return _record(Account, item) if item else None
 
     def change_plan(
         self,
@@ -350,7 +284,7 @@ class DynamoAccountsRepository(AccountsRepository):
             ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
         )
-        return _account(response["Attributes"]) if response is not None else None
+        return _record(Account, response["Attributes"]) if response is not None else None
 
     def request_cancel(self, user_id: str) -> Account | None:
         response = self._conditional(
@@ -366,7 +300,7 @@ class DynamoAccountsRepository(AccountsRepository):
             },
             ReturnValues="ALL_NEW",
         )
-        return _account(response["Attributes"]) if response is not None else None
+        return _record(Account, response["Attributes"]) if response is not None else None
 
     # --- profiles -------------------------------------------------------------------------------
 
@@ -380,11 +314,11 @@ class DynamoAccountsRepository(AccountsRepository):
 
     def list_profiles(self, user_id: str, *, consistent: bool = False) -> list[Profile]:
         items = self._query_partition(user_id, "PROFILE#", ConsistentRead=consistent)
-        return sorted((_profile(i) for i in items), key=lambda p: (p.created_at, p.profile_id))
+        return sorted((_record(Profile, i) for i in items), key=lambda p: (p.created_at, p.profile_id))
 
     def get_profile(self, user_id: str, profile_id: str, *, consistent: bool = False) -> Profile | None:
         item = self.table.get_item(Key=_profile_key(user_id, profile_id), ConsistentRead=consistent).get("Item")
-        return _profile(item) if item else None
+        return _record(Profile, item) if item else None
 
     def add_profile(self, profile: Profile, *, plan: str, max_profiles: int) -> bool:
         count_under_cap = {
@@ -437,7 +371,7 @@ class DynamoAccountsRepository(AccountsRepository):
     # --- billing --------------------------------------------------------------------------------
 
     def list_invoices(self, user_id: str) -> list[Invoice]:
-        return [_invoice(i) for i in self._query_partition(user_id, "INVOICE#", ScanIndexForward=False)]
+        return [_record(Invoice, i) for i in self._query_partition(user_id, "INVOICE#", ScanIndexForward=False)]
 
     def billable_account_ids(self, shards: Sequence[int] | None = None) -> Iterator[str]:
         for shard in range(BILLING_SHARDS) if shards is None else shards:
@@ -459,7 +393,7 @@ class DynamoAccountsRepository(AccountsRepository):
 
     def get_invoice(self, user_id: str, period: str) -> Invoice | None:
         item = self.table.get_item(Key=_invoice_key(user_id, period), ConsistentRead=True).get("Item")
-        return _invoice(item) if item else None
+        return _record(Invoice, item) if item else None
 
     def settle_invoice(self, invoice: Invoice, account_status: SubscriptionStatus) -> None:
         values: dict[str, Any] = {

@@ -33,6 +33,9 @@ class Account:
     created_at: str = ""
     updated_at: str = ""
 
+    def __post_init__(self) -> None:
+        self.subscription_status = SubscriptionStatus(self.subscription_status)  # stored as its string
+
     @property
     def billable(self) -> bool:
         return self.subscription_status != SubscriptionStatus.CANCELED
@@ -65,6 +68,9 @@ class Invoice:
     decline_code: str | None = None
     created_at: str = ""
     settled_at: str | None = None
+
+    def __post_init__(self) -> None:
+        self.status = InvoiceStatus(self.status)  # stored as its string
 
 
 @dataclass(frozen=True)
