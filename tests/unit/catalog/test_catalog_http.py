@@ -342,15 +342,66 @@ def test_admin_can_list_other_statuses_viewer_cannot(cloud: Catalog) -> None:
     assert (status, error_code(body)) == (403, "FORBIDDEN")
 
 
+def _page_through(cloud: Catalog, *, as_: str, limit: int, **query: str) -> tuple[list[str], int]:
+    seen: list[str] = []
+    cursor, pages = None, 0
+    while True:
+        params = {"limit": str(limit), **query, **({"cursor": cursor} if cursor else {})}
+        status, body = cloud.invoke("GET", "/titles", as_=as_, query=params)
+        assert status == 200, body
+        assert len(body["items"]) <= limit
+        seen += [item["title_id"] for item in body["items"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if not cursor:
+            return seen, pages
+
+
+def test_admin_default_listing_shows_every_status_newest_first(cloud: Catalog) -> None:
+    ids = [create(cloud, title=f"Title {i}") for i in range(6)]
+    for title_id, state in zip(ids, ["READY", "FAILED", "UPLOADING", "TRANSCODING", "READY", "UPLOADING"], strict=True):
+        if state != "UPLOADING":
+            set_status(cloud.table, title_id, state)
+    seen, pages = _page_through(cloud, as_="admin", limit=4)
+    assert seen == list(reversed(ids))  # the draft just created comes first
+    assert pages == 2
+    # A filter still narrows the admin's listing; a viewer still sees READY only.
+    assert _page_through(cloud, as_="admin", limit=4, status="FAILED")[0] == [ids[1]]
+    assert _page_through(cloud, as_="viewer", limit=4)[0] == [ids[4], ids[0]]
+
+
+def test_admin_listing_sees_each_title_once_while_statuses_change(cloud: Catalog) -> None:
+    ids = [create(cloud, title=f"Title {i}") for i in range(5)]  # all UPLOADING
+    status, first = cloud.invoke("GET", "/titles", query={"limit": "2"})
+    assert status == 200 and [i["title_id"] for i in first["items"]] == [ids[4], ids[3]]
+    # Between pages the workflow moves a listed title and two unlisted ones to other partitions.
+    set_status(cloud.table, ids[4], "TRANSCODING")
+    set_status(cloud.table, ids[2], "READY")
+    set_status(cloud.table, ids[0], "FAILED")
+    rest, _ = _page_through(cloud, as_="admin", limit=2, cursor=first["next_cursor"])
+    assert rest == [ids[2], ids[1], ids[0]]
+
+
+def test_a_cursor_only_continues_its_own_listing(cloud: Catalog) -> None:
+    for i in range(3):
+        set_status(cloud.table, create(cloud, title=f"Title {i}"), "READY")
+    _, everything = cloud.invoke("GET", "/titles", query={"limit": "1"})
+    assert everything["next_cursor"]
+    status, body = cloud.invoke("GET", "/titles", as_="viewer", query={"cursor": everything["next_cursor"]})
+    assert (status, error_code(body)) == (400, "INVALID_CURSOR")
+
+
 @pytest.mark.parametrize(
     "cursor",
     [
         "%%%not-base64",
         "eyJwayI6IngifQ",  # {"pk":"x"}: wrong shape
-        # a well-formed key of another listing (STATUS#UPLOADING): must not be accepted for READY
-        "eyJwayI6IlRJVExFIzEiLCJzayI6Ik1FVEEiLCJnc2kxcGsiOiJTVEFUVVMjVVBMT0FESU5HIiwiZ3NpMXNrIjoieCJ9",
+        # the format before the all-status listing (a table key): no longer issued
+        "eyJwayI6IlRJVExFIzEiLCJzayI6Ik1FVEEiLCJnc2kxcGsiOiJTVEFUVVMjUkVBRFkiLCJnc2kxc2siOiJ4In0",
+        # a well-formed cursor of another listing (UPLOADING): must not be accepted for READY
+        "eyJpbiI6WyJVUExPQURJTkciXSwiYmVmb3JlIjoiMjAyNi0wMS0wMVQwMDowMDowMC4wMDAwMDBaIzAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwIn0",
     ],
-    ids=["garbage", "wrong-shape", "other-listing"],
+    ids=["garbage", "wrong-shape", "old-table-key", "other-listing"],
 )
 def test_bad_cursor_is_400(cloud: Catalog, cursor: str) -> None:
     status, body = cloud.invoke("GET", "/titles", as_="viewer", query={"cursor": cursor})

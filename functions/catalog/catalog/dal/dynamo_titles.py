@@ -23,8 +23,9 @@ from catalog.models.titles import TitleRecord, TitleStatus
 
 META = "META"
 GSI1 = "gsi1"
-_KEY_ATTRS = ("pk", "sk", "gsi1pk", "gsi1sk")
-_NOT_STORED_IN_RECORD = {*_KEY_ATTRS, "entity"}
+_NOT_STORED_IN_RECORD = {"pk", "sk", "gsi1pk", "gsi1sk", "entity"}
+# gsi1sk is "{created_at}#{title_id}" (27 + 1 + 32 characters); a cursor holds one.
+_MAX_SORT_KEY_CHARS = 128
 
 
 def title_pk(title_id: str) -> str:
@@ -106,44 +107,69 @@ class DynamoTitleStore:
             raise TitleStateConflict(str(current)) from exc
         return _record(response["Attributes"])
 
-    def list_by_status(
-        self, status: TitleStatus, *, limit: int, cursor: str | None
+    def list_titles(
+        self, statuses: Sequence[TitleStatus], *, limit: int, cursor: str | None
     ) -> tuple[list[TitleRecord], str | None]:
-        kwargs: dict[str, Any] = {
-            "IndexName": GSI1,
-            "KeyConditionExpression": "gsi1pk = :pk",
-            "ExpressionAttributeValues": {":pk": status_pk(status)},
-            "ScanIndexForward": False,  # newest first: gsi1sk starts with created_at
-            "Limit": limit,
-        }
-        if cursor is not None:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, status)
-        response = self._table.query(**kwargs)
-        records = [_record(item) for item in response.get("Items", [])]
-        last = response.get("LastEvaluatedKey")
-        return records, (_encode_cursor(last) if last else None)
+        # One status partition is one Query; several are a k-way merge on gsi1sk. The cursor is the
+        # gsi1sk of the last title served and each partition resumes strictly below it, so a title
+        # that changes status (moves partition) between two pages is neither served twice nor
+        # skipped: everything above the cursor was served, everything below was not.
+        before = _decode_cursor(cursor, statuses) if cursor is not None else None
+        items: list[dict[str, Any]] = []
+        more = False
+        for status in statuses:
+            partition_items, partition_more = self._query_partition(status, limit=limit, before=before)
+            items += partition_items
+            more = more or partition_more
+        items.sort(key=lambda item: str(item["gsi1sk"]), reverse=True)
+        page = items[:limit]
+        more = more or len(items) > limit
+        next_cursor = _encode_cursor(statuses, str(page[-1]["gsi1sk"])) if more and page else None
+        return [_record(item) for item in page], next_cursor
+
+    def _query_partition(
+        self, status: TitleStatus, *, limit: int, before: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` items of one status, newest first, below ``before``; and whether more follow."""
+        condition = "gsi1pk = :pk"
+        values = {":pk": status_pk(status)}
+        if before is not None:
+            condition += " AND gsi1sk < :before"
+            values[":before"] = before
+        response = self._table.query(
+            IndexName=GSI1,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ScanIndexForward=False,  # newest first: gsi1sk starts with created_at
+            Limit=limit,
+        )
+        return list(response.get("Items", [])), bool(response.get("LastEvaluatedKey"))
 
 
-def _encode_cursor(last_evaluated_key: Mapping[str, Any]) -> str:
-    raw = json.dumps({k: last_evaluated_key[k] for k in _KEY_ATTRS}, separators=(",", ":"))
+def _listing(statuses: Sequence[TitleStatus]) -> list[str]:
+    return sorted(str(s) for s in statuses)
+
+
+def _encode_cursor(statuses: Sequence[TitleStatus], before: str) -> str:
+    raw = json.dumps({"in": _listing(statuses), "before": before}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, status: TitleStatus) -> dict[str, str]:
+def _decode_cursor(cursor: str, statuses: Sequence[TitleStatus]) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeError) as exc:
         raise InvalidCursorError() from exc
-    # Only a key of this very listing is accepted: a crafted cursor must not become a way to
-    # start reading another partition of the table.
+    # A cursor continues only the listing that issued it (same statuses): the key condition
+    # already confines every read to those partitions, this keeps a viewer's READY listing from
+    # accepting positions taken from an admin's.
     if (
-        not isinstance(key, dict)
-        or set(key) != set(_KEY_ATTRS)
-        or not all(isinstance(v, str) for v in key.values())
-        or key["gsi1pk"] != status_pk(status)
-        or not key["pk"].startswith("TITLE#")
-        or key["sk"] != META
+        not isinstance(data, dict)
+        or set(data) != {"in", "before"}
+        or data["in"] != _listing(statuses)
+        or not isinstance(data["before"], str)
+        or not 0 < len(data["before"]) <= _MAX_SORT_KEY_CHARS
     ):
         raise InvalidCursorError()
-    return key
+    return data["before"]

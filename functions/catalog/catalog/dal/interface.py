@@ -44,11 +44,12 @@ class TitleStore(Protocol):
         ``allowed_from``. Raises ``TitleMissing`` / ``TitleStateConflict``."""
         ...
 
-    def list_by_status(
-        self, status: TitleStatus, *, limit: int, cursor: str | None
+    def list_titles(
+        self, statuses: Sequence[TitleStatus], *, limit: int, cursor: str | None
     ) -> tuple[list[TitleRecord], str | None]:
-        """Newest first. ``cursor`` is the opaque value a previous page returned; raises
-        ``InvalidCursorError`` for anything else."""
+        """Titles in any of ``statuses``, newest first, at most ``limit``; the second value continues
+        the listing (None on the last page). ``cursor`` is such a value from the same ``statuses``;
+        raises ``InvalidCursorError`` for anything else."""
         ...
 
 

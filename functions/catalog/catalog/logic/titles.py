@@ -122,14 +122,18 @@ class CatalogService:
     def list_titles(
         self, *, is_admin: bool, status: TitleStatus | None, limit: int | None, cursor: str | None
     ) -> TitlePage:
-        """Non-admins list READY titles only (403 for any other status)."""
-        wanted = status or TitleStatus.READY
-        if wanted is not TitleStatus.READY and not is_admin:
+        """Newest first. Without ``status`` an admin lists every status (the draft just created
+        included) and anyone else READY titles; asking for a status other than READY is for admins."""
+        if status is not None and status is not TitleStatus.READY and not is_admin:
             raise StatusNotListable()
+        if status is not None:
+            statuses: tuple[TitleStatus, ...] = (status,)
+        else:
+            statuses = tuple(TitleStatus) if is_admin else (TitleStatus.READY,)
         size = self._settings.default_page_size if limit is None else limit
         size = max(1, min(size, self._settings.max_page_size))
         try:
-            records, next_cursor = self._titles.list_by_status(wanted, limit=size, cursor=cursor or None)
+            records, next_cursor = self._titles.list_titles(statuses, limit=size, cursor=cursor or None)
         except InvalidCursorError as exc:
             raise InvalidCursor() from exc
         return TitlePage(items=[TitleView.of(r) for r in records], next_cursor=next_cursor)
