@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -195,8 +196,17 @@ def test_pending_invoice_from_a_crashed_run_is_settled_not_duplicated(cloud: Clo
     from accounts.models.domain import Invoice
 
     user = cloud.user("crash@example.com")
-    DynamoAccountsRepository("accounts-test").create_invoice(
-        Invoice(user.user_id, "2026-11", invoice_id(user.user_id, "2026-11"), "basic", 799, "USD")
+    repo = DynamoAccountsRepository("accounts-test")
+    crashed = Invoice(user.user_id, "2026-11", invoice_id(user.user_id, "2026-11"), "basic", 799, "USD")
+    # The crashed run's charging lease is still live: the next run leaves the invoice alone...
+    repo.create_invoice(crashed, lease_until=int(time.time()) + 600)
+    assert run(NOV)["already_invoiced"] == 1
+    assert [i["status"] for i in invoice_items(cloud)] == ["pending"]
+    # ...and charges it (same idempotency key) once the lease has expired.
+    cloud.table.update_item(
+        Key={"pk": f"ACCOUNT#{user.user_id}", "sk": "INVOICE#2026-11"},
+        UpdateExpression="SET lease_until = :past",
+        ExpressionAttributeValues={":past": int(time.time()) - 1},
     )
     summary = run(NOV)
     assert summary["invoiced"] == 1 and summary["already_invoiced"] == 0
@@ -250,3 +260,47 @@ def test_billing_run_emits_invoice_metrics(cloud: Cloud, capsys: pytest.CaptureF
     run(NOV)
     emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
     assert emf and emf[-1]["InvoicesIssued"] == [1.0] and emf[-1]["ChargesDeclined"] == [0.0]
+
+
+def test_concurrent_billing_runs_charge_each_invoice_once_and_report_no_failure(cloud: Cloud) -> None:
+    """Issue 10 item 2: the run that loses a race to an existing invoice has nothing left to do."""
+    import threading
+
+    from accounts.dal.payments import LocalPaymentProvider
+    from accounts.dal.wiring import dependencies
+    from accounts.logic import billing
+    from accounts.logic.ports import ChargeRequest, ChargeResult
+
+    class CountingProvider(LocalPaymentProvider):
+        def __init__(self) -> None:
+            self.attempts: list[str] = []
+            self._lock = threading.Lock()
+
+        def charge(self, request: ChargeRequest) -> ChargeResult:
+            with self._lock:
+                self.attempts.append(request.idempotency_key)
+            time.sleep(0.005)  # a provider answers in milliseconds: the other runs catch up meanwhile
+            return super().charge(request)
+
+    for i in range(6):
+        cloud.user(f"race{i}@example.com")
+    repo, provider = dependencies().repo, CountingProvider()
+    runs = 4
+    barrier = threading.Barrier(runs)
+    summaries: list[Any] = []
+
+    def one_run() -> None:
+        barrier.wait()
+        summaries.append(billing.run_billing("2026-11", repo, provider))
+
+    threads = [threading.Thread(target=one_run) for _ in range(runs)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    invoices = invoice_items(cloud)
+    assert len(invoices) == 6 and all(i["status"] == "paid" for i in invoices)
+    assert [s.failed for s in summaries] == [0] * runs, [s.failures for s in summaries]
+    assert sorted(provider.attempts) == sorted(i["invoice_id"] for i in invoices)  # one attempt each
+    assert sum(s.invoiced for s in summaries) == 6
+    assert sum(s.invoiced + s.already_invoiced for s in summaries) == 6 * runs

@@ -20,7 +20,8 @@ profile                ACCOUNT#<user_id>   PROFILE#<id>       type=profile, prof
 invoice                ACCOUNT#<user_id>   INVOICE#<YYYY-MM>  type=invoice, invoice_id, period,
                                                               plan, amount_cents, currency,
                                                               status, payment_reference,
-                                                              decline_code, created_at, settled_at
+                                                              decline_code, created_at, settled_at,
+                                                              lease_until (charging lease)
 =====================  ==================  =================  ==================================
 
 * ``<email>`` is lower-cased. The reservation item is the uniqueness guard for emails (DynamoDB has
@@ -385,17 +386,34 @@ class DynamoAccountsRepository(AccountsRepository):
             ):
                 yield str(item["user_id"])
 
-    def create_invoice(self, invoice: Invoice) -> bool:
+    def create_invoice(self, invoice: Invoice, *, lease_until: int) -> bool:
         created = self._conditional(
-            self.table.put_item, Item=_invoice_item(invoice), ConditionExpression="attribute_not_exists(pk)"
+            self.table.put_item,
+            Item={**_invoice_item(invoice), "lease_until": lease_until},
+            ConditionExpression="attribute_not_exists(pk)",
         )
         return created is not None
+
+    def claim_invoice(self, user_id: str, period: str, *, lease_until: int, now: int) -> bool:
+        claimed = self._conditional(
+            self.table.update_item,
+            Key=_invoice_key(user_id, period),
+            UpdateExpression="SET lease_until = :until",
+            ConditionExpression="#s = :pending AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":until": lease_until,
+                ":now": now,
+                ":pending": str(InvoiceStatus.PENDING),
+            },
+        )
+        return claimed is not None
 
     def get_invoice(self, user_id: str, period: str) -> Invoice | None:
         item = self.table.get_item(Key=_invoice_key(user_id, period), ConsistentRead=True).get("Item")
         return _record(Invoice, item) if item else None
 
-    def settle_invoice(self, invoice: Invoice, account_status: SubscriptionStatus) -> None:
+    def settle_invoice(self, invoice: Invoice, account_status: SubscriptionStatus) -> bool:
         values: dict[str, Any] = {
             ":status": str(invoice.status),
             ":pending": str(InvoiceStatus.PENDING),
@@ -427,8 +445,7 @@ class DynamoAccountsRepository(AccountsRepository):
                 },
             }
         }
-        if not self._transact([settle, account]):
-            raise TransactionRejected("invoice settlement cancelled: the invoice is no longer pending")
+        return self._transact([settle, account])
 
     def finish_cancellation(self, user_id: str) -> bool:
         finished = self._conditional(

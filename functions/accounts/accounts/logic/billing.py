@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,6 +19,9 @@ from accounts.models.input import ChangeSubscriptionRequest
 logger = Logger(child=True)
 
 _MAX_ATTEMPTS = 3
+# Longer than the billing function can live (Lambda's 15-minute ceiling): a live run never loses
+# its lease; a crashed run's pending invoice is charged again by the first run after it expires.
+CHARGE_LEASE_SECONDS = 15 * 60
 _INVOICE_NAMESPACE = uuid.UUID("5d0c8a4e-53b2-4c3f-9a53-6f1f2d7c9b10")
 
 
@@ -139,13 +143,17 @@ def _bill_account(
         currency=plan.currency,
         created_at=iso(),
     )
-    if existing is None and not repo.create_invoice(invoice):
-        # A concurrent run issued it between our read and our conditional put.
-        raced = repo.get_invoice(user_id, period)
-        if raced is None or raced.status != InvoiceStatus.PENDING:
-            summary.already_invoiced += 1
-            return
-        invoice = raced
+    # Only the holder of the invoice's charging lease calls the provider. Losing the lease means a
+    # concurrent run issued the invoice or is charging it: that account is done, not failed.
+    moment = int(time.time())
+    lease_until = moment + CHARGE_LEASE_SECONDS
+    if existing is None:
+        leased = repo.create_invoice(invoice, lease_until=lease_until)
+    else:
+        leased = repo.claim_invoice(user_id, period, lease_until=lease_until, now=moment)
+    if not leased:
+        summary.already_invoiced += 1
+        return
     # A pending invoice left by a run that died before settling is charged again with the same
     # idempotency key (the invoice id), so the provider cannot charge twice.
     result = payments.charge(
@@ -161,11 +169,14 @@ def _bill_account(
     invoice.payment_reference = result.reference
     invoice.settled_at = iso()
     if result.approved:
-        invoice.status = InvoiceStatus.PAID
-        repo.settle_invoice(invoice, SubscriptionStatus.ACTIVE)
+        invoice.status, account_status = InvoiceStatus.PAID, SubscriptionStatus.ACTIVE
     else:
-        invoice.status = InvoiceStatus.DECLINED
+        invoice.status, account_status = InvoiceStatus.DECLINED, SubscriptionStatus.PAST_DUE
         invoice.decline_code = result.decline_code
-        repo.settle_invoice(invoice, SubscriptionStatus.PAST_DUE)
-        summary.declined += 1
+    if not repo.settle_invoice(invoice, account_status):
+        # Our lease ran out and a later run settled it (with the same idempotency key): done.
+        summary.already_invoiced += 1
+        return
     summary.invoiced += 1
+    if not result.approved:
+        summary.declined += 1

@@ -76,15 +76,23 @@ class AccountsRepository(ABC):
         ``shards`` restricts the walk to some partitions of the billing index (fan-out)."""
 
     @abstractmethod
-    def create_invoice(self, invoice: Invoice) -> bool:
-        """Issue the invoice unless one exists for the same account and period (False then)."""
+    def create_invoice(self, invoice: Invoice, *, lease_until: int) -> bool:
+        """Issue the invoice, leased to the caller for charging until ``lease_until`` (epoch seconds).
+
+        False when one exists for the same account and period (someone else issued it)."""
+
+    @abstractmethod
+    def claim_invoice(self, user_id: str, period: str, *, lease_until: int, now: int) -> bool:
+        """Lease a pending invoice for charging; False unless it is pending and its lease has expired."""
 
     @abstractmethod
     def get_invoice(self, user_id: str, period: str) -> Invoice | None: ...
 
     @abstractmethod
-    def settle_invoice(self, invoice: Invoice, account_status: SubscriptionStatus) -> None:
-        """Record the charge outcome on the invoice and the account status, atomically."""
+    def settle_invoice(self, invoice: Invoice, account_status: SubscriptionStatus) -> bool:
+        """Record the charge outcome on the invoice and the account status, atomically.
+
+        False when the invoice is no longer pending (another run settled it)."""
 
     @abstractmethod
     def finish_cancellation(self, user_id: str) -> bool:
