@@ -61,6 +61,13 @@ def bus_observer(endpoints: dict[str, Any], aws: Any) -> str:
 
 
 def _ingest(endpoints: dict[str, Any], http: requests.Session, admin: dict[str, str], source: Path) -> str:
+    return _ingest_with_url(endpoints, http, admin, source)[0]
+
+
+def _ingest_with_url(
+    endpoints: dict[str, Any], http: requests.Session, admin: dict[str, str], source: Path
+) -> tuple[str, dict[str, Any]]:
+    """Create a title and PUT `source` to its upload URL; returns the title id and the URL grant."""
     api = endpoints["api_url"]
     r = http.post(api + "/titles", json=TITLE, headers=admin)
     assert r.status_code == 201, r.text
@@ -70,7 +77,7 @@ def _ingest(endpoints: dict[str, Any], http: requests.Session, admin: dict[str, 
     up = r.json()
     put = http.request(up.get("method", "PUT"), up["upload_url"], data=source.read_bytes(), headers=up.get("headers"))
     assert put.status_code == 200, put.text
-    return title_id  # type: ignore[no-any-return]
+    return title_id, up
 
 
 def _wait(endpoints: dict[str, Any], http: requests.Session, admin: dict[str, str], title_id: str) -> dict[str, Any]:
@@ -159,3 +166,49 @@ def test_a_text_file_fails_with_a_reason_and_publishes_nothing(
     assert title.get("failure_reason") and len(title["failure_reason"]) > 10
     media = next(b for lid, b in endpoints["resources"]["buckets"].items() if "MediaBucket" in lid)
     assert aws("s3").list_objects_v2(Bucket=media, Prefix=f"titles/{title_id}/").get("KeyCount", 0) == 0
+
+
+def _executions_settled(aws: Any, endpoints: dict[str, Any], count: int) -> list[dict[str, Any]]:
+    """Wait until the transcode state machine has `count` executions and none is running."""
+    sfn = aws("stepfunctions")
+    machine = next(iter(endpoints["resources"]["state_machines"].values()))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = sfn.list_executions(stateMachineArn=machine)["executions"]
+        if len(runs) >= count and all(r["status"] != "RUNNING" for r in runs):
+            return runs  # type: ignore[no-any-return]
+        time.sleep(0.5)
+    raise AssertionError(f"executions did not settle: {runs}")
+
+
+def test_a_reused_upload_url_cannot_unpublish_a_ready_title(
+    endpoints: dict[str, Any], http: requests.Session, aws: Any, admin: dict[str, str],
+    small_chunks: None, tmp_path: Path,
+) -> None:
+    """A presigned PUT stays valid for its lifetime: PUTting garbage to it after the title is READY
+    must start nothing that touches the title or its HLS output."""
+    source = make_video(tmp_path / "clip.mp4", width=320, height=180, seconds=3.0, rate="25", audio="stereo")
+    title_id, up = _ingest_with_url(endpoints, http, admin, source)
+    title = _wait(endpoints, http, admin, title_id)
+    assert title["status"] == "READY", title
+    s3 = aws("s3")
+    media = next(b for lid, b in endpoints["resources"]["buckets"].items() if "MediaBucket" in lid)
+
+    def hls() -> dict[str, str]:
+        listed = s3.list_objects_v2(Bucket=media, Prefix=f"titles/{title_id}/").get("Contents", [])
+        return {o["Key"]: o["ETag"] for o in listed}
+
+    before = hls()
+    assert f"titles/{title_id}/hls/master.m3u8" in before
+    executions = len(_executions_settled(aws, endpoints, 1))
+
+    put = http.request(up.get("method", "PUT"), up["upload_url"], data=b"\x00garbage" * 1000,
+                       headers=up.get("headers"))
+    assert put.status_code == 200, put.text
+    runs = _executions_settled(aws, endpoints, executions + 1)
+    newest = max(runs, key=lambda r: r["startDate"])
+    assert newest["status"] == "SUCCEEDED", newest  # the reused URL's upload ended cleanly
+
+    after = http.get(endpoints["api_url"] + f"/titles/{title_id}", headers=admin).json()
+    assert after["status"] == "READY" and after["manifest_path"] == title["manifest_path"], after
+    assert hls() == before  # every HLS object still there, unchanged

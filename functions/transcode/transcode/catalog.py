@@ -79,25 +79,36 @@ class Titles:
         item = self.table.get_item(Key=title_key(title_id), ConsistentRead=True).get("Item")
         return from_dynamo(item) if item else None
 
-    def start(self, title_id: str, job_id: str, source_etag: str | None) -> None:
-        """Any state -> TRANSCODING, owned by `job_id` (a re-upload replaces the previous output)."""
+    def claim(self, title_id: str, job_id: str, source_etag: str | None) -> str | None:
+        """UPLOADING -> TRANSCODING, owned by `job_id`. Returns None when claimed, else the status
+        that refused the claim (the title is not waiting for its source).
+
+        Only a title waiting for its source may be claimed: a presigned PUT stays valid for its
+        lifetime, and a reused one must not unpublish a READY title, take over a running transcode
+        or revive a FAILED one. A retried probe of the same job finds its own claim and keeps it.
+        """
         try:
             self.table.update_item(
                 Key=title_key(title_id),
                 UpdateExpression=("SET #s = :s, gsi1pk = :g, transcode_job_id = :j, source_etag = :e, "
                                   "updated_at = :now, gsi1sk = if_not_exists(gsi1sk, :gsk) "
                                   "REMOVE failure_reason"),
-                ConditionExpression="attribute_exists(pk)",
+                ConditionExpression=("attribute_exists(pk) AND (#s = :waiting OR "
+                                     "(#s = :s AND transcode_job_id = :j))"),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":s": TRANSCODING, ":g": f"STATUS#{TRANSCODING}", ":j": job_id,
                                            ":e": source_etag or "", ":now": now_iso(),
-                                           ":gsk": f"{now_iso()}#{title_id}"},
+                                           ":gsk": f"{now_iso()}#{title_id}", ":waiting": UPLOADING},
             )
+            return None
         except ClientError as exc:
-            if _conditional_failed(exc):
-                raise TitleNotFound(f"Title {title_id} does not exist in the catalog: create the title "
-                                    "before uploading its video.") from exc
-            raise
+            if not _conditional_failed(exc):
+                raise
+        item = self.get(title_id)
+        if item is None:
+            raise TitleNotFound(f"Title {title_id} does not exist in the catalog: create the title "
+                                "before uploading its video.")
+        return str(item.get("status"))
 
     def record_outputs(self, title_id: str, job_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """Set output attributes; returns their previous values (an earlier upload's renditions)."""
@@ -114,13 +125,15 @@ class Titles:
                            allowed=(TRANSCODING, READY))
 
     def mark_failed(self, title_id: str, job_id: str | None, reason: str) -> bool:
-        """FAILED with a reason, unless another run owns the title. Returns whether it was marked."""
-        condition = "attribute_exists(pk)"
+        """FAILED with a reason, only if `job_id` claimed the title. Returns whether it was marked.
+
+        A job that never claimed the title (a failure before the claim, an upload for a title that
+        was not waiting for its source) must not fail it: its outputs belong to another run."""
+        if not job_id:
+            return False
+        condition = "attribute_exists(pk) AND transcode_job_id = :j"
         values: dict[str, Any] = {":f": FAILED, ":g": f"STATUS#{FAILED}", ":r": reason[:1000],
-                                  ":now": now_iso()}
-        if job_id:
-            condition += " AND (attribute_not_exists(transcode_job_id) OR transcode_job_id = :j)"
-            values[":j"] = job_id
+                                  ":now": now_iso(), ":j": job_id}
         try:
             self.table.update_item(
                 Key=title_key(title_id),

@@ -101,6 +101,19 @@ def set_result(state_input: Any, result: Any, result_path: str | None, has_key: 
     return target
 
 
+def _chosen(rule: dict[str, Any], data: Any, context: dict[str, Any]) -> bool:
+    """One Choice rule of the forms the definition uses: a Variable compared with a constant."""
+    try:
+        value = resolve_path(rule["Variable"], data, context)
+    except (KeyError, IndexError, TypeError):
+        return False  # a missing field matches no comparison, as in Step Functions
+    if "BooleanEquals" in rule:
+        return value is rule["BooleanEquals"]
+    if "StringEquals" in rule:
+        return bool(value == rule["StringEquals"])
+    raise ValueError(f"unsupported Choice rule {rule}")
+
+
 def _matches(error: str, equals: list[str]) -> bool:
     return "States.ALL" in equals or error in equals
 
@@ -130,6 +143,10 @@ class Interpreter:
                 return data
             if kind == "Fail":
                 raise StatesFailure(state.get("Error", "States.Fail"), state.get("Cause", ""))
+            if kind == "Choice":
+                name = next((rule["Next"] for rule in state["Choices"] if _chosen(rule, data, context)),
+                            state["Default"])
+                continue
             if kind == "Pass":
                 data = set_result(data, state.get("Result", data), state.get("ResultPath", "$"),
                                   "ResultPath" in state)

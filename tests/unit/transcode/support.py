@@ -122,6 +122,13 @@ class Cloud:
             "gsi1pk": f"STATUS#{status}", "gsi1sk": f"{created}#{title_id}",
         })
 
+    def set_status(self, title_id: str, status: str) -> None:
+        """What the catalog does to a title outside the workflow (e.g. FAILED -> UPLOADING)."""
+        self.dynamodb.Table(CATALOG).update_item(
+            Key={"pk": f"TITLE#{title_id}", "sk": "META"}, UpdateExpression="SET #s = :s, gsi1pk = :g",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":s": status, ":g": f"STATUS#{status}"})
+
     def title(self, title_id: str) -> dict[str, Any] | None:
         return self.dynamodb.Table(CATALOG).get_item(Key={"pk": f"TITLE#{title_id}", "sk": "META"},
                                                      ConsistentRead=True).get("Item")

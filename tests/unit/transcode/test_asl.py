@@ -55,6 +55,9 @@ def test_every_state_is_reachable_and_every_target_exists(path, machine):
             todo.append(target)
     assert seen == set(states), f"unreachable in {path}: {set(states) - seen}"
     for name, state in states.items():
+        if state["Type"] == "Choice":  # routes by Choices/Default, never Next/End
+            assert "Default" in state and "Next" not in state and "End" not in state, f"{path}{name}"
+            continue
         terminal = state["Type"] in ("Succeed", "Fail") or state.get("End") is True
         assert terminal != ("Next" in state), f"{path}{name} needs exactly one of Next/End"
 
@@ -121,3 +124,13 @@ def test_moto_step_functions_engine_parses_it():
         definition = definition.replace(placeholder, f"arn:aws:lambda:us-east-1:123456789012:function:f{i}")
     program, _tree = AmazonStateLanguageParser.parse(definition)
     assert program is not None
+
+
+def test_an_unclaimed_upload_ends_cleanly_without_the_fail_step():
+    """Probe answers claimed=false for a title not awaiting its source: a Succeed, never MarkFailed."""
+    top = ASL["States"]
+    choice = top[top["Probe"]["Next"]]
+    assert choice["Type"] == "Choice" and choice["Default"] == "Plan"
+    [rule] = choice["Choices"]
+    assert rule == {"Variable": "$.claimed", "BooleanEquals": False, "Next": "NotAwaitingSource"}
+    assert top["NotAwaitingSource"]["Type"] == "Succeed"

@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     settings = Settings.from_env()
     upload = parse_upload_event(event, settings.ingest_bucket)
-    Titles(settings.catalog_table).start(upload.title_id, upload.job_id, upload.etag)
+    refused_by = Titles(settings.catalog_table).claim(upload.title_id, upload.job_id, upload.etag)
+    if refused_by is not None:
+        log.warning("upload %s of title %s ignored: the title is %s, not waiting for its source",
+                    upload.job_id, upload.title_id, refused_by)
+        return {"claimed": False, "title_id": upload.title_id, "job_id": upload.job_id,
+                "title_status": refused_by}
 
     head = storage.head(upload.bucket, upload.key)
     if head is None:
@@ -43,6 +48,7 @@ def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]
     probe.validate(info, max_duration_s=settings.max_duration_s)
     log.info("probed %s: %s", upload.title_id, info)
     return {
+        "claimed": True,
         "title_id": upload.title_id,
         "job_id": upload.job_id,
         "source": {"bucket": upload.bucket, "key": upload.key, "size": size,
