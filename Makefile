@@ -33,7 +33,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy local infra app.py
 	cd layers/shared/python && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml reelstack_common
-	@for fn in functions/*/; do name=$$(basename $$fn); \
+	@for fn in functions/*/; do name=$$(basename $$fn); echo "mypy functions/$$name:"; \
 	  (cd $$fn && MYPYPATH=$(CURDIR)/layers/shared/python $(CURDIR)/$(VENV)/bin/mypy \
 	    --config-file $(CURDIR)/pyproject.toml $$name) || exit 1; done
 
