@@ -45,6 +45,11 @@ def set_status(table: Any, title_id: str, status: str, **extra: Any) -> None:
     )
 
 
+def upload(cloud: Catalog, title_id: str, size_bytes: int = 1024, **kwargs: Any) -> tuple[int, Any]:
+    """POST /titles/{id}/upload for a single PUT of ``size_bytes`` (the size is required)."""
+    return cloud.invoke("POST", f"/titles/{title_id}/upload", {"size_bytes": size_bytes}, **kwargs)
+
+
 def error_code(body: Any) -> str:
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
     return str(body["error"]["code"])
@@ -108,14 +113,14 @@ def test_malformed_json(cloud: Catalog) -> None:
 
 def test_upload_url_accepts_a_put_of_the_source(cloud: Catalog) -> None:
     title_id = create(cloud)
-    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload")
+    payload = b"\x00\x00\x00\x18ftypmp42" + b"x" * 1000
+    status, body = upload(cloud, title_id, len(payload))
     assert status == 200, body
     assert body["method"] == "PUT" and body["expires_in"] == 600
-    assert body["headers"] == {"Content-Type": "application/octet-stream"}
+    assert body["headers"] == {"Content-Type": "application/octet-stream", "Content-Length": str(len(payload))}
     assert body["key"] == f"uploads/{title_id}/source"
     assert f"uploads/{title_id}/source" in body["upload_url"]
 
-    payload = b"\x00\x00\x00\x18ftypmp42" + b"x" * 1000
     put = requests.put(body["upload_url"], data=payload, headers=body["headers"], timeout=10)
     assert put.status_code == 200, put.text
     stored = boto3.client("s3").get_object(Bucket=BUCKET, Key=body["key"])
@@ -142,8 +147,23 @@ def test_upload_with_known_size_signs_content_length(cloud: Catalog) -> None:
         ({"size_bytes": 5 * 1024**3 + 1}, 400, "USE_MULTIPART"),
         ({"size_bytes": 11 * 1024**3, "parts": 2}, 400, "INVALID_UPLOAD_PARTS"),
         ({"size_bytes": 0}, 400, "VALIDATION_ERROR"),
+        # No size, no bound: a URL that takes any length is never issued (S3 enforces a signed one).
+        ({}, 400, "VALIDATION_ERROR"),
+        ({"parts": 2}, 400, "VALIDATION_ERROR"),
+        # Every part but the last must hold at least 5 MiB.
+        ({"size_bytes": 10 * 1024**2, "parts": 3}, 400, "INVALID_UPLOAD_PARTS"),
+        ({"size_bytes": 51 * 1024**3, "parts": 20}, 413, "SOURCE_TOO_LARGE"),
     ],
-    ids=["over-max", "single-put-over-5GiB", "too-few-parts", "zero"],
+    ids=[
+        "over-max",
+        "single-put-over-5GiB",
+        "too-few-parts",
+        "zero",
+        "no-size",
+        "parts-without-size",
+        "parts-under-5MiB",
+        "multipart-over-max",
+    ],
 )
 def test_upload_size_is_checked_before_anything_changes(
     cloud: Catalog, request_body: dict[str, int], status: int, code: str
@@ -157,36 +177,53 @@ def test_upload_size_is_checked_before_anything_changes(
 
 def test_upload_url_uses_virtual_hosted_style_on_aws(cloud: Catalog) -> None:
     title_id = create(cloud)
-    _, body = cloud.invoke("POST", f"/titles/{title_id}/upload")
+    _, body = upload(cloud, title_id)
     assert body["upload_url"].startswith(f"https://{BUCKET}.s3.")
 
 
 def test_upload_of_unknown_title_is_404(cloud: Catalog) -> None:
-    status, body = cloud.invoke("POST", f"/titles/{'0' * 32}/upload")
+    status, body = upload(cloud, "0" * 32)
     assert (status, error_code(body)) == (404, "NOT_FOUND")
-    status, body = cloud.invoke("POST", "/titles/not-an-id/upload")
+    status, body = upload(cloud, "not-an-id")
     assert (status, error_code(body)) == (404, "NOT_FOUND")
 
 
 def test_upload_needs_admin(cloud: Catalog) -> None:
     title_id = create(cloud)
-    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", as_="viewer")
+    status, body = upload(cloud, title_id, as_="viewer")
     assert (status, error_code(body)) == (403, "FORBIDDEN")
 
 
-@pytest.mark.parametrize("state", ["READY", "TRANSCODING"])
-def test_upload_conflicts_once_transcoding_started(cloud: Catalog, state: str) -> None:
+@pytest.mark.parametrize(("state", "code"), [("READY", "TITLE_PUBLISHED"), ("TRANSCODING", "TITLE_NOT_UPLOADABLE")])
+def test_upload_conflicts_once_transcoding_started(cloud: Catalog, state: str, code: str) -> None:
+    """A published source is never replaced (its renditions serve viewers); one being transcoded
+    is frozen until the workflow settles. Either way the title is left exactly as it was."""
     title_id = create(cloud)
     set_status(cloud.table, title_id, state)
-    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload")
-    assert (status, error_code(body)) == (409, "TITLE_NOT_UPLOADABLE")
-    assert state in body["error"]["message"]
+    before = cloud.item(title_id)
+    for request in ({"size_bytes": 1024}, {"size_bytes": 20 * 1024**2, "parts": 2}):
+        status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", request)
+        assert (status, error_code(body)) == (409, code)
+        assert state in body["error"]["message"]
+    assert cloud.item(title_id) == before
+    assert "Uploads" not in cloud.s3.list_multipart_uploads(Bucket=BUCKET)  # none started
+
+
+def test_completing_an_upload_of_a_published_title_is_refused(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    set_status(cloud.table, title_id, "READY")
+    status, body = cloud.invoke(
+        "POST",
+        f"/titles/{title_id}/upload/complete",
+        body={"upload_id": "u-1", "parts": [{"part_number": 1, "etag": '"x"'}]},
+    )
+    assert (status, error_code(body)) == (409, "TITLE_PUBLISHED")
 
 
 def test_failed_title_can_be_uploaded_again(cloud: Catalog) -> None:
     title_id = create(cloud)
     set_status(cloud.table, title_id, "FAILED", failure_reason="source has no video stream")
-    status, _ = cloud.invoke("POST", f"/titles/{title_id}/upload")
+    status, _ = upload(cloud, title_id)
     assert status == 200
     item = cloud.item(title_id)
     assert item["status"] == "UPLOADING" and item["gsi1pk"] == "STATUS#UPLOADING"
@@ -195,12 +232,19 @@ def test_failed_title_can_be_uploaded_again(cloud: Catalog) -> None:
 
 def test_multipart_upload_round_trip(cloud: Catalog) -> None:
     title_id = create(cloud)
-    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", {"parts": 2})
+    size = 10 * 1024 * 1024 + 3
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", {"parts": 2, "size_bytes": size})
     assert status == 200, body
-    assert [p["part_number"] for p in body["parts"]] == [1, 2]
+    # The parts split the declared size (every part but the last >= 5 MiB); each URL signs its
+    # part's Content-Length, so S3 takes no other length and the source cannot outgrow the size.
+    assert [(p["part_number"], p["size_bytes"]) for p in body["parts"]] == [
+        (1, 5 * 1024 * 1024 + 2),
+        (2, 5 * 1024 * 1024 + 1),
+    ]
+    assert all("X-Amz-SignedHeaders=content-length%3Bhost" in p["upload_url"] for p in body["parts"])
     assert body["complete_path"] == f"/titles/{title_id}/upload/complete"
 
-    chunks = [b"a" * (5 * 1024 * 1024), b"tail"]  # every part but the last must be >= 5 MiB
+    chunks = [b"a" * body["parts"][0]["size_bytes"], b"b" * body["parts"][1]["size_bytes"]]
     etags = []
     for part, chunk in zip(body["parts"], chunks, strict=True):
         put = requests.put(part["upload_url"], data=chunk, timeout=30)
@@ -253,7 +297,7 @@ def test_complete_rejects_unordered_parts(cloud: Catalog) -> None:
 
 def test_too_many_parts_is_rejected(cloud: Catalog) -> None:
     title_id = create(cloud)
-    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", {"parts": 1001})
+    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", {"parts": 1001, "size_bytes": 10 * 1024**4})
     assert (status, error_code(body)) == (400, "VALIDATION_ERROR")
 
 
@@ -436,7 +480,7 @@ def test_same_contract_behind_http_api_and_alb(cloud: Catalog, edge: str) -> Non
     status, body = cloud.invoke("GET", f"/titles/{title_id}", as_="viewer", edge=edge)
     assert (status, error_code(body)) == (404, "NOT_FOUND")
 
-    status, body = cloud.invoke("POST", f"/titles/{title_id}/upload", edge=edge)
+    status, body = upload(cloud, title_id, edge=edge)
     assert status == 200 and body["method"] == "PUT", body
 
     set_status(cloud.table, title_id, "READY")

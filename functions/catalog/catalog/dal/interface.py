@@ -54,15 +54,17 @@ class TitleStore(Protocol):
 
 
 class UploadStore(Protocol):
-    def presign_put(self, key: str, *, content_type: str, expires_in: int, content_length: int | None = None) -> str:
-        """A presigned PUT; ``content_length`` (when given) is signed, so S3 takes no other size."""
+    def presign_put(self, key: str, *, content_type: str, expires_in: int, content_length: int) -> str:
+        """A presigned PUT; ``content_length`` is signed, so S3 takes a body of no other size."""
         ...
 
     def start_multipart(self, key: str, *, content_type: str) -> str:
         """Returns the upload id."""
         ...
 
-    def presign_part(self, key: str, *, upload_id: str, part_number: int, expires_in: int) -> str: ...
+    def presign_part(self, key: str, *, upload_id: str, part_number: int, expires_in: int, content_length: int) -> str:
+        """A presigned UploadPart; ``content_length`` is signed like ``presign_put``'s."""
+        ...
 
     def complete_multipart(self, key: str, *, upload_id: str, parts: Sequence[tuple[int, str]]) -> None:
         """Raises ``UploadMissing`` / ``UploadPartsRejected``."""

@@ -24,16 +24,14 @@ class S3UploadStore:
         self._s3 = client
         self._bucket = bucket
 
-    def presign_put(self, key: str, *, content_type: str, expires_in: int, content_length: int | None = None) -> str:
-        # ContentType (and ContentLength, when known) are signed headers: the client must send
-        # exactly these values. (moto also stores an empty body for a presigned PUT without a
-        # Content-Type.)
-        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "ContentType": content_type}
-        if content_length is not None:
-            params["ContentLength"] = content_length
+    def presign_put(self, key: str, *, content_type: str, expires_in: int, content_length: int) -> str:
+        # ContentType and ContentLength are signed headers: the client must send exactly these
+        # values, so S3 answers 403 SignatureDoesNotMatch to a body of another length. (moto
+        # checks no signature, so locally the length is not enforced; it also stores an empty body
+        # for a presigned PUT without a Content-Type.)
         url: str = self._s3.generate_presigned_url(
             "put_object",
-            Params=params,
+            Params={"Bucket": self._bucket, "Key": key, "ContentType": content_type, "ContentLength": content_length},
             ExpiresIn=expires_in,
             HttpMethod="PUT",
         )
@@ -43,10 +41,16 @@ class S3UploadStore:
         response = self._s3.create_multipart_upload(Bucket=self._bucket, Key=key, ContentType=content_type)
         return str(response["UploadId"])
 
-    def presign_part(self, key: str, *, upload_id: str, part_number: int, expires_in: int) -> str:
+    def presign_part(self, key: str, *, upload_id: str, part_number: int, expires_in: int, content_length: int) -> str:
         url: str = self._s3.generate_presigned_url(
             "upload_part",
-            Params={"Bucket": self._bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+            Params={
+                "Bucket": self._bucket,
+                "Key": key,
+                "UploadId": upload_id,
+                "PartNumber": part_number,
+                "ContentLength": content_length,
+            },
             ExpiresIn=expires_in,
             HttpMethod="PUT",
         )

@@ -61,11 +61,9 @@ def get_title(title_id: str) -> TitleView:
 
 
 @router.post("/titles/<title_id>/upload", summary="Presigned upload of a title's source (admins)")
-def request_upload(
-    title_id: str, body: Annotated[UploadRequest | None, Body()] = None
-) -> UploadResponse | MultipartUploadResponse:
+def request_upload(title_id: str, body: Annotated[UploadRequest, Body()]) -> UploadResponse | MultipartUploadResponse:
     require_group(router)
-    upload = catalog_service().request_upload(title_id, body or UploadRequest())
+    upload = catalog_service().request_upload(title_id, body)
     metrics.add_metric(name="UploadUrlsIssued", unit=MetricUnit.Count, value=1)
     return upload
 

@@ -28,6 +28,7 @@ from catalog.models.errors import (
     StatusNotListable,
     TitleNotFound,
     TitleNotUploadable,
+    TitlePublished,
     UploadNotFound,
     UseMultipart,
 )
@@ -46,19 +47,33 @@ from catalog.models.titles import (
     UploadResponse,
 )
 
-# A new source may replace one that is still awaited or one whose transcode failed; once the
-# workflow has started (TRANSCODING) or published (READY) the source is frozen.
+# A new source may replace one that is still awaited or one whose transcode failed (the admin
+# retries: the title goes back to UPLOADING). Once the workflow has claimed it (TRANSCODING) the
+# source is frozen until it settles; once published (READY) it is never replaced -- viewers are
+# watching its renditions -- and a new cut is a new title.
 UPLOADABLE_FROM = (TitleStatus.UPLOADING, TitleStatus.FAILED)
 _TITLE_ID = re.compile(r"^[0-9a-f]{32}$")
-# S3's limits: one PUT (or one part) carries at most 5 GiB.
+# S3's limits: one PUT (or one part) carries at most 5 GiB; every part but the last at least 5 MiB.
 MAX_SINGLE_PUT_BYTES = 5 * 1024**3
 MAX_PART_BYTES = 5 * 1024**3
+MIN_PART_BYTES = 5 * 1024**2
 
 
 def source_key(title_id: str) -> str:
     """Where the source of a title lands in the ingest bucket; the ingest rule matches
     ``uploads/`` and the workflow derives the title id from this key."""
     return f"uploads/{title_id}/source"
+
+
+def part_sizes(size_bytes: int, parts: int) -> list[int]:
+    """``size_bytes`` split into ``parts`` consecutive parts as equal as possible, larger ones first
+    (so every part but the last is at least as large as the last)."""
+    base, extra = divmod(size_bytes, parts)
+    return [base + 1 if n < extra else base for n in range(parts)]
+
+
+def _not_uploadable(status: str) -> TitlePublished | TitleNotUploadable:
+    return TitlePublished() if status == TitleStatus.READY else TitleNotUploadable(status)
 
 
 def _utc_now() -> datetime:
@@ -141,33 +156,45 @@ class CatalogService:
     # --- ingest uploads -------------------------------------------------------------------------
 
     def request_upload(self, title_id: str, request: UploadRequest) -> UploadResponse | MultipartUploadResponse:
+        # Every size is checked before the title changes state: a refused request leaves
+        # everything as it was. The sizes are then signed into the URLs, so the bound holds for
+        # whatever is PUT to them, reused or not.
         size = request.size_bytes
-        # Checked before the title changes state: a refused request leaves everything as it was.
-        if size is not None and size > self._settings.max_source_bytes:
+        if size > self._settings.max_source_bytes:
             raise SourceTooLarge(size, self._settings.max_source_bytes)
-        if request.parts is None and size is not None and size > MAX_SINGLE_PUT_BYTES:
-            raise UseMultipart(MAX_SINGLE_PUT_BYTES)
-        if request.parts is not None and size is not None and size > request.parts * MAX_PART_BYTES:
-            raise InvalidUploadParts(
-                f"{request.parts} parts of at most {MAX_PART_BYTES} bytes cannot hold {size} bytes"
-            )
+        if request.parts is None:
+            if size > MAX_SINGLE_PUT_BYTES:
+                raise UseMultipart(MAX_SINGLE_PUT_BYTES)
+            sizes = [size]
+        else:
+            sizes = part_sizes(size, request.parts)
+            if sizes[0] > MAX_PART_BYTES:
+                raise InvalidUploadParts(
+                    f"{request.parts} parts of at most {MAX_PART_BYTES} bytes cannot hold {size} bytes"
+                )
+            if len(sizes) > 1 and sizes[-2] < MIN_PART_BYTES:
+                raise InvalidUploadParts(
+                    f"{size} bytes in {request.parts} parts are {sizes[-2]} bytes each; every part but the "
+                    f"last must hold at least {MIN_PART_BYTES} bytes: ask for fewer parts"
+                )
         record = self._reopen(title_id)
         key = source_key(record.title_id)
         ttl = self._settings.upload_ttl_s
         content_type = self._settings.upload_content_type
         if request.parts is None:
             url = self._uploads.presign_put(key, content_type=content_type, expires_in=ttl, content_length=size)
-            headers = {"Content-Type": content_type}
-            if size is not None:
-                headers["Content-Length"] = str(size)
+            headers = {"Content-Type": content_type, "Content-Length": str(size)}
             return UploadResponse(upload_url=url, expires_in=ttl, headers=headers, key=key)
         upload_id = self._uploads.start_multipart(key, content_type=content_type)
         parts = [
             UploadPartUrl(
                 part_number=n,
-                upload_url=self._uploads.presign_part(key, upload_id=upload_id, part_number=n, expires_in=ttl),
+                upload_url=self._uploads.presign_part(
+                    key, upload_id=upload_id, part_number=n, expires_in=ttl, content_length=part_size
+                ),
+                size_bytes=part_size,
             )
-            for n in range(1, request.parts + 1)
+            for n, part_size in enumerate(sizes, start=1)
         ]
         return MultipartUploadResponse(
             upload_id=upload_id,
@@ -184,7 +211,7 @@ class CatalogService:
         if record is None:
             raise TitleNotFound()
         if record.status is not TitleStatus.UPLOADING:
-            raise TitleNotUploadable(record.status.value)
+            raise _not_uploadable(record.status.value)
         numbers = [p.part_number for p in request.parts]
         if numbers != sorted(set(numbers)):
             raise InvalidUploadParts("Parts must be listed once each, in ascending part_number order")
@@ -215,4 +242,4 @@ class CatalogService:
         except TitleMissing as exc:
             raise TitleNotFound() from exc
         except TitleStateConflict as exc:
-            raise TitleNotUploadable(exc.status) from exc
+            raise _not_uploadable(exc.status) from exc

@@ -17,6 +17,13 @@ class TitleNotUploadable(Conflict):
         super().__init__("TITLE_NOT_UPLOADABLE", f"Title is {status}; a new source can no longer be uploaded")
 
 
+class TitlePublished(Conflict):
+    def __init__(self) -> None:
+        # Replacing a published source would take the renditions viewers are watching down with it
+        # (the workflow rewrites them in place): refused; a new cut is a new title.
+        super().__init__("TITLE_PUBLISHED", "Title is READY (published); its source cannot be replaced")
+
+
 class UploadNotFound(NotFound):
     def __init__(self) -> None:
         super().__init__("Multipart upload not found or already completed", "UPLOAD_NOT_FOUND")

@@ -61,16 +61,16 @@ class CreateTitleResponse(BaseModel):
 
 
 class UploadRequest(_Strict):
-    """Optional body of POST /titles/{title_id}/upload. Without ``parts`` the answer is one
-    presigned PUT (fine up to 5 GB); with ``parts`` it is a multipart upload."""
+    """Body of POST /titles/{title_id}/upload. Without ``parts`` the answer is one presigned PUT
+    (up to 5 GiB); with ``parts`` it is a multipart upload of that many parts."""
 
+    # The source's exact size. Required: it is checked against MAX_SOURCE_BYTES before any URL is
+    # issued and signed into every URL (the PUT's or each part's Content-Length), so S3 refuses a
+    # body of any other length -- a leaked or reused URL cannot store more than was declared.
+    size_bytes: int = Field(ge=1)
     # 1,000 part URLs keep the response far below Lambda's 6 MB limit; at S3's 5 GiB part
     # maximum that still allows a 5 TiB source.
     parts: int | None = Field(default=None, ge=1, le=1000)
-    # The source's size, when the client knows it (it usually does): checked against
-    # MAX_SOURCE_BYTES before any URL is issued, and signed into a single PUT so S3 refuses a body
-    # of any other length.
-    size_bytes: int | None = Field(default=None, ge=1)
 
 
 class UploadResponse(BaseModel):
@@ -85,6 +85,9 @@ class UploadResponse(BaseModel):
 class UploadPartUrl(BaseModel):
     part_number: int
     upload_url: str
+    # The exact length this part must carry (its Content-Length is signed); parts are consecutive
+    # slices of the source in part_number order.
+    size_bytes: int
 
 
 class MultipartUploadResponse(BaseModel):
