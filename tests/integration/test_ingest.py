@@ -72,7 +72,7 @@ def _ingest_with_url(
     r = http.post(api + "/titles", json=TITLE, headers=admin)
     assert r.status_code == 201, r.text
     title_id = r.json()["title_id"]
-    r = http.post(api + f"/titles/{title_id}/upload", json={}, headers=admin)
+    r = http.post(api + f"/titles/{title_id}/upload", json={"size_bytes": source.stat().st_size}, headers=admin)
     assert r.status_code == 200, r.text
     up = r.json()
     put = http.request(up.get("method", "PUT"), up["upload_url"], data=source.read_bytes(), headers=up.get("headers"))
@@ -144,8 +144,8 @@ def test_upload_becomes_an_adaptive_stream(
 
     # Work files are cleaned up; a READY title's source is frozen.
     assert s3.list_objects_v2(Bucket=media, Prefix=f"work/{title_id}/").get("KeyCount", 0) == 0
-    r = http.post(endpoints["api_url"] + f"/titles/{title_id}/upload", json={}, headers=admin)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "TITLE_NOT_UPLOADABLE"
+    r = http.post(endpoints["api_url"] + f"/titles/{title_id}/upload", json={"size_bytes": 1024}, headers=admin)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "TITLE_PUBLISHED"
 
     # Any signed-in viewer sees it now, alone and in the listing.
     creds = {"email": f"watcher-{time.time_ns()}@example.com", "password": "Watch3r-password"}
