@@ -19,6 +19,8 @@ from tests.unit.tables import create_single_table
 
 TABLE = "accounts-test"
 PASSWORD = "Corr3ct-Horse"
+# moto's ConfirmSignUp accepts any code (it sends no email); Cognito checks the emailed one.
+CODE = "123456"
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Cloud:
         if plan:
             body["plan"] = plan
         status, out = self.invoke("POST", "/accounts", body)
+        assert status == 202, out
+        status, out = self.invoke("POST", "/accounts/confirm", {"email": email, "code": CODE})
         assert status == 201, out
         return str(out["user_id"])
 
@@ -136,8 +140,12 @@ def _moto_cognito_key_cache() -> Iterator[None]:
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
     from accounts.dal import wiring
+    from accounts.logic import accounts
     from reelstack_common import auth
 
+    # The sign-up's uniform answer time is a wall-clock floor: a unit test would only wait for it
+    # (test_sign_up_answers_after_the_same_floor checks the floor with a fake clock).
+    monkeypatch.setattr(accounts, "SIGN_UP_MIN_SECONDS", 0.0)
     for name, value in {
         "ACCOUNTS_TABLE": TABLE,
         "ADMINS_GROUP": "admins",

@@ -77,7 +77,7 @@ def test_oversize_body_is_413(cloud: Cloud, edge: str) -> None:
 def test_base64_body_is_decoded(cloud: Cloud, edge: str) -> None:
     body = {"email": "b64@example.com", "password": PASSWORD}
     response = raw_invoke(build(edge, "POST", "/accounts", body, base64_encoded=True))
-    assert response["statusCode"] == 201, response
+    assert response["statusCode"] == 202, response
     assert cloud.cognito_usernames() == ["b64@example.com"]
 
 

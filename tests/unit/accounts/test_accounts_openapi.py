@@ -13,6 +13,7 @@ def test_openapi_lists_every_route() -> None:
     operations = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
     assert operations == {
         ("POST", "/accounts"),
+        ("POST", "/accounts/confirm"),
         ("POST", "/accounts/login"),
         ("GET", "/accounts/me"),
         ("GET", "/profiles"),

@@ -5,20 +5,30 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from tests.unit.accounts.conftest import PASSWORD, Cloud
+from tests.unit.accounts.conftest import CODE, PASSWORD, Cloud
 
 
 def test_sign_up_creates_cognito_user_and_account(cloud: Cloud, edge: str) -> None:
     status, body = cloud.invoke(
         "POST", "/accounts", {"email": "Ann@Example.com", "password": PASSWORD}, edge=edge
     )
-    assert status == 201
+    assert status == 202 and body["status"] == "VERIFICATION_PENDING"
+    # Until the emailed code comes back: an unconfirmed Cognito user that cannot log in, no account.
+    user = cloud.cognito.admin_get_user(UserPoolId=cloud.pool_id, Username="ann@example.com")
+    assert user["UserStatus"] == "UNCONFIRMED"
+    assert [i["sk"] for i in cloud.items()] == ["EMAIL"]
+    status, _ = cloud.invoke("POST", "/accounts/login", {"email": "ann@example.com", "password": PASSWORD})
+    assert status == 401
+
+    status, body = cloud.invoke(
+        "POST", "/accounts/confirm", {"email": "ANN@example.com", "code": CODE}, edge=edge
+    )
+    assert status == 201, body
     user_id = body["user_id"]
     # The user id is Cognito's sub, and the email is stored lower-cased.
     user = cloud.cognito.admin_get_user(UserPoolId=cloud.pool_id, Username="ann@example.com")
     attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
     assert attributes["sub"] == user_id
-    assert attributes["email_verified"] == "true"
     assert user["UserStatus"] == "CONFIRMED"
     items = {(i["pk"], i["sk"]): i for i in cloud.items()}
     account = items[(f"ACCOUNT#{user_id}", "ACCOUNT")]
@@ -27,9 +37,12 @@ def test_sign_up_creates_cognito_user_and_account(cloud: Cloud, edge: str) -> No
     assert account["subscription_status"] == "active"
     reservation = items[("EMAIL#ann@example.com", "EMAIL")]
     assert reservation["status"] == "active" and reservation["user_id"] == user_id
-    assert "expires_at" not in reservation and "token" not in reservation
+    assert not {"expires_at", "token", "plan"} & set(reservation)
     # No password anywhere in the table.
     assert PASSWORD not in repr(cloud.items())
+    # A code cannot be used twice.
+    again = cloud.invoke("POST", "/accounts/confirm", {"email": "ann@example.com", "code": CODE})
+    assert again == (400, {"error": {"code": "INVALID_CODE", "message": "Invalid or expired verification code"}})
 
 
 def test_sign_up_with_plan(cloud: Cloud) -> None:
@@ -38,16 +51,44 @@ def test_sign_up_with_plan(cloud: Cloud) -> None:
     assert item["plan"] == "premium"
 
 
-def test_duplicate_email_is_409_and_changes_nothing(cloud: Cloud, edge: str) -> None:
+def test_known_email_gets_the_same_answer_and_changes_nothing(cloud: Cloud, edge: str) -> None:
+    """Issue 10 item 3: the answer to a sign-up does not say whether the email has an account."""
     cloud.sign_up("dup@example.com")
     before = cloud.items()
-    status, body = cloud.invoke(
-        "POST", "/accounts", {"email": "DUP@example.com ", "password": "Another-Pass1"}, edge=edge
-    )
-    assert status == 409
-    assert body == {"error": {"code": "EMAIL_TAKEN", "message": "An account with this email already exists"}}
-    assert cloud.items() == before
-    assert cloud.cognito_usernames() == ["dup@example.com"]
+    known = cloud.invoke("POST", "/accounts", {"email": "DUP@example.com ", "password": "Another-Pass1"}, edge=edge)
+    new = cloud.invoke("POST", "/accounts", {"email": "fresh@example.com", "password": "Another-Pass1"}, edge=edge)
+    assert known == new
+    assert known[0] == 202
+    assert [i for i in cloud.items() if i["pk"] != "EMAIL#fresh@example.com"] == before
+    assert sorted(cloud.cognito_usernames()) == ["dup@example.com", "fresh@example.com"]
+    # The owner's password is untouched; the stranger cannot confirm anything.
+    assert cloud.invoke("POST", "/accounts/login", {"email": "dup@example.com", "password": PASSWORD})[0] == 200
+    status, body = cloud.invoke("POST", "/accounts/confirm", {"email": "dup@example.com", "code": CODE})
+    assert (status, body["error"]["code"]) == (400, "INVALID_CODE")
+    status, body = cloud.invoke("POST", "/accounts/confirm", {"email": "nobody@example.com", "code": CODE})
+    assert (status, body["error"]["code"]) == (400, "INVALID_CODE")
+
+
+def test_sign_up_answers_after_the_same_floor(cloud: Cloud) -> None:
+    """Both paths wait out the same floor (a fake clock: no timed assertion); measured in bench/."""
+    from accounts.dal.wiring import dependencies
+    from accounts.logic import accounts
+    from accounts.models.input import CreateAccountRequest
+
+    cloud.sign_up("known@example.com")
+    deps = dependencies()
+    for email in ("known@example.com", "unknown@example.com"):
+        ticks = iter([10.0, 10.25])  # the work took 0.25 s by this clock
+        slept: list[float] = []
+        accounts.request_sign_up(
+            CreateAccountRequest(email=email, password=PASSWORD),
+            deps.repo,
+            deps.identity,
+            min_seconds=0.6,
+            clock=ticks.__next__,
+            sleep=slept.append,
+        )
+        assert slept == [pytest.approx(0.35)], email
 
 
 INVALID_SIGN_UPS: list[dict[str, str]] = [
@@ -90,12 +131,17 @@ def test_failure_after_cognito_user_is_compensated(cloud: Cloud, monkeypatch: py
         raise RuntimeError("DynamoDB went away")
 
     monkeypatch.setattr(DynamoAccountsRepository, "create_account", boom)
-    status, body = cloud.invoke("POST", "/accounts", {"email": "half@example.com", "password": PASSWORD})
+    status, _ = cloud.invoke("POST", "/accounts", {"email": "half@example.com", "password": PASSWORD})
+    assert status == 202
+    status, body = cloud.invoke("POST", "/accounts/confirm", {"email": "half@example.com", "code": CODE})
     assert status == 500
     assert body == {"error": {"code": "INTERNAL", "message": "Internal server error"}}
     assert cloud.items() == []  # reservation released
     assert cloud.cognito_usernames() == []  # Cognito user deleted
     monkeypatch.undo()
+    from accounts.logic import accounts
+
+    monkeypatch.setattr(accounts, "SIGN_UP_MIN_SECONDS", 0.0)
     # ...so the email is free again.
     monkeypatch.setenv("USER_POOL_ID", cloud.pool_id)
     monkeypatch.setenv("USER_POOL_CLIENT_ID", cloud.client_id)
@@ -167,32 +213,22 @@ def test_me_without_token_is_401(cloud: Cloud, edge: str) -> None:
 def test_concurrent_sign_ups_for_one_email_create_one_account(cloud: Cloud) -> None:
     import threading
 
-    from accounts.dal.wiring import dependencies
-    from accounts.logic import accounts
-    from accounts.models.exceptions import EmailTaken
-    from accounts.models.input import CreateAccountRequest
-
-    deps = dependencies()
-    barrier = threading.Barrier(3)
-    outcomes: list[str] = []
+    deps_barrier = threading.Barrier(3)
+    outcomes: list[int] = []
 
     def sign_up() -> None:
-        barrier.wait()
-        try:
-            accounts.sign_up(
-                CreateAccountRequest(email="race@example.com", password=PASSWORD), deps.repo, deps.identity
-            )
-            outcomes.append("created")
-        except EmailTaken:
-            outcomes.append("taken")
+        deps_barrier.wait()
+        outcomes.append(cloud.invoke("POST", "/accounts", {"email": "race@example.com", "password": PASSWORD})[0])
 
     threads = [threading.Thread(target=sign_up) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert sorted(outcomes) == ["created", "taken", "taken"]
+    assert outcomes == [202, 202, 202]
     assert cloud.cognito_usernames() == ["race@example.com"]
+    status, _ = cloud.invoke("POST", "/accounts/confirm", {"email": "race@example.com", "code": CODE})
+    assert status == 201
     assert sorted(i["sk"] for i in cloud.items()) == ["ACCOUNT", "EMAIL"]
 
 
@@ -221,15 +257,17 @@ def test_orphaned_cognito_user_of_a_crashed_sign_up_is_replaced(cloud: Cloud) ->
 def test_existing_identity_with_an_account_or_a_group_is_never_replaced(cloud: Cloud) -> None:
     cloud.cognito.admin_create_user(UserPoolId=cloud.pool_id, Username="ops@example.com", MessageAction="SUPPRESS")
     cloud.cognito.admin_add_user_to_group(UserPoolId=cloud.pool_id, Username="ops@example.com", GroupName="admins")
-    status, body = cloud.invoke("POST", "/accounts", {"email": "ops@example.com", "password": PASSWORD})
-    assert status == 409 and body["error"]["code"] == "EMAIL_TAKEN"
+    status, _ = cloud.invoke("POST", "/accounts", {"email": "ops@example.com", "password": PASSWORD})
+    assert status == 202
     assert cloud.items() == []  # reservation released
     assert len(cloud.cognito.list_users(UserPoolId=cloud.pool_id)["Users"]) == 1
 
     # An identity that owns an account survives even if its email reservation item was lost.
     user_id = cloud.sign_up("owner@example.com")
     cloud.table.delete_item(Key={"pk": "EMAIL#owner@example.com", "sk": "EMAIL"})
-    status, body = cloud.invoke("POST", "/accounts", {"email": "owner@example.com", "password": "Other-Pass-1"})
-    assert status == 409 and body["error"]["code"] == "EMAIL_TAKEN"
+    status, _ = cloud.invoke("POST", "/accounts", {"email": "owner@example.com", "password": "Other-Pass-1"})
+    assert status == 202
+    status, _ = cloud.invoke("POST", "/accounts/confirm", {"email": "owner@example.com", "code": CODE})
+    assert status == 400
     user = cloud.cognito.admin_get_user(UserPoolId=cloud.pool_id, Username="owner@example.com")
     assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["sub"] == user_id

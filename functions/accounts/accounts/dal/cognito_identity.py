@@ -11,7 +11,7 @@ from reelstack_common.errors import TooManyRequests
 
 from accounts.logic.ports import IdentityProvider, IdentityUser
 from accounts.models.domain import Tokens
-from accounts.models.exceptions import EmailTaken, InvalidCredentials, WeakPassword
+from accounts.models.exceptions import EmailTaken, InvalidCode, InvalidCredentials, WeakPassword
 
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
 
@@ -24,6 +24,15 @@ _LOGIN_FAILURES = {
     "InvalidParameterException",
 }
 
+# Every way a confirmation can fail for the caller's input: one answer (no user enumeration).
+_CONFIRM_FAILURES = {
+    "CodeMismatchException",
+    "ExpiredCodeException",
+    "UserNotFoundException",
+    "NotAuthorizedException",  # already confirmed
+    "InvalidParameterException",
+}
+_THROTTLED = {"TooManyRequestsException", "TooManyFailedAttemptsException", "LimitExceededException"}
 
 _clients: dict[str, Any] = {}
 
@@ -45,36 +54,33 @@ class CognitoIdentityProvider(IdentityProvider):
         self.client_id = client_id
         self.client = client or _cognito_client()
 
-    def create_user(self, email: str, password: str) -> str:
+    def sign_up(self, email: str, password: str) -> str:
+        # The public SignUp API, as any client would call it: Cognito emails the verification code.
         try:
-            response = self.client.admin_create_user(
-                UserPoolId=self.user_pool_id,
+            response = self.client.sign_up(
+                ClientId=self.client_id,
                 Username=email,
-                UserAttributes=[
-                    {"Name": "email", "Value": email},
-                    {"Name": "email_verified", "Value": "true"},
-                ],
-                MessageAction="SUPPRESS",
+                Password=password,
+                UserAttributes=[{"Name": "email", "Value": email}],
             )
         except ClientError as error:
-            if _code(error) in {"UsernameExistsException", "AliasExistsException"}:
+            code = _code(error)
+            if code in {"UsernameExistsException", "AliasExistsException"}:
                 raise EmailTaken() from None
-            raise
-        attributes = {a["Name"]: a["Value"] for a in response["User"].get("Attributes", [])}
-        user_id = attributes.get("sub")
-        try:
-            if not user_id:
-                raise RuntimeError("Cognito returned no sub for the new user")
-            self.client.admin_set_user_password(
-                UserPoolId=self.user_pool_id, Username=email, Password=password, Permanent=True
-            )
-        except Exception as failure:
-            # The caller never learns the user id, so undo the half-created user here.
-            self.delete_user(email)
-            if isinstance(failure, ClientError) and _code(failure) == "InvalidPasswordException":
+            if code == "InvalidPasswordException":
                 raise WeakPassword() from None
             raise
-        return user_id
+        return str(response["UserSub"])
+
+    def confirm_sign_up(self, email: str, code: str) -> None:
+        try:
+            self.client.confirm_sign_up(ClientId=self.client_id, Username=email, ConfirmationCode=code)
+        except ClientError as error:
+            if _code(error) in _CONFIRM_FAILURES:
+                raise InvalidCode() from None
+            if _code(error) in _THROTTLED:
+                raise TooManyRequests() from None
+            raise
 
     def find_user(self, email: str) -> IdentityUser | None:
         try:
@@ -108,7 +114,7 @@ class CognitoIdentityProvider(IdentityProvider):
             code = _code(error)
             if code in _LOGIN_FAILURES:
                 raise InvalidCredentials() from None
-            if code in {"TooManyRequestsException", "TooManyFailedAttemptsException"}:
+            if code in _THROTTLED:
                 raise TooManyRequests() from None
             raise
         result = response.get("AuthenticationResult")

@@ -7,7 +7,9 @@ attribute ``expires_at``):
 item                   pk                  sk                 other attributes
 =====================  ==================  =================  ==================================
 email reservation      EMAIL#<email>       EMAIL              type=email, status pending|active,
-                                                              token (pending only), user_id,
+                                                              token, plan (pending only: the
+                                                              sign-up awaiting its code),
+                                                              user_id (active),
                                                               expires_at (pending only, TTL)
 account                ACCOUNT#<user_id>   ACCOUNT            type=account, user_id, email, plan,
                                                               subscription_status, cancel_at_
@@ -52,8 +54,16 @@ from botocore.exceptions import ClientError
 from reelstack_common import dynamo
 
 from accounts.logic.clock import iso
+from accounts.logic.plans import DEFAULT_PLAN
 from accounts.logic.ports import AccountsRepository
-from accounts.models.domain import Account, Invoice, InvoiceStatus, Profile, SubscriptionStatus
+from accounts.models.domain import (
+    Account,
+    Invoice,
+    InvoiceStatus,
+    PendingSignUp,
+    Profile,
+    SubscriptionStatus,
+)
 from accounts.models.exceptions import ConcurrentUpdate, EmailTaken
 
 BILLING_SHARDS = 8
@@ -189,7 +199,7 @@ class DynamoAccountsRepository(AccountsRepository):
 
     # --- sign-up --------------------------------------------------------------------------------
 
-    def reserve_email(self, email: str, token: str, expires_at: int) -> None:
+    def reserve_email(self, email: str, token: str, expires_at: int, *, plan: str) -> None:
         reserved = self._conditional(
             self.table.put_item,
             Item={
@@ -197,6 +207,7 @@ class DynamoAccountsRepository(AccountsRepository):
                 "type": "email",
                 "status": str(_Reservation.PENDING),
                 "token": token,
+                "plan": plan,
                 "expires_at": expires_at,
             },
             # An expired pending reservation (TTL deletion lags) is free to take.
@@ -206,6 +217,12 @@ class DynamoAccountsRepository(AccountsRepository):
         )
         if reserved is None:
             raise EmailTaken()
+
+    def get_pending_reservation(self, email: str) -> PendingSignUp | None:
+        item = self.table.get_item(Key=_email_key(email), ConsistentRead=True).get("Item")
+        if not item or item.get("status") != _Reservation.PENDING:
+            return None
+        return PendingSignUp(token=str(item["token"]), plan=str(item.get("plan", DEFAULT_PLAN)))
 
     def release_email(self, email: str, token: str) -> None:
         # Refused (None) when the token is not ours: then there is nothing of ours to release.
@@ -221,9 +238,9 @@ class DynamoAccountsRepository(AccountsRepository):
         confirm_reservation = {
             "Update": {
                 "Key": _email_key(account.email),
-                "UpdateExpression": "SET #s = :active, user_id = :uid REMOVE expires_at, #t",
+                "UpdateExpression": "SET #s = :active, user_id = :uid REMOVE expires_at, #t, #p",
                 "ConditionExpression": "#t = :token AND #s = :pending",
-                "ExpressionAttributeNames": {"#s": "status", "#t": "token"},
+                "ExpressionAttributeNames": {"#s": "status", "#t": "token", "#p": "plan"},
                 "ExpressionAttributeValues": {
                     ":active": str(_Reservation.ACTIVE),
                     ":pending": str(_Reservation.PENDING),

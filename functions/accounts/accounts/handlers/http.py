@@ -19,6 +19,7 @@ from accounts.handlers.observability import SERVICE, logger, metrics, tracer
 from accounts.logic import accounts, billing, profiles
 from accounts.models.input import (
     ChangeSubscriptionRequest,
+    ConfirmSignUpRequest,
     CreateAccountRequest,
     CreateProfileRequest,
     LoginRequest,
@@ -33,6 +34,7 @@ from accounts.models.output import (
     PlanOut,
     ProfileList,
     ProfileOut,
+    SignUpAccepted,
     SubscriptionOut,
     TokensOut,
 )
@@ -51,12 +53,23 @@ def _user_id() -> str:
 
 @router.post(
     "/accounts",
-    summary="Create an account",
-    responses={201: {"description": "Created"}},
+    summary="Start a sign-up: a verification code is emailed (same answer whether or not the email is known)",
+    responses={202: {"description": "Accepted: confirm with POST /accounts/confirm"}},
     openapi_extensions=public("sign-up: the caller has no account yet"),
 )
-def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[AccountCreated]:
-    user_id = accounts.sign_up(body, dependencies().repo, dependencies().identity)
+def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[SignUpAccepted]:
+    accounts.request_sign_up(body, dependencies().repo, dependencies().identity)
+    return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=SignUpAccepted())
+
+
+@router.post(
+    "/accounts/confirm",
+    summary="Finish a sign-up with the emailed verification code",
+    responses={201: {"description": "Created"}},
+    openapi_extensions=public("sign-up confirmation: the caller has no account yet"),
+)
+def confirm_account(body: Annotated[ConfirmSignUpRequest, Body()]) -> Response[AccountCreated]:
+    user_id = accounts.confirm_sign_up(body, dependencies().repo, dependencies().identity)
     metrics.add_metric(name="AccountsCreated", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=201,

@@ -4,63 +4,114 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
 from accounts.logic.clock import iso
 from accounts.logic.ports import AccountsRepository, IdentityProvider
 from accounts.models.domain import Account, Profile, SubscriptionStatus, Tokens
-from accounts.models.exceptions import AccountNotFound, EmailTaken
-from accounts.models.input import CreateAccountRequest, LoginRequest
+from accounts.models.exceptions import AccountNotFound, EmailTaken, InvalidCode
+from accounts.models.input import ConfirmSignUpRequest, CreateAccountRequest, LoginRequest
 
 logger = Logger(child=True)
 
-# A crashed sign-up must not hold an email forever: pending reservations expire (DynamoDB TTL).
-RESERVATION_TTL_SECONDS = 15 * 60
+# A pending reservation lives as long as Cognito's confirmation code (24 h), then anyone may take it.
+RESERVATION_TTL_SECONDS = 24 * 60 * 60
+# Every sign-up answers no sooner than this (monotonic seconds), whether or not the email is known,
+# so that timing tells nothing either. Above the slowest new-email path measured (see docs).
+SIGN_UP_MIN_SECONDS = 0.6
 
 
-def sign_up(request: CreateAccountRequest, repo: AccountsRepository, identity: IdentityProvider) -> str:
-    """Create the Cognito user and the account; returns the user id (Cognito ``sub``).
+def request_sign_up(
+    request: CreateAccountRequest,
+    repo: AccountsRepository,
+    identity: IdentityProvider,
+    *,
+    min_seconds: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """Start a sign-up: the identity provider sends a verification code to the email.
 
-    Order: reserve the email (conditional put: the uniqueness guard) -> Cognito user -> one
-    transaction confirming the reservation and writing the account. Every failure after the
-    reservation undoes what was done, so a failed request leaves neither a Cognito user nor a
-    reservation behind.
+    The caller learns nothing about the email: a known one returns the same way (nothing happens;
+    its owner keeps the account), no sooner than ``min_seconds`` after the start like every other.
+    Order for a new email: reserve it (conditional put, carrying the plan) -> Cognito SignUp (an
+    unconfirmed user). A failure undoes both, so a failed request leaves nothing behind.
     """
+    started = clock()
+    try:
+        _start_sign_up(request, repo, identity)
+    finally:
+        floor = SIGN_UP_MIN_SECONDS if min_seconds is None else min_seconds
+        remaining = floor - (clock() - started)
+        if remaining > 0:
+            sleep(remaining)
+
+
+def _start_sign_up(request: CreateAccountRequest, repo: AccountsRepository, identity: IdentityProvider) -> None:
     email = request.email
     token = secrets.token_hex(16)
-    repo.reserve_email(email, token, int(time.time()) + RESERVATION_TTL_SECONDS)
-    user_id: str | None = None
+    try:
+        repo.reserve_email(email, token, int(time.time()) + RESERVATION_TTL_SECONDS, plan=request.plan)
+    except EmailTaken:
+        logger.info("sign-up for an email that is taken or pending: nothing to do")
+        return
+    created = False
     try:
         try:
-            user_id = identity.create_user(email, request.password)
+            identity.sign_up(email, request.password)
         except EmailTaken:
             if not _remove_orphan(email, repo, identity):
                 raise
-            user_id = identity.create_user(email, request.password)
-        now = iso()
-        account = Account(
-            user_id=user_id,
-            email=email,
-            plan=request.plan,
-            subscription_status=SubscriptionStatus.ACTIVE,
-            created_at=now,
-            updated_at=now,
-        )
-        repo.create_account(account, token)
+            identity.sign_up(email, request.password)
+        created = True
+    except EmailTaken:
+        # Cognito knows the email from outside this flow (an admin, a seeded user): leave it be.
+        repo.release_email(email, token)
+        logger.info("sign-up for an email Cognito already holds: nothing to do")
     except Exception as failure:
-        _compensate(repo, identity, email, token, created_user=user_id is not None, failure=failure)
+        _compensate(repo, identity, email, token, created_user=created, failure=failure)
         raise
-    logger.info("account created", extra={"user_id": user_id, "plan": request.plan})
-    return user_id
+
+
+def confirm_sign_up(request: ConfirmSignUpRequest, repo: AccountsRepository, identity: IdentityProvider) -> str:
+    """Finish a sign-up with the emailed code; returns the new user id (Cognito ``sub``).
+
+    Cognito checks the code (the proof of owning the mailbox); then one transaction turns the
+    pending reservation active and writes the account. If that fails, the confirmed Cognito user
+    is deleted and the reservation released: the person signs up again, nothing is half-made.
+    """
+    email = request.email
+    identity.confirm_sign_up(email, request.code)
+    reservation = repo.get_pending_reservation(email)
+    user = identity.find_user(email)
+    if reservation is None or user is None:
+        raise InvalidCode()  # confirmed long ago, or the code answered for a user outside this flow
+    now = iso()
+    account = Account(
+        user_id=user.user_id,
+        email=email,
+        plan=reservation.plan,
+        subscription_status=SubscriptionStatus.ACTIVE,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        repo.create_account(account, reservation.token)
+    except Exception as failure:
+        _compensate(repo, identity, email, reservation.token, created_user=True, failure=failure)
+        raise
+    logger.info("account created", extra={"user_id": user.user_id, "plan": account.plan})
+    return user.user_id
 
 
 def _remove_orphan(email: str, repo: AccountsRepository, identity: IdentityProvider) -> bool:
-    """Delete a Cognito user left behind by a sign-up that died before compensating.
+    """Delete a Cognito user left behind by a sign-up that was never confirmed (or died).
 
     We hold the email reservation, so no other sign-up for this email is in flight (a pending
-    reservation outlives any request by far). A Cognito user with no account item and no group
-    membership can therefore only be such a leftover -- it can never log in to a usable account.
+    reservation outlives its code). A Cognito user with no account item and no group membership
+    can therefore only be such a leftover -- it can never log in to a usable account.
     Group members (admins, operators) are never touched.
     """
     existing = identity.find_user(email)
@@ -68,7 +119,7 @@ def _remove_orphan(email: str, repo: AccountsRepository, identity: IdentityProvi
         return False
     if repo.get_account(existing.user_id, consistent=True) is not None:
         return False
-    logger.warning("removing the orphaned identity of a failed sign-up", extra={"orphan_id": existing.user_id})
+    logger.warning("removing the orphaned identity of an unfinished sign-up", extra={"orphan_id": existing.user_id})
     identity.delete_user(email)
     return True
 
@@ -82,17 +133,15 @@ def _compensate(
     created_user: bool,
     failure: Exception,
 ) -> None:
-    if isinstance(failure, EmailTaken) and not created_user:
-        # Cognito already knew the email (an account created outside this flow): keep it.
-        repo.release_email(email, token)
-        return
     try:
         if created_user:
             identity.delete_user(email)
         repo.release_email(email, token)
     except Exception:
         # Leave the reservation to its TTL; the Cognito user (if the delete failed) is logged for cleanup.
-        logger.exception("sign-up compensation failed", extra={"created_user": created_user})
+        logger.exception(
+            "sign-up compensation failed", extra={"created_user": created_user, "failure": type(failure).__name__}
+        )
 
 
 def log_in(request: LoginRequest, identity: IdentityProvider) -> Tokens:

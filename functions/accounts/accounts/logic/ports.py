@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from accounts.models.domain import Account, Invoice, Profile, SubscriptionStatus, Tokens
+from accounts.models.domain import Account, Invoice, PendingSignUp, Profile, SubscriptionStatus, Tokens
 
 
 class AccountsRepository(ABC):
@@ -14,8 +14,12 @@ class AccountsRepository(ABC):
 
     # sign-up
     @abstractmethod
-    def reserve_email(self, email: str, token: str, expires_at: int) -> None:
-        """Claim ``email`` for an in-flight sign-up; raises ``EmailTaken`` if anyone holds it."""
+    def reserve_email(self, email: str, token: str, expires_at: int, *, plan: str) -> None:
+        """Claim ``email`` for an in-flight sign-up (remembering its plan); ``EmailTaken`` if anyone holds it."""
+
+    @abstractmethod
+    def get_pending_reservation(self, email: str) -> PendingSignUp | None:
+        """The sign-up waiting for its verification code, if any (the email is not active yet)."""
 
     @abstractmethod
     def release_email(self, email: str, token: str) -> None:
@@ -112,8 +116,14 @@ class IdentityProvider(ABC):
     def find_user(self, email: str) -> IdentityUser | None: ...
 
     @abstractmethod
-    def create_user(self, email: str, password: str) -> str:
-        """Create a confirmed user with a permanent password; returns its immutable id (``sub``)."""
+    def sign_up(self, email: str, password: str) -> str:
+        """Create an unconfirmed user and send it a verification code; returns its id (``sub``).
+
+        Raises ``EmailTaken`` when the user exists, ``WeakPassword`` when the policy refuses it."""
+
+    @abstractmethod
+    def confirm_sign_up(self, email: str, code: str) -> None:
+        """Confirm the user with its emailed code; ``InvalidCode`` for any refusal alike."""
 
     @abstractmethod
     def delete_user(self, email: str) -> None: ...

@@ -74,6 +74,14 @@ class Invoice:
 
 
 @dataclass(frozen=True)
+class PendingSignUp:
+    """A sign-up waiting for its verification code: the reservation token and the chosen plan."""
+
+    token: str
+    plan: str
+
+
+@dataclass(frozen=True)
 class Tokens:
     access_token: str
     id_token: str

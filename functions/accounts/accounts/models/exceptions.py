@@ -15,6 +15,12 @@ class WeakPassword(ValidationFailed):
         super().__init__(message, code="VALIDATION_ERROR")
 
 
+class InvalidCode(ValidationFailed):
+    def __init__(self) -> None:
+        # One answer for a wrong, expired or unknown code and an unknown email alike.
+        super().__init__("Invalid or expired verification code", code="INVALID_CODE")
+
+
 class InvalidCredentials(Unauthorized):
     def __init__(self) -> None:
         # One message for unknown email and wrong password: no account enumeration.

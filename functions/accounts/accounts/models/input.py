@@ -59,6 +59,13 @@ class CreateAccountRequest(_Strict):
     _password = field_validator("password")(check_password)
 
 
+class ConfirmSignUpRequest(_Strict):
+    email: str = Field(max_length=254)
+    code: str = Field(pattern=r"^[0-9]{6}$", repr=False)  # Cognito's emailed code: six digits
+
+    _email = field_validator("email")(normalize_email)
+
+
 class LoginRequest(_Strict):
     email: str = Field(max_length=254)
     password: str = Field(min_length=1, max_length=256, repr=False)

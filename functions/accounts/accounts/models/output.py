@@ -8,6 +8,16 @@ from accounts.logic.plans import Plan
 from accounts.models.domain import Account, Invoice, Profile, Tokens
 
 
+class SignUpAccepted(BaseModel):
+    """The one answer to every well-formed sign-up: it never says whether the email was known."""
+
+    status: str = "VERIFICATION_PENDING"
+    message: str = (
+        "If this email can be used, a verification code has been sent to it; "
+        "confirm with POST /accounts/confirm"
+    )
+
+
 class AccountCreated(BaseModel):
     user_id: str
 
