@@ -1,1 +1,1 @@
-"""Catalog service: title metadata, admin ingest (presigned uploads) and the READY-title listing."""
+"""Catalog service: title metadata, admin ingest (presigned uploads) and the title listing."""

@@ -14,7 +14,9 @@ class TitleNotFound(NotFound):
 
 class TitleNotUploadable(Conflict):
     def __init__(self, status: str) -> None:
-        super().__init__("TITLE_NOT_UPLOADABLE", f"Title is {status}; a new source can no longer be uploaded")
+        # TRANSCODING: the workflow owns the title until it settles (READY, or FAILED and then
+        # uploadable again); FAILED here means a completion without a fresh upload request.
+        super().__init__("TITLE_NOT_UPLOADABLE", f"Title is {status}; it is not waiting for a source upload")
 
 
 class TitlePublished(Conflict):
