@@ -11,7 +11,13 @@ from reelstack_common.errors import TooManyRequests
 
 from accounts.logic.ports import IdentityProvider, IdentityUser
 from accounts.models.domain import Tokens
-from accounts.models.exceptions import EmailTaken, InvalidCode, InvalidCredentials, WeakPassword
+from accounts.models.exceptions import (
+    EmailTaken,
+    InvalidCode,
+    InvalidCredentials,
+    TooManyAttempts,
+    WeakPassword,
+)
 
 _CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"})
 
@@ -23,6 +29,9 @@ _LOGIN_FAILURES = {
     "PasswordResetRequiredException",
     "InvalidParameterException",
 }
+
+# Cognito's lockout after repeated failed sign-ins: a NotAuthorizedException with this message.
+_LOCKED_OUT = "Password attempts exceeded"
 
 # Every way a confirmation can fail for the caller's input: one answer (no user enumeration).
 _CONFIRM_FAILURES = {
@@ -112,6 +121,8 @@ class CognitoIdentityProvider(IdentityProvider):
             )
         except ClientError as error:
             code = _code(error)
+            if code == "NotAuthorizedException" and _LOCKED_OUT in str(error):
+                raise TooManyAttempts() from None  # Cognito's lockout after repeated failures
             if code in _LOGIN_FAILURES:
                 raise InvalidCredentials() from None
             if code in _THROTTLED:

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from reelstack_common.errors import ApiError, Conflict, NotFound, Unauthorized, ValidationFailed
+from reelstack_common.errors import (
+    ApiError,
+    Conflict,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 
 
 class EmailTaken(Conflict):
@@ -25,6 +32,12 @@ class InvalidCredentials(Unauthorized):
     def __init__(self) -> None:
         # One message for unknown email and wrong password: no account enumeration.
         super().__init__("Incorrect email or password", code="INVALID_CREDENTIALS")
+
+
+class TooManyAttempts(TooManyRequests):
+    def __init__(self) -> None:
+        # Cognito locked the user name after repeated failures; unknown names lock the same way.
+        super().__init__("Too many failed sign-ins; try again later", code="TOO_MANY_ATTEMPTS")
 
 
 class AccountNotFound(NotFound):
