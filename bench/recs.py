@@ -11,28 +11,16 @@ Every model ranks all titles the user has not seen in training. Hyper-parameters
 every setting of the shipped model) are chosen on validation splits carved from the training
 part with the same per-user ratio (``VAL_CARVES`` of them, NDCG averaged) — never on the test
 part. The shipped model is context EASE (``engine/context_ease``) + popularity penalty + content
-(+ session kNN if validation wants it), fitted through ``fit_models`` from ``Interaction``
-objects, scored by ``Models.score_matrix``. The last line printed is one JSON document. Wall
-time: 21 min on one core for the default run (4 seeds x 3 protocols + scaling), ~1.2 min per
-(protocol, seed).
-
-Test NDCG@10, seeds 0/1/2/3 (2026-11-25, final run): ms shipped .5132/.5097/.5094/.5105 = .5107
-(EASE .4774), strict .3454/.3327/.3381/.3446 = .3402 (EASE .3158; goal .34 met on the mean by
-.0002, two of four seeds below it). Without profile attributes (age band, region; see
-``movielens.load_profile_attributes``) the same run gives strict .3388 and ms .5083. Caveat: the
-contexts, loved weight, size exponent, relaxed diagonal, attribute pseudo-titles, MIN_GAIN and
-the grids were found by experiments that printed test figures next to validation ones (seeds
-0/1, seeds 0-3 for the later additions), so the seeds are not untouched hold-outs; within a run
-every choice is made on validation only. Tried on strict and not shipped (each within ±.001 of
-the model of the day, test mean over seeds 0-3, fixed settings): Mult-VAE blend (+.001, needs
-torch), session-to-session kNN, user-kNN gram, cluster-local EASE, KG metadata grams, gram
-power / shrinkage, z-score fusion, iALS / RP3beta blends, fine-tuning B with a softmax loss.
+(+ session kNN if validation wants it): on validation (``Fold``) and on test alike it is the
+``Models`` that ``fit_models`` builds, scored by ``Models.score_matrix`` from
+``Models.history_matrix`` rows, so the figures are those of the code that serves. Profile
+attributes are MovieLens' age band and zip region only (``movielens.load_profile_attributes``).
+The last line printed is one JSON document.
 
 ``--rerank`` (experiment, not shipped; needs ``pip install lightgbm==4.7.0``) adds a learned
 LambdaRank re-ranker over the shipped blend's top ``RERANK_N`` titles: see ``rerank_eval``.
-Measured on the *previous* shipped blend (plain EASE + session kNN + content), test NDCG@10
-blend -> re-ranked, seeds 0/1/2/3: ms .4890/.4835/.4809/.4853 -> .4893/.4876/.4831/.4907, strict
-.3257/.3103/.3187/.3249 -> .3265/.3192/.3212/.3249: +.003 on average, not shipped.
+
+Figures, with the command and date of each run: ``docs/benchmarks.md``.
 """
 
 from __future__ import annotations
@@ -91,9 +79,7 @@ PROTOCOLS: dict[str, dict[str, Any]] = {
     # Not a headline and not comparable with ``strict``: the same test positives (identical
     # holdout), but ratings < 4 are kept as *training history* (watched, not liked) instead of
     # being dropped; they are never test positives and, being seen, are excluded from the ranking.
-    # Nearly all of its gain is that exclusion, not a better model: strict EASE(250, .25) test
-    # NDCG seeds 0/1 = .325/.314; same model, low-rated titles only removed from the ranking
-    # .403/.388; low-rated titles also used as input .401/.391. No goal applies to it.
+    # Nearly all of its gain is that exclusion, not a better model (docs/benchmarks.md). No goal.
     "strict_lowhist": {"test_frac": 0.20, "min_rating": 4.0, "low_as_history": True, "goal": None,
                        "published": {}, "headline": False},
 }  # fmt: skip
@@ -102,7 +88,7 @@ HEADLINE = [k for k, v in PROTOCOLS.items() if v.get("headline", True)]
 GRID_EASE = {"lam": [250.0, 500.0, 1000.0]}  # plain EASE, the baseline
 # The shipped model: coordinate ascent (two sweeps, from the EngineConfig defaults) over these
 # values. Start and grid came from experiments that printed validation and test NDCG (see the
-# caveat in the module docstring).
+# caveat in docs/benchmarks.md).
 GRID_CONTEXT: dict[str, list[float]] = {
     "ease_lambda": [250.0, 400.0, 600.0, 800.0, 1000.0],
     "ease_dropout": [0.0, 0.25, 0.5],
@@ -200,31 +186,37 @@ def catalog_for(n_items: int) -> Catalog:
     return Catalog.of(out)
 
 
+def profile_id(u: int) -> str:
+    """Zero-padded, so ``fit_models``' profile order (sorted ids) is the user index order."""
+    return f"{u:04d}"
+
+
 def interactions(s: Split, mask: np.ndarray) -> list[Interaction]:
     return [
-        Interaction(f"{u:04d}", f"{i:05d}", float(t), rating=float(r))
+        Interaction(profile_id(u), f"{i:05d}", float(t), rating=float(r))
         for u, i, t, r in zip(s.u[mask], s.i[mask], s.ts[mask], s.rating[mask], strict=True)
     ]
 
 
 def profile_attributes(s: Split) -> dict[str, tuple[str, ...]]:
     """``fit_models``' profile_attributes for the ids ``interactions`` gives."""
-    return {f"{u:04d}": a for u, a in enumerate(s.attributes)}
+    return {profile_id(u): a for u, a in enumerate(s.attributes)}
+
+
+def attribute_vocab(s: Split) -> tuple[str, ...]:
+    """The sorted attribute tokens: ``fit_models``' vocabulary when every user has events."""
+    return tuple(sorted({a for attrs in s.attributes for a in attrs}))
 
 
 def attribute_rows(s: Split) -> sp.csr_matrix:
-    """Every user's attribute row over the sorted token vocabulary (as ``fit_models`` builds it)."""
-    return attribute_matrix(s.attributes, sorted({a for attrs in s.attributes for a in attrs}))
+    """Every user's attribute row over ``attribute_vocab``."""
+    return attribute_matrix(s.attributes, attribute_vocab(s))
 
 
-def loved_matrix(s: Split, mask: np.ndarray, loved_rating: float) -> sp.csr_matrix:
-    """The titles each user rated >= ``loved_rating`` (among ``mask``), as a 0/1 matrix."""
-    return s.matrix(mask & (s.rating >= loved_rating))
-
-
-def input_rows(models: Models, s: Split, mask: np.ndarray) -> sp.csr_matrix:
-    """The shipped model's scoring input for every user (row index == user index)."""
-    return models.history_matrix(interactions(s, mask), [f"{u:04d}" for u in range(s.shape[0])])
+def input_rows(models: Models, events: list[Interaction], n_users: int) -> sp.csr_matrix:
+    """The shipped model's scoring input (``Models.history_matrix``) for every user (row index ==
+    user index)."""
+    return models.history_matrix(events, [profile_id(u) for u in range(n_users)])
 
 
 def events_of(s: Split, mask: np.ndarray) -> Events:
@@ -254,6 +246,62 @@ def latency(score_one: Any, X: sp.csr_matrix, A: sp.csr_matrix | None = None, n:
     }
 
 
+class Fold:
+    """One validation carve: the shipped ``Models`` fitted on ``fit``, for any ``EngineConfig``,
+    scored on ``val``. What a config does not change (events, popularity, session kNN, content)
+    is built once, and context grams are kept per setting that shapes them: the tuner evaluates
+    hundreds of configs that differ in a weight or two."""
+
+    def __init__(self, s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog,
+                 content: ContentModel | None = None) -> None:  # fmt: skip
+        self.s, self.catalog = s, catalog
+        self.X, self.Y = s.matrix(fit), s.matrix(val)
+        self.events = events_of(s, fit)
+        self.interactions = interactions(s, fit)
+        self.genres, self.years = genre_matrix(catalog), release_years(catalog)
+        self.attrs, self.vocab = attribute_rows(s), attribute_vocab(s)
+        self.popularity = popularity_scores(self.X)
+        self.content = content or ContentModel().fit(catalog)
+        self.session_knn: dict[float, SessionKNN] = {}
+        self.grams: dict[tuple[float, ...], Grams] = {}
+        self.inputs: dict[tuple[float, float], sp.csr_matrix] = {}
+
+    def _grams(self, m: ContextEASE) -> Grams:
+        """The grams ``m.fit_events`` would build from this carve's events."""
+        key = (m.session_gap_seconds, m.like_threshold, m.loved_rating, m.loved_weight, m.size_exponent)
+        if key not in self.grams:
+            self.grams[key] = context_grams(
+                self.events, self.genres, self.years, session_gap_seconds=m.session_gap_seconds,
+                like_threshold=m.like_threshold, loved_rating=m.loved_rating, loved_weight=m.loved_weight,
+                size_exponent=m.size_exponent, attributes=self.attrs,
+            )  # fmt: skip
+        return self.grams[key]
+
+    def models(self, cfg: EngineConfig) -> Models:
+        """What ``fit_models`` returns for this carve (context EASE: ml-100k is far below
+        ``max_ease_titles``), minus trending, which scoring does not use."""
+        cf = make_context_ease(cfg, len(self.catalog))
+        cf.fit_grams(self._grams(cf))
+        tau = cfg.session_tau_seconds
+        if tau not in self.session_knn:
+            e = self.events
+            self.session_knn[tau] = SessionKNN(tau).fit_events(e.users, e.items, e.ts, e.n_items)
+        session = self.session_knn[tau] if cfg.session_weight else None
+        no_trending = np.zeros(len(self.catalog))
+        return Models(self.catalog, cfg, "ease", cf, session, self.content, self.popularity, no_trending, self.vocab)
+
+    def scores(self, cfg: EngineConfig) -> np.ndarray:
+        """``Models.score_matrix`` of every user's scoring input (``Models.history_matrix``)."""
+        m = self.models(cfg)
+        key = (cfg.loved_rating, cfg.loved_weight)
+        if key not in self.inputs:
+            self.inputs[key] = input_rows(m, self.interactions, self.s.shape[0])
+        return m.score_matrix(self.inputs[key], self.attrs)
+
+    def ndcg(self, cfg: EngineConfig) -> float:
+        return ranking_metrics(topk(self.scores(cfg), K, exclude=self.X), self.Y, K)[f"ndcg@{K}"]
+
+
 def tune(
     s: Split, fit: np.ndarray, val: np.ndarray, catalog: Catalog, seed: int, frac: float, n_carves: int = 2
 ) -> dict[str, Any]:
@@ -272,55 +320,16 @@ def tune(
         (s.train & ~v, v)
         for v in (per_user_holdout(s.u, s.train, frac, 1000 * (c + 1) + seed) for c in range(1, n_carves))
     ]
-    genres, years = genre_matrix(catalog), release_years(catalog)
-    loved = EngineConfig().loved_rating
-    folds = [(s.matrix(f), s.matrix(v), events_of(s, f), loved_matrix(s, f, loved)) for f, v in carves]
-    attrs = attribute_rows(s)
-    gram_cache: dict[tuple[int, float, float], Grams] = {}
-
-    def grams_for(k: int, p: dict[str, float]) -> Grams:
-        """Fold k's context grams (the loved weight and the size exponent shape the grams)."""
-        key = (k, p["loved_weight"], p["context_size_exponent"])
-        if key not in gram_cache:
-            gram_cache[key] = context_grams(
-                folds[k][2], genres, years, loved_rating=loved, loved_weight=key[1], size_exponent=key[2],
-                attributes=attrs,
-            )  # fmt: skip
-        return gram_cache[key]
-
-    log_pop = [np.log1p(popularity_scores(Xa))[None, :] for Xa, *_ in folds]
-    content = ContentModel().fit(catalog)
-    sessions = [SessionKNN().fit_events(s.u[f], s.i[f], s.ts[f], s.shape[1]) for f, _ in carves]
-    extra_cache: dict[tuple[int, float], tuple[np.ndarray, np.ndarray]] = {}
-
-    def extras(k: int, Xin: sp.csr_matrix, loved_weight: float) -> tuple[np.ndarray, np.ndarray]:
-        """Fold k's normalised session-kNN and content scores for that scoring input."""
-        if (k, loved_weight) not in extra_cache:
-            extra_cache[(k, loved_weight)] = (
-                normalise_rows(sessions[k].score(Xin)),
-                normalise_rows(content.score(Xin)),
-            )
-        return extra_cache[(k, loved_weight)]
-
-    seen: dict[tuple[float, ...], float] = {}
     start = EngineConfig()
-
-    def model_of(p: dict[str, float]) -> ContextEASE:
-        return make_context_ease(replace(start, **p), s.shape[1])
+    content = ContentModel().fit(catalog)  # depends on the catalog only
+    folds = [Fold(s, f, v, catalog, content) for f, v in carves]
+    seen: dict[tuple[float, ...], float] = {}
 
     def val_of(p: dict[str, float]) -> float:
         """Mean validation NDCG of ``Models.score_matrix`` with these settings."""
         key = tuple(p[k] for k in GRID_CONTEXT)
         if key not in seen:
-            vals = []
-            for k, (Xa, Xb, _, La) in enumerate(folds):
-                Xin = sp.csr_matrix(Xa + p["loved_weight"] * La)
-                sc = model_of(p).fit_grams(grams_for(k, p)).score(Xin, attrs)
-                sess, cont = extras(k, Xin, p["loved_weight"])
-                sc = normalise_rows(sc) + p["session_weight"] * sess + p["content_weight"] * cont
-                sc -= p["popularity_penalty"] * log_pop[k]
-                vals.append(ranking_metrics(topk(sc, K, exclude=Xa), Xb, K)[f"ndcg@{K}"])
-            seen[key] = float(np.mean(vals))
+            seen[key] = float(np.mean([fold.ndcg(replace(start, **p)) for fold in folds]))
         return seen[key]
 
     params = {k: float(getattr(start, k)) for k in GRID_CONTEXT}
@@ -377,15 +386,15 @@ def run_protocol(proto: str, seed: int, rerank: bool = False, carves: int = 2) -
         events, catalog, now=float(s.ts.max()), config=tuned["shipped"], profile_attributes=profile_attributes(s)
     )
     train_s = time.perf_counter() - t0
-    # fit_models orders profiles by id; "%04d" ids keep that equal to the user index order.
-    X_in = input_rows(models, s, s.train)  # binary history + loved_weight on loved titles
+    # fit_models orders profiles by id; ``profile_id`` keeps that equal to the user index order.
+    X_in = input_rows(models, events, s.shape[0])  # binary history + loved_weight on loved titles
     A_in = models.attribute_matrix(s.attributes)
     m = evaluate(models.score_matrix(X_in, A_in), Xtr, Xte)
     m["train_s"] = train_s
     m.update(latency(models.score_matrix, X_in, A_in))
     out["shipped"] = m
     # Sanity: the per-profile path (history -> row) must give the batch path's scores.
-    hist = [e for e in events if e.profile_id == "0000"]
+    hist = [e for e in events if e.profile_id == profile_id(0)]
     assert np.allclose(models.profile_scores(hist, s.attributes[0]), models.score_matrix(X_in[0], A_in[0])[0])
     cfg = tuned["shipped"]
     extra = {"rerank": rerank_eval(proto, s, test, val, catalog, cfg, tuned["als"], seed)} if rerank else {}
@@ -457,8 +466,9 @@ def rerank_features(
     inside the profile's active window +- 1 / 30 days)."""
     X = s.matrix(mask)
     now = float(s.ts[mask].max())
-    m = fit_models(interactions(s, mask), catalog, now=now, config=cfg)
-    blend = m.score_matrix(input_rows(m, s, mask))
+    events = interactions(s, mask)
+    m = fit_models(events, catalog, now=now, config=cfg)
+    blend = m.score_matrix(input_rows(m, events, X.shape[0]))
     comp = {
         "blend": blend,
         "ease": normalise_rows(np.asarray(m.cf.score(X), np.float64)),
@@ -634,15 +644,15 @@ def scale_one(model: str, n_items: int) -> dict[str, Any]:
     X = synthetic(n_items, n_users, per_user=40)
     base = _proc_status_kb("VmRSS")
     t0 = time.perf_counter()
-    dtype = ease_dtype(n_items)
+    cfg = EngineConfig()  # the shipped settings (context EASE, ALS); plain EASE is the baseline
     if model == "ease":
-        m: Any = EASE(500.0, dtype=dtype).fit(X)
+        m: Any = EASE(500.0, dtype=ease_dtype(n_items)).fit(X)
     elif model == "context_ease":
         ev, genres, years = synthetic_context(X)
         t0 = time.perf_counter()  # the synthetic metadata is not part of the fit
-        m = ContextEASE(dtype=dtype).fit_events(ev, genres, years)
+        m = make_context_ease(cfg, n_items).fit_events(ev, genres, years)
     else:
-        m = ALS(factors=64, iterations=15).fit(X)
+        m = ALS(cfg.als_factors, cfg.als_regularization, cfg.als_alpha, cfg.als_iterations, cfg.seed).fit(X)
     train_s = time.perf_counter() - t0
     peak = _proc_status_kb("VmHWM")
     lat = latency(m.score, X, n=50)
