@@ -19,11 +19,9 @@ Each weight is relative to the profile context (1); all zeros is plain EASE. Pai
 groups weigh less (``size_exponent``, see ``_groups_gram``). Profile attributes (an age band, a
 region) can join the gram as pseudo-titles (user side information, ``context_grams``).
 
-On MovieLens 100k (with the popularity penalty, loved weight and relaxed diagonal of
-``models``) test NDCG@10 goes from .477 (EASE) to .508, four split seeds, settings tuned on
-validation by ``bench.recs``. Memory: the n_titles² dense gram of EASE (the context grams stay
-sparse; the metadata products are added one block of rows at a time), measured at 2x plain
-EASE's peak for 20k titles.
+Memory: the n_titles² dense gram of EASE, plus the context grams, which stay sparse; the
+metadata products are added one block of rows at a time. Accuracy against plain EASE and peak
+memory are measured by ``bench.recs`` (figures: docs/benchmarks.md).
 """
 
 from __future__ import annotations

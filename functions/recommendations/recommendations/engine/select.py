@@ -3,7 +3,7 @@
 EASE needs an n_titles x n_titles dense matrix and an O(n³) inverse: best accuracy on small and
 mid-size catalogs, but memory grows as n² (20k titles ≈ 1.6 GB in float32, 3.2 GB in float64).
 ALS memory and time grow linearly in titles. ``bench.recs`` measures both on synthetic catalogs
-of 1k / 5k / 20k titles to place the switch.
+of 1k / 5k / 20k titles to place the switch (figures: docs/benchmarks.md).
 """
 
 from __future__ import annotations
