@@ -31,9 +31,7 @@ def _cluster_hits(scores: np.ndarray, cat, prefix: str, seen: set[int], k: int =
     return sum(cat.titles[j].title_id.startswith(prefix) for j in top)
 
 
-@pytest.mark.parametrize(
-    "model", [EASE(lam=10.0), EASE(lam=10.0, dropout=0.25), ALS(factors=8, iterations=10)]
-)
+@pytest.mark.parametrize("model", [EASE(lam=10.0), EASE(lam=10.0, dropout=0.25), ALS(factors=8, iterations=10)])
 def test_cf_recovers_taste_clusters(world, model):
     cat, _, X, _ = world
     model.fit(X)

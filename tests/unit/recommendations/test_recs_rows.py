@@ -31,9 +31,7 @@ def ids(doc) -> list[str]:
 
 
 def drama_fan(n: int = 4, finished: bool = True) -> Profile:
-    hist = tuple(
-        Interaction("fan", f"d{k:02d}", NOW - (10 - k) * DAY, finished=finished) for k in range(1, n + 1)
-    )
+    hist = tuple(Interaction("fan", f"d{k:02d}", NOW - (10 - k) * DAY, finished=finished) for k in range(1, n + 1))
     return Profile("fan", language="en", maturity="adults", history=hist)
 
 
