@@ -168,6 +168,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             # by moto, which serves the pool's real key set there (a wrong URL fails the test).
             monkeypatch.setattr(auth, "fetch_jwks", lambda url: requests.get(url, timeout=5).json())
             auth.jwks_cache.clear()
+            auth.standing_cache.clear()  # "still enabled?" answers of an earlier pool
             wiring.reset()  # the adapters hold the pool id; boto3 clients stay cached
             yield Cloud(pool_id=pool_id, client_id=client_id, table=table, cognito=cognito)
     finally:

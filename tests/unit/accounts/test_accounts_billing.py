@@ -304,3 +304,25 @@ def test_concurrent_billing_runs_charge_each_invoice_once_and_report_no_failure(
     assert sorted(provider.attempts) == sorted(i["invoice_id"] for i in invoices)  # one attempt each
     assert sum(s.invoiced for s in summaries) == 6
     assert sum(s.invoiced + s.already_invoiced for s in summaries) == 6 * runs
+
+
+def test_a_disabled_user_cannot_change_billing_after_the_cache_window(
+    cloud: Cloud, edge: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 10 item 4: the token outlives the user; billing changes ask Cognito (cached)."""
+    from reelstack_common import auth
+
+    now = [1000.0]
+    monkeypatch.setattr(auth.standing_cache, "clock", lambda: now[0])
+    user = cloud.user("gone@example.com")
+    change = {"plan": "premium"}
+    assert cloud.invoke("PUT", "/billing/subscription", change, token=user.access_token, edge=edge)[0] == 200
+    cloud.cognito.admin_disable_user(UserPoolId=cloud.pool_id, Username=user.email)
+    now[0] += auth.STANDING_TTL_SECONDS
+    status, body = cloud.invoke("PUT", "/billing/subscription", {"plan": "basic"}, token=user.access_token, edge=edge)
+    assert (status, body["error"]["code"]) == (401, "UNAUTHORIZED")
+    status, body = cloud.invoke("DELETE", "/billing/subscription", token=user.access_token, edge=edge)
+    assert (status, body["error"]["code"]) == (401, "UNAUTHORIZED")
+    assert account_item(cloud, user)["plan"] == "premium" and not account_item(cloud, user)["cancel_at_period_end"]
+    # Reading stays possible until the token expires (the short access-token lifetime bounds it).
+    assert cloud.invoke("GET", "/billing/subscription", token=user.access_token, edge=edge)[0] == 200

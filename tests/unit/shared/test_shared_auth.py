@@ -99,7 +99,8 @@ def test_http_api_without_claims_falls_back_to_the_bearer_token(issuer: Issuer) 
         auth.current_user(app_for(http_api_event("GET", "/x")))
 
 
-def test_alb_verifies_the_bearer_token_even_with_injected_claims(issuer: Issuer) -> None:
+def test_alb_verifies_the_bearer_token_even_with_injected_claims(issuer: Issuer, cognito: Cognito) -> None:
+    cognito.users["user-1"] = auth.Standing(exists=True, enabled=True, groups=("admins",))
     event = alb_event("GET", "/x", token=issuer.token(**{"cognito:groups": ["admins"]}))
     assert auth.require_group(app_for(event), "admins").user_id == "user-1"
     # A client cannot smuggle claims into an ALB event: only the token counts.
@@ -111,11 +112,104 @@ def test_alb_verifies_the_bearer_token_even_with_injected_claims(issuer: Issuer)
     assert auth.current_user(app_for(multi)).user_id == "user-1"
 
 
-def test_require_group(issuer: Issuer, monkeypatch: pytest.MonkeyPatch) -> None:
+class Cognito:
+    """What Cognito answers about users now, with a hand-driven clock for the standing cache."""
+
+    def __init__(self) -> None:
+        self.users: dict[str, auth.Standing] = {}
+        self.calls = 0
+        self.now = 100.0
+
+    def standing(self, pool: str, username: str) -> auth.Standing:
+        assert pool == POOL_ID
+        self.calls += 1
+        return self.users.get(username, auth.Standing(exists=False))
+
+
+@pytest.fixture
+def cognito(monkeypatch: pytest.MonkeyPatch) -> Any:
+    fake = Cognito()
+    monkeypatch.setattr(auth, "fetch_standing", fake.standing)
+    monkeypatch.setattr(auth.standing_cache, "clock", lambda: fake.now)
+    auth.standing_cache.clear()
+    yield fake
+    auth.standing_cache.clear()
+
+
+def test_require_group(issuer: Issuer, cognito: Cognito, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADMINS_GROUP", "admins")
+    cognito.users["a"] = auth.Standing(exists=True, enabled=True, groups=("admins",))
     viewer = app_for(alb_event("GET", "/x", token=issuer.token()))
     with pytest.raises(Forbidden) as info:
         auth.require_group(viewer)
     assert info.value.status == 403 and info.value.code == "FORBIDDEN"
+    assert cognito.calls == 0  # the token already says no: Cognito is not asked
     admin = app_for(http_api_event("GET", "/x", claims={"sub": "a", "cognito:groups": "[admins]"}))
     assert auth.require_group(admin).user_id == "a"
+
+
+def test_a_disabled_demoted_or_deleted_admin_loses_power_after_the_cache_window(
+    issuer: Issuer, cognito: Cognito
+) -> None:
+    """Issue 10 item 4: the token still says "admins", Cognito no longer does."""
+    token = issuer.token(**{"cognito:groups": ["admins"], "username": "user-1"})
+    admin = app_for(alb_event("POST", "/titles", token=token))
+    cognito.users["user-1"] = auth.Standing(exists=True, enabled=True, groups=("admins",))
+    for _ in range(5):
+        auth.require_group(admin, "admins")
+    assert cognito.calls == 1  # cached: one look-up per window, not one per request
+
+    cognito.users["user-1"] = auth.Standing(exists=True, enabled=False, groups=("admins",))
+    auth.require_group(admin, "admins")  # within the window the old answer stands
+    cognito.now += auth.STANDING_TTL_SECONDS
+    with pytest.raises(Unauthorized):
+        auth.require_group(admin, "admins")
+    with pytest.raises(Unauthorized):
+        auth.require_active(admin)
+
+    cognito.users["user-1"] = auth.Standing(exists=True, enabled=True, groups=())  # re-enabled, demoted
+    cognito.now += auth.STANDING_TTL_SECONDS
+    with pytest.raises(Forbidden):
+        auth.require_group(admin, "admins")
+    assert auth.require_active(admin).user_id == "user-1"
+
+    del cognito.users["user-1"]  # deleted
+    cognito.now += auth.STANDING_TTL_SECONDS
+    with pytest.raises(Unauthorized):
+        auth.require_active(admin)
+
+
+def test_cognito_outage_fails_privileged_routes_closed(issuer: Issuer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reelstack_common.errors import ServiceUnavailable
+
+    def down(pool: str, username: str) -> auth.Standing:
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(auth, "fetch_standing", down)
+    auth.standing_cache.clear()
+    admin = app_for(alb_event("POST", "/titles", token=issuer.token(**{"cognito:groups": ["admins"]})))
+    with pytest.raises(ServiceUnavailable):
+        auth.require_group(admin, "admins")
+
+
+def test_standing_comes_from_cognito(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default transport against moto's Cognito: AdminGetUser + AdminListGroupsForUser."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.unit.identity import create_identity
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    auth._standing_clients.clear()
+    with mock_aws():
+        idp = boto3.client("cognito-idp", region_name="us-east-1")
+        pool, _ = create_identity(idp)
+        user = idp.admin_create_user(UserPoolId=pool, Username="ops@example.com", MessageAction="SUPPRESS")["User"]
+        username = user["Username"]  # the sub: the pool signs in by email
+        idp.admin_add_user_to_group(UserPoolId=pool, Username=username, GroupName="admins")
+        assert auth._cognito_standing(pool, username) == auth.Standing(True, True, ("admins",))
+        idp.admin_disable_user(UserPoolId=pool, Username=username)
+        assert auth._cognito_standing(pool, username).enabled is False
+        idp.admin_delete_user(UserPoolId=pool, Username=username)
+        assert auth._cognito_standing(pool, username) == auth.Standing(exists=False)
+    auth._standing_clients.clear()

@@ -11,7 +11,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
-from reelstack_common.auth import current_user
+from reelstack_common.auth import current_user, require_active
 from reelstack_common.http import Router, build_handler, public
 
 from accounts.dal.wiring import dependencies
@@ -46,6 +46,11 @@ ProfileId = Annotated[str, Path(min_length=1, max_length=64)]
 
 def _user_id() -> str:
     return current_user(router).user_id
+
+
+def _active_user_id() -> str:
+    """For billing changes: the caller's Cognito user must still be enabled (a cached look-up)."""
+    return require_active(router).user_id
 
 
 # --- accounts ---------------------------------------------------------------------------------
@@ -151,12 +156,12 @@ def get_subscription() -> SubscriptionOut:
 
 @router.put("/billing/subscription", summary="Change plan and/or payment method")
 def change_subscription(body: Annotated[ChangeSubscriptionRequest, Body()]) -> SubscriptionOut:
-    return SubscriptionOut.of(billing.change_subscription(_user_id(), body, dependencies().repo))
+    return SubscriptionOut.of(billing.change_subscription(_active_user_id(), body, dependencies().repo))
 
 
 @router.delete("/billing/subscription", summary="Cancel at the end of the billing period")
 def cancel_subscription() -> SubscriptionOut:
-    return SubscriptionOut.of(billing.cancel_subscription(_user_id(), dependencies().repo))
+    return SubscriptionOut.of(billing.cancel_subscription(_active_user_id(), dependencies().repo))
 
 
 @router.get("/billing/invoices", summary="The caller's invoices, newest first")

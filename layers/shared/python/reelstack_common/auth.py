@@ -27,7 +27,7 @@ from typing import Any
 
 import jwt
 
-from reelstack_common.errors import Forbidden, Unauthorized
+from reelstack_common.errors import Forbidden, ServiceUnavailable, Unauthorized
 
 _JWKS_TTL_SECONDS = 3600.0
 _MIN_REFETCH_SECONDS = 30.0
@@ -237,10 +237,119 @@ def current_user(app: Any) -> Principal:
     return principal_from_claims(verify_token(_bearer(headers)))
 
 
+# --- standing: is the caller still enabled, still in the group? ---------------------------------
+#
+# A JWT stays valid until it expires (access tokens: ACCESS_TOKEN_MINUTES in
+# infra/constructs/identity.py), whatever happens to its user meanwhile. Privileged routes therefore
+# also ask Cognito (AdminGetUser, AdminListGroupsForUser) whether the user is still enabled and still
+# in the group. The answer is cached per user for STANDING_TTL_SECONDS: a disabled or demoted user
+# loses privileged access within that window, and Cognito sees one pair of calls per user per window
+# per warm Lambda, not one per request.
+
+STANDING_TTL_SECONDS = 10.0
+_STANDING_MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What Cognito says about a user now: ``exists`` and ``enabled``, and its groups."""
+
+    exists: bool
+    enabled: bool = False
+    groups: tuple[str, ...] = ()
+
+
+def _cognito_standing(user_pool_id: str, username: str) -> Standing:
+    """Default transport: boto3 (imported lazily: most requests never need it)."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import ClientError
+
+    client = _standing_clients.get("cognito")
+    if client is None:
+        config = Config(connect_timeout=2, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"})
+        client = _standing_clients.setdefault("cognito", boto3.client("cognito-idp", config=config))
+    try:
+        user = client.admin_get_user(UserPoolId=user_pool_id, Username=username)
+        groups = client.admin_list_groups_for_user(UserPoolId=user_pool_id, Username=username, Limit=60)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "UserNotFoundException":
+            return Standing(exists=False)
+        raise
+    return Standing(
+        exists=True,
+        enabled=bool(user.get("Enabled", True)),
+        groups=tuple(g["GroupName"] for g in groups.get("Groups", [])),
+    )
+
+
+_standing_clients: dict[str, Any] = {}
+# Replaceable transport, like ``fetch_jwks``.
+fetch_standing: Callable[[str, str], Standing] = _cognito_standing
+
+
+class _StandingCache:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[float, Standing]] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, user_pool_id: str, username: str) -> Standing:
+        key = (user_pool_id, username)
+        with self._lock:
+            cached = self._entries.get(key)
+            if cached is not None and self.clock() - cached[0] < STANDING_TTL_SECONDS:
+                return cached[1]
+        try:
+            standing = fetch_standing(user_pool_id, username)
+        except Exception as exc:  # Cognito unreachable or refusing us: privileged routes fail closed
+            raise ServiceUnavailable("Unable to verify the caller's standing") from exc
+        with self._lock:
+            if len(self._entries) >= _STANDING_MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (self.clock(), standing)
+        return standing
+
+
+standing_cache = _StandingCache()
+
+
+def _cognito_username(principal: Principal) -> str:
+    # Access tokens carry "username", id tokens "cognito:username"; with email sign-in both are the sub.
+    claims = principal.claims
+    return str(claims.get("username") or claims.get("cognito:username") or principal.user_id)
+
+
+def _enabled_standing(principal: Principal) -> Standing:
+    """Cognito's (cached) standing of the caller, who must still exist and be enabled: else 401."""
+    pool = os.environ.get("USER_POOL_ID")
+    if not pool:
+        raise Unauthorized("Authentication is not configured")
+    standing = standing_cache.get(pool, _cognito_username(principal))
+    if not (standing.exists and standing.enabled):
+        raise Unauthorized("The account is disabled or deleted")
+    return standing
+
+
+def require_active(app: Any) -> Principal:
+    """The caller, whose Cognito user must still exist and be enabled (cached): else 401."""
+    principal = current_user(app)
+    _enabled_standing(principal)
+    return principal
+
+
 def require_group(app: Any, group: str | None = None) -> Principal:
-    """The caller, who must belong to ``group`` (default ``$ADMINS_GROUP`` or ``admins``): else 403."""
+    """The caller, who must belong to ``group`` (default ``$ADMINS_GROUP`` or ``admins``): else 403.
+
+    The token's ``cognito:groups`` and Cognito now (cached, see ``require_active``) must both say so;
+    a disabled or deleted user gets 401.
+    """
     wanted = group or os.environ.get("ADMINS_GROUP") or "admins"
     principal = current_user(app)
-    if not principal.in_group(wanted):
+    if not principal.in_group(wanted) or wanted not in _enabled_standing(principal).groups:
         raise Forbidden(f"Requires membership of group '{wanted}'")
     return principal
