@@ -33,13 +33,10 @@ from typing import Any, TypeVar
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "functions" / "transcode"))
 
-from transcode import ffmpeg  # noqa: E402
-from transcode.config import Settings  # noqa: E402
-from transcode.handlers.plan import make_plan  # noqa: E402
-from transcode.media import package, probe, quality  # noqa: E402
-from transcode.media.chunks import Chunk  # noqa: E402
-from transcode.media.encode import VideoParams, encode_audio, encode_chunk, encode_single_pass  # noqa: E402
-from transcode.media.ladder import Rendition  # noqa: E402
+from transcode.logic.planning import make_plan  # noqa: E402
+from transcode.media import ffmpeg, package, probe, quality  # noqa: E402
+from transcode.media.encode import encode_audio, encode_chunk, encode_single_pass  # noqa: E402
+from transcode.models.settings import Settings  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "transcode"
 T = TypeVar("T")
@@ -142,9 +139,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         x264_preset=args.preset,
     )
     plan = make_plan(info, settings)
-    video = VideoParams.from_dict(plan["video"])
-    renditions = [Rendition.from_dict(r) for r in plan["renditions"]]
-    chunks = [Chunk.from_dict(c) for c in plan["chunks"]]
+    video, renditions, chunks = plan.video, plan.renditions, plan.chunks
     work = OUT / "run"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
@@ -161,10 +156,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             str(src),
             video=video,
             renditions=renditions,
-            total_frames=plan["total_frames"],
+            total_frames=plan.total_frames,
             workdir=work,
             with_audio=info.has_audio,
-            duration_s=plan["duration_s"],
+            duration_s=plan.duration_s,
         )
     )
     print(f"single pass: {single_t.wall_s:.1f} s wall, {single_t.cpu_s:.1f} s CPU", flush=True)
@@ -185,7 +180,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 chunk=c,
                 workdir=cdir,
                 reference=cdir / "reference.y4m",
-                sample_every=plan["quality_every"],
+                sample_every=plan.quality_every,
             )
         )
         chunk_times.append(t)
@@ -195,7 +190,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     audio_path, audio_t = (
         timed(
             lambda: encode_audio(
-                str(src), work / "audio.mp4", video_start_s=info.video_start_s, duration_s=plan["duration_s"]
+                str(src), work / "audio.mp4", video_start_s=info.video_start_s, duration_s=plan.duration_s
             )
         )
         if info.has_audio
@@ -207,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             (
                 r.name,
                 package.concat(
-                    per_rendition[r.name], work / f"chunked_{r.name}.mp4", expected_frames=plan["total_frames"]
+                    per_rendition[r.name], work / f"chunked_{r.name}.mp4", expected_frames=plan.total_frames
                 ),
             )
             for r in renditions
@@ -225,7 +220,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             [(r, per_rendition[r.name][0]) for r in renditions],
             start_frame=chunks[0].start_frame,
             frames=chunks[0].frames,
-            every=plan["quality_every"],
+            every=plan.quality_every,
             workdir=work / "chunk00000",
         )
     )
@@ -238,8 +233,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         pairs,
         video=video,
         start_frame=0,
-        frames=plan["total_frames"],
-        every=plan["quality_every"],
+        frames=plan.total_frames,
+        every=plan.quality_every,
         workdir=work,
     )
 
@@ -261,13 +256,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 print(f"item chunk {c.index} {r.name}: {t.wall_s:.1f} s wall, {t.cpu_s:.1f} s CPU", flush=True)
                 shutil.rmtree(idir, ignore_errors=True)
 
-    frames_ok = all(ffmpeg.frame_count(p) == plan["total_frames"] for _n, p in joined)
+    frames_ok = all(ffmpeg.frame_count(p) == plan.total_frames for _n, p in joined)
     slowest = max(t.wall_s for t in chunk_times)
     critical = slowest + audio_t.wall_s + assemble_t.wall_s
     chunked_cpu = sum(t.cpu_s for t in chunk_times) + audio_t.cpu_s + assemble_t.cpu_s
     critical_cpu = max(t.cpu_s for t in chunk_times) + audio_t.cpu_s + assemble_t.cpu_s
     result: dict[str, Any] = {
-        "source": {"seconds": args.seconds, "height": args.height, "frames": plan["total_frames"], "fps": plan["fps"]},
+        "source": {"seconds": args.seconds, "height": args.height, "frames": plan.total_frames, "fps": plan.fps},
         "chunk_seconds": args.chunk_seconds,
         "chunks": len(chunks),
         "preset": args.preset,

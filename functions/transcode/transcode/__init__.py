@@ -1,7 +1,9 @@
-"""Reelstack transcoding pipeline: the media library and the Step Functions task handlers.
+"""Reelstack transcoding pipeline: the Step Functions task handlers and what they call.
 
-`transcode.media` holds pure media logic (probe parsing, ladder, chunk plan, ffmpeg command lines)
-with no AWS calls; `transcode.storage`, `transcode.catalog` and `transcode.events` are the only
-modules that talk to AWS (boto3 only, endpoint taken from the environment); `transcode.handlers`
-glues them together, one module per workflow step.
+The accounts service's shape: `handlers/` (one module per workflow step: parse the step's pydantic
+payload -> one `logic` call -> the output model as JSON), `logic/` (the steps' rules, no boto3;
+AWS through the ports in `logic/ports.py`), `dal/` (the S3, DynamoDB and EventBridge adapters),
+`models/` (payloads, domain values, errors, settings), `wiring.py` (settings and adapters from the
+environment, once per cold start). `media/` is the media library the logic drives: probe parsing,
+ladder, chunk grid, ffmpeg command lines and runs, HLS packaging; no AWS.
 """

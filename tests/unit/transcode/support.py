@@ -70,11 +70,10 @@ class Cloud:
 
     @staticmethod
     def clear_client_caches() -> None:
-        from transcode import catalog, events, ffmpeg, storage
+        from transcode import wiring
+        from transcode.media import ffmpeg
 
-        storage.s3.cache_clear()
-        catalog._resource.cache_clear()
-        events._events.cache_clear()
+        wiring.reset()
         ffmpeg.ffmpeg_exe.cache_clear()
 
     def provision(self) -> None:

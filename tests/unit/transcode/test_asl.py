@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from transcode.errors import PERMANENT_ERRORS
+from transcode.models.errors import PERMANENT_ERRORS
 
 from tests.unit.transcode.asl_driver import ASL_PATH, HANDLERS
 

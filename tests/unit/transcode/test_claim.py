@@ -100,7 +100,7 @@ def test_the_fail_step_never_deletes_the_outputs_of_a_title_it_did_not_claim(clo
 
 
 def test_a_source_over_the_size_limit_is_refused_before_any_media_work(cloud, media, monkeypatch):
-    from transcode import ffmpeg
+    from transcode.media import ffmpeg
 
     def no_ffmpeg(*args, **kwargs):
         raise AssertionError("ffmpeg ran on an oversized source")

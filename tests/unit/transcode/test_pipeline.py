@@ -15,6 +15,7 @@ from pathlib import Path
 import av
 import m3u8
 import pytest
+from transcode import wiring
 from transcode.handlers import encode_chunk, plan, probe
 
 from tests.unit.transcode import media_factory
@@ -135,6 +136,7 @@ def test_chunk_fault_is_retried_and_the_retry_is_byte_identical(cloud, media, mo
     clean = cloud.digest(key)
 
     monkeypatch.setenv("TRANSCODE_FAULTS", json.dumps({"encode_chunk": {"fail_attempts": 1, "chunks": [1]}}))
+    wiring.reset()  # a changed environment is a new execution environment (cold start)
     with pytest.raises(Exception) as failed:
         encode_chunk.lambda_handler({**item, "attempt": 0})
     assert type(failed.value).__name__ == "TransientError"
@@ -185,8 +187,8 @@ def test_rerun_and_reupload_leave_exactly_one_set_of_outputs(cloud, media):
 
 
 def test_publish_refuses_when_a_newer_upload_owns_the_title(cloud, media):
-    from transcode.errors import Superseded
     from transcode.handlers import publish
+    from transcode.models.errors import Superseded
 
     cloud.create_title("t-own")
     job = probe.lambda_handler(cloud.upload("t-own", media("plain", seconds=4)))

@@ -6,8 +6,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from transcode.config import Settings
-from transcode.handlers.plan import make_plan, output_fps
+from transcode.logic.planning import make_plan, output_fps
 from transcode.media.chunks import (
     boundary_frame,
     force_key_frames_arg,
@@ -17,6 +16,8 @@ from transcode.media.chunks import (
 )
 from transcode.media.ladder import build_ladder, display_size
 from transcode.media.probe import MediaInfo
+from transcode.models.settings import Settings
+from transcode.models.steps import step_output
 
 
 def dims(ladder):
@@ -155,7 +156,7 @@ def _info(**overrides) -> MediaInfo:
 def test_plan_payload_is_small_and_complete():
     settings = Settings(ingest_bucket="i", media_bucket="m", catalog_table="c", parts_table="p",
                         event_bus_name="b", chunk_seconds=60, segment_seconds=2)
-    plan = make_plan(_info(frames=2 * 3600 * 30, duration_s=7200.0, fps_num=30, fps_den=1), settings)
+    plan = step_output(make_plan(_info(frames=2 * 3600 * 30, duration_s=7200.0, fps_num=30, fps_den=1), settings))
     assert len(plan["chunks"]) == 120
     assert sum(c["frames"] for c in plan["chunks"]) == plan["total_frames"] == 216000
     import json
@@ -168,7 +169,7 @@ def test_plan_payload_is_small_and_complete():
 def test_plan_of_a_vfr_source_resamples_to_the_grid():
     settings = Settings(ingest_bucket="i", media_bucket="m", catalog_table="c", parts_table="p",
                         event_bus_name="b", chunk_seconds=4, segment_seconds=2)
-    plan = make_plan(_info(cfr=False, frames=95, duration_s=4.0, fps_num=25, fps_den=1), settings)
+    plan = step_output(make_plan(_info(cfr=False, frames=95, duration_s=4.0, fps_num=25, fps_den=1), settings))
     assert plan["video"]["exact"] is False
     assert plan["total_frames"] == 100
     assert math.isclose(plan["duration_s"], 4.0)

@@ -6,10 +6,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from transcode.errors import MediaRejected
-from transcode.handlers import fail as fail_handler
 from transcode.handlers import probe as probe_handler
+from transcode.logic.failure import failure_reason
 from transcode.media import probe
+from transcode.models.errors import MediaRejected
+from transcode.models.steps import StepError
 
 from tests.unit.transcode import media_factory
 from tests.unit.transcode.asl_driver import Interpreter
@@ -149,7 +150,8 @@ def test_other_keys_are_rejected(cloud, media):
 
 
 def test_failure_reason_for_internal_errors_is_generic_but_useful():
-    reason = fail_handler.failure_reason({"Error": "FfmpegError", "Cause": '{"errorMessage": "boom"}'})
+    reason = failure_reason(StepError.model_validate({"Error": "FfmpegError",
+                                                      "Cause": '{"errorMessage": "boom"}'}))
     assert "FfmpegError: boom" in reason and "upload it again" in reason
-    assert fail_handler.failure_reason({"Error": "MediaRejected", "Cause": '{"errorMessage": "Bad file."}'}) \
-        == "Bad file."
+    assert failure_reason(StepError.model_validate({"Error": "MediaRejected",
+                                                    "Cause": '{"errorMessage": "Bad file."}'})) == "Bad file."

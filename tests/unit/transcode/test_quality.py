@@ -47,8 +47,7 @@ def test_sums_add_up_to_the_title_number():
 
 
 def test_rotated_phone_video_is_encoded_upright_and_portrait(media, tmp_path):
-    from transcode import ffmpeg
-    from transcode.media import probe
+    from transcode.media import ffmpeg, probe
     from transcode.media.chunks import Chunk
 
     src = media("rot90-q", width=320, height=180, seconds=1, rotation=90, audio=None)

@@ -1,140 +1,14 @@
-"""Assemble step: join chunks, package HLS once, upload, record the part index and the title.
-
-Input: {"title_id", "job_id", "plan", "audio": {"key": str | null}}.
-Output (stored at $.assembled): {"manifest_path", "renditions": [{"name", "width", "height",
-"bandwidth", "codecs"}], "duration_s", "frames", "parts", "has_audio", "quality"}.
-Order matters for re-runs and retries: upload (segments, then playlists, master last), delete
-objects of an earlier, longer upload, write the parts, record the title, and only then delete
-the chunks under work/ (a retry before that point still finds them).
+"""Assemble step: chunks -> HLS, part index, title outputs. Input: `AssembleInput`. Output: `Assembled`.
 """
 
 from __future__ import annotations
 
-import logging
-from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
-from transcode import storage
-from transcode.catalog import Parts, Titles
-from transcode.config import Settings
-from transcode.errors import OutputMismatch
-from transcode.media import package
-from transcode.media.ladder import LADDER_NAMES, Rendition
-from transcode.media.quality import QualitySums, summarize
-
-log = logging.getLogger(__name__)
-
-PLAYLIST_CACHE = "public, max-age=60"
-SEGMENT_CACHE = "public, max-age=86400"
+from transcode.logic.assembly import assemble
+from transcode.models.steps import AssembleInput, step_output
+from transcode.wiring import dependencies
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    settings = Settings.from_env()
-    title_id, job_id, plan = event["title_id"], event["job_id"], event["plan"]
-    renditions = [Rendition.from_dict(r) for r in plan["renditions"]]
-    names = [r.name for r in renditions]
-    indices = [int(c["index"]) for c in plan["chunks"]]
-    audio_key = (event.get("audio") or {}).get("key")
-    bucket = settings.media_bucket
-
-    metas = [_chunk_meta(bucket, title_id, i) for i in indices]
-    exact = bool(plan["video"].get("exact", True))
-    for meta, planned in zip(metas, plan["chunks"], strict=True):
-        if exact and int(meta["frames"]) != int(planned["frames"]):
-            raise OutputMismatch(f"chunk {meta['index']} has {meta['frames']} frames, "
-                                 f"planned {planned['frames']}")
-    total_frames = sum(int(m["frames"]) for m in metas)
-
-    with storage.scratch_dir("assemble") as workdir:
-        joined = [(r.name, _join(bucket, title_id, r.name, indices, workdir, total_frames))
-                  for r in renditions]
-        audio = storage.download_file(bucket, audio_key, workdir / "audio.mp4") if audio_key else None
-        hls_dir = workdir / "hls"
-        master = package.package_hls(joined, audio, hls_dir, segment_seconds=int(plan["segment_seconds"]))
-        for _name, path in joined:
-            path.unlink(missing_ok=True)
-
-        prefix = storage.hls_prefix(title_id)
-        uploaded = _upload_tree(hls_dir, bucket, prefix, master)
-        # Segments of an earlier, longer upload of this title would otherwise linger.
-        storage.delete_keys(bucket, sorted(set(storage.list_keys(bucket, prefix)) - set(uploaded)))
-        variants = {v.uri.split("/", 1)[0]: v for v in package.parse_master(master.read_text())}
-        current = [*names, package.AUDIO_NAME] if audio is not None else list(names)
-        parts_table = Parts(settings.parts_table)
-        parts_count = sum(parts_table.replace(title_id, name, _part_rows(title_id, hls_dir, prefix, name))
-                          for name in current)
-
-    summary = [{"name": r.name, "width": r.width, "height": r.height,
-                "bandwidth": variants[r.name].bandwidth if r.name in variants else 0,
-                "codecs": variants[r.name].codecs if r.name in variants else ""} for r in renditions]
-    quality = _quality(metas, names)
-    result = {
-        "manifest_path": storage.manifest_key(title_id),
-        "renditions": summary,
-        "duration_s": round(float(total_frames / Fraction(plan["fps"])), 3),
-        "frames": total_frames,
-        "parts": parts_count,
-        "has_audio": audio is not None,
-        "quality": quality,
-    }
-    previous = Titles(settings.catalog_table).record_outputs(title_id, job_id, {
-        "renditions": [{k: v for k, v in s.items() if k != "codecs"} for s in summary],
-        "duration_s": result["duration_s"],
-        "manifest_path": result["manifest_path"],
-        "quality": quality,
-        "has_audio": result["has_audio"],
-    })
-    # Renditions an earlier upload had and this one does not (e.g. a lower-resolution re-upload).
-    earlier = {str(r.get("name")) for r in previous.get("renditions") or [] if isinstance(r, dict)}
-    for name in ({*LADDER_NAMES, package.AUDIO_NAME} | earlier) - set(current):
-        parts_table.delete_rendition(title_id, name)
-    storage.delete_prefix(bucket, storage.work_prefix(title_id))
-    return result
-
-
-def _chunk_meta(bucket: str, title_id: str, index: int) -> dict[str, Any]:
-    key = storage.chunk_meta_key(title_id, index)
-    if storage.head(bucket, key) is None:
-        raise OutputMismatch(f"chunk {index} of {title_id} was never completed ({key} missing)")
-    return storage.get_json(bucket, key)
-
-
-def _join(bucket: str, title_id: str, name: str, indices: list[int], workdir: Path, frames: int) -> Path:
-    parts = [storage.download_file(bucket, storage.chunk_key(title_id, name, i),
-                                   workdir / "chunks" / name / f"{i:05d}.mp4") for i in indices]
-    out = package.concat(parts, workdir / f"{name}.mp4", expected_frames=frames)
-    for p in parts:  # keep /tmp at about one copy of the title
-        p.unlink()
-    return out
-
-
-def _upload_tree(root: Path, bucket: str, prefix: str, master: Path) -> list[str]:
-    """Everything under root; media playlists after their segments, the master last, so a
-    playlist never references an object that is not there yet."""
-    files = sorted(p for p in root.rglob("*") if p.is_file())
-    order = sorted(files, key=lambda p: (p == master, p.suffix == ".m3u8", str(p)))
-    keys: list[str] = []
-    for path in order:
-        key = prefix + path.relative_to(root).as_posix()
-        cache = PLAYLIST_CACHE if path.suffix == ".m3u8" else SEGMENT_CACHE
-        storage.upload_file(path, bucket, key, package.content_type(path), cache_control=cache)
-        keys.append(key)
-    return keys
-
-
-def _part_rows(title_id: str, hls_dir: Path, prefix: str, name: str) -> list[dict[str, Any]]:
-    init, segments = package.parse_media((hls_dir / name / package.MEDIA_PLAYLIST).read_text())
-    return [{"title_id": title_id, "rendition": name, "s3_key": f"{prefix}{name}/{seg.uri}",
-             "duration_s": seg.duration_s, "bytes": (hls_dir / name / seg.uri).stat().st_size,
-             "init_key": f"{prefix}{name}/{init}" if init else None}
-            for seg in segments]
-
-
-def _quality(metas: list[dict[str, Any]], names: list[str]) -> dict[str, dict[str, Any]]:
-    totals = {name: QualitySums() for name in names}
-    for meta in metas:
-        for name, sums in (meta.get("quality") or {}).items():
-            if name in totals:
-                totals[name] = totals[name].add(QualitySums.from_dict(sums))
-    return summarize(totals)
+    return step_output(assemble(AssembleInput.model_validate(event), dependencies()))

@@ -1,55 +1,14 @@
-"""Plan step: the ladder and the chunk list (pure computation on the probe result).
-
-Input: the probe output. Output (stored at $.plan): {"fps", "total_frames", "duration_s",
-"chunk_seconds", "segment_seconds", "quality_every", "video": VideoParams dict,
-"renditions": [Rendition dict], "chunks": [{"index", "start_frame", "frames", "pad_frames"}]}.
+"""Plan step: the ladder and the chunk grid. Input: `PlanInput` (probe's media). Output: `Plan` ($.plan).
 """
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Any
 
-from transcode.config import Settings
-from transcode.media.chunks import plan_chunks
-from transcode.media.encode import VideoParams
-from transcode.media.ladder import build_ladder
-from transcode.media.probe import MediaInfo
-from transcode.media.quality import sample_every
-
-MAX_OUTPUT_FPS = 60
-
-
-def output_fps(fps: Fraction) -> Fraction:
-    """Keep the source rate; halve 100/120 fps sources (players and the ladder stop at 60)."""
-    while fps > MAX_OUTPUT_FPS:
-        fps /= 2
-    return fps
-
-
-def make_plan(info: MediaInfo, settings: Settings) -> dict[str, Any]:
-    fps = output_fps(info.fps)
-    exact = info.cfr and fps == info.fps
-    # CFR: the output has exactly the source's frames. Otherwise the fps filter resamples onto
-    # the grid and the count follows from the duration.
-    total = info.frames if exact else max(1, round(info.duration_s * fps))
-    video = VideoParams(fps_num=fps.numerator, fps_den=fps.denominator, video_start_s=info.video_start_s,
-                        segment_seconds=settings.segment_seconds, deinterlace=info.interlaced,
-                        exact=exact, preset=settings.x264_preset)
-    renditions = build_ladder(*info.display_size, fps)
-    chunks = plan_chunks(total, fps, settings.chunk_seconds, settings.segment_seconds)
-    return {
-        "fps": f"{fps.numerator}/{fps.denominator}",
-        "total_frames": total,
-        "duration_s": round(float(total / fps), 6),
-        "chunk_seconds": settings.chunk_seconds,
-        "segment_seconds": settings.segment_seconds,
-        "quality_every": sample_every(float(fps)),
-        "video": video.to_dict(),
-        "renditions": [r.to_dict() for r in renditions],
-        "chunks": [c.to_dict() for c in chunks],
-    }
+from transcode.logic.planning import make_plan
+from transcode.models.steps import PlanInput, step_output
+from transcode.wiring import settings
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    return make_plan(MediaInfo.from_dict(event["media"]), Settings.from_env())
+    return step_output(make_plan(PlanInput.model_validate(event).media, settings()))

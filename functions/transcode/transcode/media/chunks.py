@@ -10,9 +10,9 @@ at exactly the same frames in every rendition.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any
+
+from pydantic.dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -20,15 +20,7 @@ class Chunk:
     index: int
     start_frame: int
     frames: int  # frames this chunk contributes to the output
-    pad_frames: int  # frames encoded past the end, then dropped (keeps the tail at full quality)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Chunk:
-        return cls(index=int(data["index"]), start_frame=int(data["start_frame"]),
-                   frames=int(data["frames"]), pad_frames=int(data.get("pad_frames", 0)))
+    pad_frames: int = 0  # frames encoded past the end, then dropped (keeps the tail at full quality)
 
 
 def boundary_frame(seconds: Fraction | int, fps: Fraction) -> int:

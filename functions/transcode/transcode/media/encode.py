@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
-from transcode import ffmpeg
-from transcode.errors import FfmpegError, MediaRejected, OutputMismatch, TransientError
+from pydantic.dataclasses import dataclass
+
+from transcode.media import ffmpeg
 from transcode.media.chunks import (
     Chunk,
     force_key_frames_arg,
@@ -26,6 +25,7 @@ from transcode.media.chunks import (
     seek_seconds,
 )
 from transcode.media.ladder import Rendition
+from transcode.models.errors import FfmpegError, MediaRejected, OutputMismatch, TransientError
 
 AUDIO_BITRATE = "128k"
 AUDIO_SAMPLE_RATE = 48000
@@ -47,14 +47,6 @@ class VideoParams:
     @property
     def fps(self) -> Fraction:
         return Fraction(self.fps_num, self.fps_den)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> VideoParams:
-        names = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def source_chain(video: VideoParams) -> str:

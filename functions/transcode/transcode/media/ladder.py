@@ -12,9 +12,9 @@ as it would inside a single pass.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from fractions import Fraction
-from typing import Any
+
+from pydantic.dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -52,14 +52,6 @@ class Rendition:
     bufsize_kbps: int
     crf: int
     profile: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Rendition:
-        names = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def even_floor(x: float) -> int:

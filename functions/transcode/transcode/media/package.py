@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from transcode import ffmpeg
-from transcode.errors import OutputMismatch
+from transcode.media import ffmpeg
+from transcode.models.errors import OutputMismatch
 
 MASTER = "master.m3u8"
 MEDIA_PLAYLIST = "index.m3u8"

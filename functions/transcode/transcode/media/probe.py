@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import re
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass as plain_dataclass
 from fractions import Fraction
-from typing import Any
 
-from transcode import ffmpeg
-from transcode.errors import MediaRejected, TransientError
+from pydantic import computed_field
+from pydantic.dataclasses import dataclass
+
+from transcode.media import ffmpeg
 from transcode.media.ladder import display_size
+from transcode.models.errors import MediaRejected, TransientError
 
 MIN_DURATION_S = 0.5
 MIN_SIDE = 32
@@ -74,19 +76,24 @@ class MediaInfo:
         """Width and height as shown: SAR applied to the width, then rotation."""
         return display_size(self.width, self.height, Fraction(self.sar_num, self.sar_den), self.rotation)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["fps"] = f"{self.fps_num}/{self.fps_den}"
-        data["display_width"], data["display_height"] = (round(v) for v in self.display_size)
-        return data
+    # Serialised beside the fields for people reading an execution's history; ignored on input.
+    @computed_field(alias="fps")  # type: ignore[prop-decorator]
+    @property
+    def fps_text(self) -> str:
+        return f"{self.fps_num}/{self.fps_den}"
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> MediaInfo:
-        names = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in data.items() if k in names})
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display_width(self) -> int:
+        return round(self.display_size[0])
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def display_height(self) -> int:
+        return round(self.display_size[1])
 
 
-@dataclass
+@plain_dataclass
 class _Stream:
     tb: Fraction = Fraction(1, 1)
     media_type: str = ""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from transcode import ffmpeg
+from pydantic.dataclasses import dataclass
+
+from transcode.media import ffmpeg
 from transcode.media.chunks import sample_offset, sample_select, seek_seconds
 from transcode.media.encode import VideoParams, scale_chain, source_chain
 from transcode.media.ladder import Rendition
@@ -48,14 +49,6 @@ class QualitySums:
     def summary(self) -> dict[str, Any]:
         return {"psnr_db": round(self.psnr_db, 2), "ssim": round(self.ssim, 5),
                 "psnr_min_db": round(self.psnr_min_db, 2), "frames_sampled": self.frames}
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> QualitySums:
-        return cls(int(data["frames"]), float(data["mse_sum"]), float(data["ssim_sum"]),
-                   float(data.get("psnr_min_db", PSNR_CAP_DB)))
 
 
 def sample_every(fps_value: float, per_second: float = 2.0) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from transcode.errors import TransientError
+from transcode.models.errors import TransientError
 
 
 def maybe_fail(faults: Mapping[str, Any], step: str, *, attempt: int, index: int | None = None) -> None:

@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from transcode.errors import ConfigError, FfmpegError
+from transcode.models.errors import ConfigError, FfmpegError
 
 log = logging.getLogger(__name__)
 

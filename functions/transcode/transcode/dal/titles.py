@@ -1,79 +1,35 @@
-"""The title item (catalog table) and the part index (parts table). boto3 only.
+"""DynamoDB adapter of `TitleStore`: the title item in the catalog table.
 
 Status changes are conditional writes that keep the `gsi1` status index in step. A run owns the
-title through `transcode_job_id` (the id of the S3 event that started it): when a newer upload of
-the same title starts another run, the older run can neither publish nor clean up.
+title through `transcode_job_id` (the id of the S3 event that started it) from its claim on, and
+only a title waiting for its source (UPLOADING) can be claimed: a run that did not claim the title
+can neither publish it, record outputs on it, nor fail it.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
-import boto3
-from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from transcode.errors import Superseded, TitleNotFound
+from transcode.dal.dynamo import conditional_failed, from_dynamo, now_iso, to_dynamo
+from transcode.logic.ports import TitleStore
+from transcode.models.domain import TitleStatus
+from transcode.models.errors import Superseded, TitleNotFound
 
-log = logging.getLogger(__name__)
-
-UPLOADING, TRANSCODING, READY, FAILED = "UPLOADING", "TRANSCODING", "READY", "FAILED"
+# The stored strings (the catalog service writes the same ones).
+UPLOADING, TRANSCODING = TitleStatus.UPLOADING.value, TitleStatus.TRANSCODING.value
+READY, FAILED = TitleStatus.READY.value, TitleStatus.FAILED.value
 
 
 def title_key(title_id: str) -> dict[str, str]:
     return {"pk": f"TITLE#{title_id}", "sk": "META"}
 
 
-def part_pk(title_id: str, rendition: str) -> str:
-    return f"{title_id}#{rendition}"
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-@functools.cache
-def _resource() -> Any:
-    return boto3.resource("dynamodb")
-
-
-def _table(name: str) -> Any:
-    return _resource().Table(name)
-
-
-def to_dynamo(value: Any) -> Any:
-    """Floats become Decimals (DynamoDB has no float type), recursively."""
-    if isinstance(value, float):
-        return Decimal(str(round(value, 6)))
-    if isinstance(value, Mapping):
-        return {k: to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_dynamo(v) for v in value]
-    return value
-
-
-def from_dynamo(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_dynamo(v) for v in value]
-    return value
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-class Titles:
-    def __init__(self, table_name: str) -> None:
-        self.table = _table(table_name)
+class DynamoTitleStore(TitleStore):
+    def __init__(self, table: Any) -> None:
+        self.table = table  # a boto3 DynamoDB Table resource
 
     def get(self, title_id: str) -> dict[str, Any] | None:
         item = self.table.get_item(Key=title_key(title_id), ConsistentRead=True).get("Item")
@@ -102,7 +58,7 @@ class Titles:
             )
             return None
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
         item = self.get(title_id)
         if item is None:
@@ -145,7 +101,7 @@ class Titles:
             )
             return True
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
 
@@ -163,75 +119,8 @@ class Titles:
                 ReturnValues="UPDATED_OLD",
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 raise Superseded(f"title {title_id} is no longer owned by run {job_id} "
                                  "(a newer upload started, or the title was deleted)") from exc
             raise
         return from_dynamo(resp.get("Attributes") or {})
-
-
-class Parts:
-    """The part index: one item per HLS media segment of one rendition.
-
-    Key: partition `title_format` = "{title_id}#{rendition}", sort `part_num` (N) — the seed's
-    ((movie_id, format), part). All parts of one rendition share a partition ordered by part
-    number, so "parts 120..130 of the 720p rendition" or "every part of this rendition" is one
-    Query (range on the sort key) and a rendition can be replaced or removed by querying its
-    partition. The alternative, a single partition key (movie_id, format, part), spreads load
-    perfectly but leaves only GetItem: listing or deleting a rendition's parts would need a Scan
-    or a GSI, and prefetching the next N parts would be N reads. A popular title's partition is
-    read-hot, which is what the CDN (segments) and DAX (index reads) are for; there is no LSI, so
-    no 10 GB item-collection limit applies.
-    """
-
-    def __init__(self, table_name: str) -> None:
-        self.table = _table(table_name)
-
-    def replace(self, title_id: str, rendition: str, parts: Sequence[Mapping[str, Any]]) -> int:
-        """Write parts 0..n-1 (overwriting) and delete any part >= n left by an earlier run."""
-        pk = part_pk(title_id, rendition)
-        with self.table.batch_writer(overwrite_by_pkeys=["title_format", "part_num"]) as batch:
-            for num, part in enumerate(parts):
-                batch.put_item(Item=to_dynamo({**part, "title_format": pk, "part_num": num}))
-        stale = [n for n in self.part_numbers(title_id, rendition) if n >= len(parts)]
-        self._delete(pk, stale)
-        return len(parts)
-
-    def delete_rendition(self, title_id: str, rendition: str) -> int:
-        numbers = self.part_numbers(title_id, rendition)
-        self._delete(part_pk(title_id, rendition), numbers)
-        return len(numbers)
-
-    def part_numbers(self, title_id: str, rendition: str) -> list[int]:
-        numbers: list[int] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("title_format").eq(part_pk(title_id, rendition)),
-            "ProjectionExpression": "part_num",
-            "ConsistentRead": True,
-        }
-        while True:
-            resp = self.table.query(**kwargs)
-            numbers += [int(item["part_num"]) for item in resp.get("Items", [])]
-            if "LastEvaluatedKey" not in resp:
-                return numbers
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-    def query(self, title_id: str, rendition: str) -> list[dict[str, Any]]:
-        items: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": Key("title_format").eq(part_pk(title_id, rendition)),
-            "ConsistentRead": True,
-        }
-        while True:
-            resp = self.table.query(**kwargs)
-            items += [from_dynamo(i) for i in resp.get("Items", [])]
-            if "LastEvaluatedKey" not in resp:
-                return items
-            kwargs["ExclusiveStartKey"] = resp["LastEvaluatedKey"]
-
-    def _delete(self, pk: str, numbers: Sequence[int]) -> None:
-        if not numbers:
-            return
-        with self.table.batch_writer() as batch:
-            for n in numbers:
-                batch.delete_item(Key={"title_format": pk, "part_num": n})

@@ -9,7 +9,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from transcode.errors import ConfigError
+from transcode.models.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,106 @@
+"""Ports: what the step logic needs from the outside world. Adapters live in `transcode.dal`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from transcode.models.domain import ObjectHead
+from transcode.models.settings import Settings
+
+
+class ObjectStore(ABC):
+    """S3: the ingest bucket (sources) and the media bucket (work files, published HLS)."""
+
+    @abstractmethod
+    def head(self, bucket: str, key: str) -> ObjectHead | None:
+        """None when the object does not exist."""
+
+    @abstractmethod
+    def read_range(self, bucket: str, key: str, length: int) -> bytes:
+        """The first `length` bytes (b"" for an empty object)."""
+
+    @abstractmethod
+    def presigned_url(self, bucket: str, key: str) -> str:
+        """A GET URL ffmpeg can read with Range requests."""
+
+    @abstractmethod
+    def upload_file(self, path: Path, bucket: str, key: str, content_type: str,
+                    cache_control: str | None = None) -> None: ...
+
+    @abstractmethod
+    def download_file(self, bucket: str, key: str, path: Path) -> Path: ...
+
+    @abstractmethod
+    def put_json(self, bucket: str, key: str, data: Any) -> None: ...
+
+    @abstractmethod
+    def get_json(self, bucket: str, key: str) -> Any: ...
+
+    @abstractmethod
+    def list_keys(self, bucket: str, prefix: str) -> list[str]: ...
+
+    @abstractmethod
+    def delete_keys(self, bucket: str, keys: Sequence[str]) -> int: ...
+
+    @abstractmethod
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        """Delete everything under `prefix` (a title's own folder, never a broad one)."""
+
+
+class TitleStore(ABC):
+    """The title item in the catalog table. A job owns a title from its claim on; every later
+    write is conditional on that ownership."""
+
+    @abstractmethod
+    def claim(self, title_id: str, job_id: str, source_etag: str | None) -> str | None:
+        """UPLOADING -> TRANSCODING owned by `job_id`; None when claimed (or already claimed by the
+        same job), else the status that refused it. Raises TitleNotFound for a missing title."""
+
+    @abstractmethod
+    def record_outputs(self, title_id: str, job_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
+        """Set output attributes; returns their previous values. Raises Superseded if not owned."""
+
+    @abstractmethod
+    def mark_ready(self, title_id: str, job_id: str) -> None:
+        """TRANSCODING (or READY: retries) -> READY. Raises Superseded if not owned."""
+
+    @abstractmethod
+    def mark_failed(self, title_id: str, job_id: str | None, reason: str) -> bool:
+        """FAILED with a reason if `job_id` owns the title; returns whether it was marked."""
+
+
+class PartIndex(ABC):
+    """The part index: one row per HLS media segment of one rendition."""
+
+    @abstractmethod
+    def replace(self, title_id: str, rendition: str, parts: Sequence[Mapping[str, Any]]) -> int:
+        """Rows 0..n-1 (overwriting), and no row >= n left of an earlier run."""
+
+    @abstractmethod
+    def delete_rendition(self, title_id: str, rendition: str) -> int:
+        """Every row of one rendition; raises TransientError when the table refuses."""
+
+
+class EventBus(ABC):
+    """The platform's event bus."""
+
+    @abstractmethod
+    def publish(self, detail_type: str, detail: BaseModel) -> str:
+        """Returns the event id; raises TransientError when the bus cannot be reached or rejects it."""
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """Everything a step's logic may use; `transcode.wiring` builds it once per cold start."""
+
+    settings: Settings
+    objects: ObjectStore
+    titles: TitleStore
+    parts: PartIndex | None  # None without PARTS_TABLE
+    bus: EventBus

@@ -1,0 +1,1 @@
+"""Pydantic vocabulary of the transcode service: step payloads, domain values, errors, settings."""
