@@ -121,3 +121,18 @@ def test_text_upload_for_a_title_awaiting_its_source_still_fails_it(cloud, tmp_p
     execution = Interpreter().run(cloud.upload("t-wait", media_factory.make_text(tmp_path / "x.mp4")))
     assert execution.status == "FAILED"
     assert cloud.title("t-wait")["status"] == "FAILED"
+
+
+def test_a_failure_reason_never_carries_the_presigned_source_url(cloud, tmp_path):
+    """ffmpeg names its input in errors; the input is a presigned URL carrying the Lambda role's
+    session token and a signature valid for an hour. The title's failure_reason (shown to admins,
+    announced on the bus) must not."""
+    cloud.create_title("t-leak")
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"\x00garbage " * 100)
+    execution = Interpreter().run(cloud.upload("t-leak", garbage))
+    assert execution.status == "FAILED"
+    reason = cloud.title("t-leak")["failure_reason"]
+    assert "not a video format we can read" in reason
+    for secret in ("Signature", "AWSAccessKeyId", "X-Amz-", "x-amz-security-token", "reelstack-ingest/uploads"):
+        assert secret not in reason, reason

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from transcode.models.errors import ConfigError, FfmpegError
 log = logging.getLogger(__name__)
 
 LAYER_PATH = "/opt/bin/ffmpeg"
+_URL = re.compile(r"https?://[^\s'\"]+")
 
 # Input options for http(s) sources (presigned S3 URLs): a dropped connection mid-read of a
 # multi-GB source should resume with a Range request, not fail the chunk.
@@ -68,7 +70,7 @@ def run(
     `-nostdin` keeps ffmpeg from reading the Lambda's stdin; `-hide_banner` keeps stderr parseable.
     """
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", *args]
-    log.debug("running %s", " ".join(cmd))
+    log.debug("running %s", redact_urls(" ".join(cmd)))
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired as exc:
@@ -78,8 +80,14 @@ def run(
     return proc
 
 
+def redact_urls(text: str) -> str:
+    """ffmpeg names its inputs in errors, and a source is a presigned URL: its query carries a
+    signature and the function's session token. Error text goes into failure reasons and logs."""
+    return _URL.sub("<source URL>", text)
+
+
 def stderr_tail(stderr: bytes, lines: int = 12, limit: int = 1500) -> str:
-    text = stderr.decode("utf-8", "replace").strip().splitlines()
+    text = redact_urls(stderr.decode("utf-8", "replace")).strip().splitlines()
     return "\n".join(text[-lines:])[-limit:]
 
 

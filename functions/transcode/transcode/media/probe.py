@@ -223,7 +223,7 @@ def _search(pattern: str, text: str) -> str | None:
 
 def _error_lines(stderr: str) -> str:
     lines = [ln.split("[error]", 1)[-1].split("[fatal]", 1)[-1].strip()
-             for ln in stderr.splitlines() if "[error]" in ln or "[fatal]" in ln]
+             for ln in ffmpeg.redact_urls(stderr).splitlines() if "[error]" in ln or "[fatal]" in ln]
     return "; ".join(dict.fromkeys(lines))[:300]
 
 
