@@ -11,15 +11,20 @@ from infra.constructs.nag import acknowledge
 
 ADMINS_GROUP = "admins"
 
-# What the accounts service does with the pool (admin API sign-up, login, deletion). No wildcard.
+# What the accounts service does with the pool beyond the public client API (SignUp, ConfirmSignUp,
+# InitiateAuth need no IAM): undo a failed sign-up, find a user and its groups. No wildcard.
 ACCOUNTS_COGNITO_ACTIONS = [
-    "cognito-idp:AdminCreateUser",
-    "cognito-idp:AdminSetUserPassword",
     "cognito-idp:AdminDeleteUser",
     "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminListGroupsForUser",
     "cognito-idp:AdminInitiateAuth",
     "cognito-idp:InitiateAuth",
 ]
+# Privileged routes re-check the caller's standing (reelstack_common.auth.require_group/require_active).
+STANDING_COGNITO_ACTIONS = ["cognito-idp:AdminGetUser", "cognito-idp:AdminListGroupsForUser"]
+# A JWT cannot be revoked before it expires: keep access and id tokens short (Cognito's minimum is
+# 5 minutes, default 60). Privileged routes also ask Cognito (cached 10 s); refresh tokens stay 30 days.
+ACCESS_TOKEN_MINUTES = 15
 
 
 class Identity(Construct):
@@ -30,6 +35,7 @@ class Identity(Construct):
     admins_group: cognito.CfnUserPoolGroup named ``admins`` (env ``ADMINS_GROUP``)
     issuer_url: ``https://cognito-idp.<region>.amazonaws.com/<poolId>`` (JWT issuer)
     grant_accounts_admin(grantee): the Cognito admin actions the accounts service needs, on this pool
+    grant_standing_lookup(grantee): AdminGetUser + AdminListGroupsForUser (privileged routes' re-check)
     """
 
     def __init__(
@@ -43,9 +49,9 @@ class Identity(Construct):
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
-            # The accounts service creates users through the admin API (AdminCreateUser), so the
-            # public SignUp API stays closed.
-            self_sign_up_enabled=False,
+            # Sign-up is Cognito's own SignUp + ConfirmSignUp (emailed code) through the accounts API,
+            # so that its answer never says whether an email has an account.
+            self_sign_up_enabled=True,
             sign_in_aliases=cognito.SignInAliases(email=True, username=False),
             sign_in_case_sensitive=False,
             auto_verify=cognito.AutoVerifiedAttrs(email=True),
@@ -75,8 +81,8 @@ class Identity(Construct):
         acknowledge(
             self.user_pool,
             "AwsSolutions-COG2",
-            "Consumer streaming accounts: MFA is OPTIONAL (TOTP) so sign-up through the accounts API stays "
-            "one step; admins are expected to enrol TOTP.",
+            "Consumer streaming accounts: MFA is OPTIONAL (TOTP) so sign-up through the accounts API stays email "
+            "+ emailed code; admins are expected to enrol TOTP.",
         )
         acknowledge(
             self.user_pool,
@@ -91,6 +97,8 @@ class Identity(Construct):
             auth_flows=cognito.AuthFlow(user_password=True, admin_user_password=True),
             # CDK always adds ALLOW_REFRESH_TOKEN_AUTH; 30 days is Cognito's default, made explicit.
             refresh_token_validity=Duration.days(30),
+            access_token_validity=Duration.minutes(ACCESS_TOKEN_MINUTES),
+            id_token_validity=Duration.minutes(ACCESS_TOKEN_MINUTES),
             prevent_user_existence_errors=True,
             enable_token_revocation=True,
         )
@@ -109,5 +117,13 @@ class Identity(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee,
             actions=ACCOUNTS_COGNITO_ACTIONS,
+            resource_arns=[self.user_pool.user_pool_arn],
+        )
+
+    def grant_standing_lookup(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Is the caller still enabled and in its groups (privileged routes ask, cached)."""
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=STANDING_COGNITO_ACTIONS,
             resource_arns=[self.user_pool.user_pool_arn],
         )
