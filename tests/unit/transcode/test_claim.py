@@ -136,3 +136,27 @@ def test_a_failure_reason_never_carries_the_presigned_source_url(cloud, tmp_path
     assert "not a video format we can read" in reason
     for secret in ("Signature", "AWSAccessKeyId", "X-Amz-", "x-amz-security-token", "reelstack-ingest/uploads"):
         assert secret not in reason, reason
+
+
+def test_a_source_replaced_while_transcoding_fails_the_job_instead_of_mixing_two_files(cloud, media):
+    """A second PUT while the title transcodes starts nothing, but it does replace the object the
+    running job reads: chunks encoded after it would come from another file. The job notices."""
+    from transcode.handlers import encode_audio, encode_chunk, plan, probe
+    from transcode.models.errors import MediaRejected
+
+    cloud.create_title("t-swap")
+    job = probe.lambda_handler(cloud.upload("t-swap", media("plain", seconds=4)))
+    p = plan.lambda_handler({"media": job["media"]})
+    item = {k: job[k] for k in ("title_id", "job_id", "source")} | {
+        "video": p["video"], "renditions": p["renditions"], "quality_every": p["quality_every"],
+        "chunk": p["chunks"][0], "attempt": 0}
+    assert encode_chunk.lambda_handler(item)["index"] == 0
+
+    second = Interpreter().run(cloud.upload("t-swap", media("plain", seconds=5)))
+    assert [i.step for i in second.invocations] == ["probe"]  # ignored: the title is TRANSCODING
+    with pytest.raises(MediaRejected, match="replaced while it was being transcoded"):
+        encode_chunk.lambda_handler({**item, "chunk": p["chunks"][1]})
+    with pytest.raises(MediaRejected, match="replaced while it was being transcoded"):
+        encode_audio.lambda_handler({**{k: job[k] for k in ("title_id", "job_id", "source", "media")},
+                                     "duration_s": p["duration_s"], "attempt": 0})
+    assert cloud.keys("work/t-swap/chunks/meta/") == ["work/t-swap/chunks/meta/00000.json"]

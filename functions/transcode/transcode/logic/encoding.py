@@ -12,16 +12,36 @@ import logging
 import time
 
 from transcode.logic import faults, keys
-from transcode.logic.ports import Dependencies
+from transcode.logic.ports import Dependencies, ObjectStore
 from transcode.logic.scratch import scratch_dir
 from transcode.media import ffmpeg, quality
 from transcode.media.encode import encode_audio, encode_chunk
-from transcode.models.errors import FfmpegError
-from transcode.models.steps import AudioTrack, ChunkMeta, EncodeAudioInput, EncodeChunkInput, EncodedChunk
+from transcode.models.errors import FfmpegError, MediaRejected
+from transcode.models.steps import (
+    AudioTrack,
+    ChunkMeta,
+    EncodeAudioInput,
+    EncodeChunkInput,
+    EncodedChunk,
+    SourceObject,
+)
 
 log = logging.getLogger(__name__)
 
 AUDIO_OUTPUT_CHANNELS = 2  # encode_audio downmixes to stereo AAC
+
+
+def ensure_source_unchanged(source: SourceObject, objects: ObjectStore) -> None:
+    """After reading the source: it is still the object probe found.
+
+    The title is claimed by the first upload only, but a second PUT to the same key (another URL
+    issued for the same title) replaces the object this job reads: what was encoded may then mix
+    two files. Checked after each read, a replacement is always caught by a read it affected.
+    """
+    head = objects.head(source.bucket, source.key)
+    if head is None or head.etag != source.etag:
+        raise MediaRejected("The uploaded file was replaced while it was being transcoded (a second "
+                            "upload to the same title). Ask for a new upload URL and upload one file.")
 
 
 def encode_title_chunk(job: EncodeChunkInput, deps: Dependencies, time_budget: float | None) -> EncodedChunk:
@@ -34,6 +54,7 @@ def encode_title_chunk(job: EncodeChunkInput, deps: Dependencies, time_budget: f
         outputs = encode_chunk(source, video=video, renditions=renditions, chunk=chunk, workdir=workdir,
                                reference=reference, sample_every=job.quality_every, timeout=time_budget)
         encoded_s = time.monotonic() - started
+        ensure_source_unchanged(job.source, deps.objects)
         # CFR sources give exactly the planned frames (encode_chunk checks); a resampled VFR
         # source's last chunk may come out a frame short, and assemble must expect what exists.
         frames = chunk.frames if video.exact else ffmpeg.frame_count(outputs[renditions[0].name])
@@ -71,5 +92,6 @@ def encode_title_audio(job: EncodeAudioInput, deps: Dependencies, time_budget: f
     with scratch_dir("audio") as workdir:
         out = encode_audio(source, workdir / "audio.mp4", video_start_s=media.video_start_s,
                            duration_s=job.duration_s or media.duration_s, timeout=time_budget)
+        ensure_source_unchanged(job.source, deps.objects)
         deps.objects.upload_file(out, settings.media_bucket, key, "audio/mp4")
     return AudioTrack(key=key, channels=AUDIO_OUTPUT_CHANNELS, source_channels=media.audio_channels)
