@@ -131,7 +131,7 @@ class LocalCloud:
         import boto3
 
         from local import moto_hooks
-        from local.gateway import Gateway, serve
+        from local.edge import Alb, HttpApi, JwksCache, serve
         from local.lambda_runtime import LambdaRuntime
         from local.provision import Provisioner
 
@@ -158,15 +158,16 @@ class LocalCloud:
 
         self._start_execution = start_execution
         moto_hooks.install(self.runtime, start_execution)
-        gateway = Gateway(self.runtime, self.aws_url)
         prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url})
         assert self.assembly is not None
         for stack in self.assembly.stacks:
             prov.provision(stack)
         self.provisioned = prov.out
-        gateway.configure(prov.out.http_routes, prov.out.alb_rules, prov.out.http_cors)
-        self._servers.append(serve(gateway, "api", self.s.host, self.s.api_port))
-        self._servers.append(serve(gateway, "alb", self.s.host, self.s.alb_port))
+        api = HttpApi(prov.out.http_routes, prov.out.http_cors, self.runtime.invoke, JwksCache(self.aws_url),
+                      openapi=ROOT / "docs" / "openapi.json")
+        self._servers.append(serve(api.handle, "api", self.s.host, self.s.api_port))
+        self._servers.append(serve(Alb(prov.out.alb_rules, self.runtime.invoke).handle, "alb", self.s.host,
+                                   self.s.alb_port))
 
     def resources(self) -> dict[str, Any]:
         p = self.provisioned

@@ -21,6 +21,8 @@ from typing import Any
 import boto3
 
 from local.assembly import StackTemplate
+from local.edge import AlbRule, CorsConfig, HttpRoute, JwtAuthorizer
+from local.edge.alb import DEFAULT_ACTION_PRIORITY
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
 from local.resolve import REGION, Physical, Resolver, Unresolvable, arn, scrub
 
@@ -34,24 +36,6 @@ _LOCAL_ROLE_POLICY = json.dumps(
         ],
     }
 )
-
-
-@dataclass
-class HttpRoute:
-    api_id: str
-    route_key: str  # "GET /profiles/{profile_id}" or "$default"
-    function_arn: str
-    payload_version: str
-    authorizer: dict[str, Any] | None  # {"issuer", "audience": [...], "scopes": [...]}
-
-
-@dataclass
-class AlbRule:
-    priority: int
-    conditions: list[dict[str, Any]]
-    function_arn: str | None
-    fixed_response: dict[str, Any] | None = None
-    multi_value_headers: bool = False
 
 
 @dataclass
@@ -76,7 +60,7 @@ class Provisioned:
     http_routes: list[HttpRoute] = field(default_factory=list)
     alb_rules: list[AlbRule] = field(default_factory=list)
     schedules: list[ScheduleRule] = field(default_factory=list)
-    http_cors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    http_cors: dict[str, CorsConfig] = field(default_factory=dict)  # api id -> its CORS
     unsupported: dict[str, str] = field(default_factory=dict)  # logical id -> type
     exports: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -426,7 +410,7 @@ class Provisioner:
         api_id = re.sub(r"[^a-z0-9]", "", lid.lower())[:10]
         res.physical[lid] = Physical(api_id, {"ApiEndpoint": self.gateway_urls["api"], "ApiId": api_id})
         if p.get("CorsConfiguration"):
-            self.out.http_cors[api_id] = p["CorsConfiguration"]
+            self.out.http_cors[api_id] = CorsConfig.from_template(p["CorsConfiguration"])
 
     def http_integration(self, _s: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
         res.physical[lid] = Physical(lid)
@@ -451,17 +435,12 @@ class Provisioner:
                 continue
             fn_arn = str(integ.get("IntegrationUri", ""))
             fn_arn = fn_arn.split("/functions/")[1].split("/invocations")[0] if "/functions/" in fn_arn else fn_arn
-            auth = None
+            auth: JwtAuthorizer | None = None
             if p.get("AuthorizationType") == "JWT":
                 jwt_conf = authorizers[p["AuthorizerId"]]["JwtConfiguration"]
-                auth = {
-                    "issuer": jwt_conf["Issuer"],
-                    "audience": jwt_conf.get("Audience", []),
-                    "scopes": p.get("AuthorizationScopes", []),
-                }
-            self.out.http_routes.append(
-                HttpRoute(p["ApiId"], p["RouteKey"], fn_arn, integ.get("PayloadFormatVersion", "2.0"), auth)
-            )
+                auth = JwtAuthorizer(jwt_conf["Issuer"], tuple(jwt_conf.get("Audience", [])),
+                                     tuple(p.get("AuthorizationScopes", [])))
+            self.out.http_routes.append(HttpRoute(p["ApiId"], p["RouteKey"], fn_arn, auth))
         self._pending_api.clear()
 
     # ---------------------------------------------------------------- ALB
@@ -476,7 +455,8 @@ class Provisioner:
         res.physical[lid] = Physical(arn("elasticloadbalancing", f"listener/app/{lid}/local"))
         for action in p.get("DefaultActions", []):
             if action.get("Type") == "fixed-response":
-                self.out.alb_rules.append(AlbRule(10**9, [], None, action["FixedResponseConfig"]))
+                self.out.alb_rules.append(
+                    AlbRule(DEFAULT_ACTION_PRIORITY, fixed_response=action["FixedResponseConfig"]))
 
     def target_group(self, _s: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
         tg_arn = arn("elasticloadbalancing", f"targetgroup/{lid}/local")
@@ -499,5 +479,5 @@ class Provisioner:
                 )
             elif action.get("Type") == "fixed-response":
                 self.out.alb_rules.append(
-                    AlbRule(int(p["Priority"]), p.get("Conditions", []), None, action["FixedResponseConfig"])
+                    AlbRule(int(p["Priority"]), p.get("Conditions", []), fixed_response=action["FixedResponseConfig"])
                 )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from local.gateway import HttpApiRouter, _alb_matches, _stringify_claim
-from local.provision import AlbRule, HttpRoute
+from local.edge.alb import AlbRule
+from local.edge.http_api import HttpApiRouter, HttpRoute
+from local.edge.jwt_authorizer import stringify_claim
+from local.edge.messages import Request
 
 
 def route(key: str) -> HttpRoute:
-    return HttpRoute("api", key, f"arn:aws:lambda:us-east-1:123456789012:function:{key}", "2.0", None)
+    return HttpRoute("api", key, f"arn:aws:lambda:us-east-1:123456789012:function:{key}")
 
 
 def test_most_specific_route_wins_and_method_mismatch_is_reported() -> None:
@@ -37,13 +39,13 @@ def test_alb_conditions() -> None:
     rule = AlbRule(10, [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/accounts*", "/billing*"]}},
                         {"Field": "http-request-method", "HttpRequestMethodConfig": {"Values": ["GET", "POST"]}}],
                    "arn")
-    assert _alb_matches(rule, "GET", "/accounts/me", "h", {})
-    assert _alb_matches(rule, "POST", "/billing/plans", "h", {})
-    assert not _alb_matches(rule, "DELETE", "/accounts/me", "h", {})
-    assert not _alb_matches(rule, "GET", "/profiles", "h", {})
+    assert rule.matches(Request("GET", "/accounts/me", {}))
+    assert rule.matches(Request("POST", "/billing/plans?x=1", {}))
+    assert not rule.matches(Request("DELETE", "/accounts/me", {}))
+    assert not rule.matches(Request("GET", "/profiles", {}))
 
 
 def test_claims_are_stringified_like_api_gateway() -> None:
-    assert _stringify_claim(["admins", "editors"]) == "[admins editors]"
-    assert _stringify_claim(1700000000) == "1700000000"
-    assert _stringify_claim(True) == "true"
+    assert stringify_claim(["admins", "editors"]) == "[admins editors]"
+    assert stringify_claim(1700000000) == "1700000000"
+    assert stringify_claim(True) == "true"
