@@ -156,32 +156,14 @@ class CatalogService:
     # --- ingest uploads -------------------------------------------------------------------------
 
     def request_upload(self, title_id: str, request: UploadRequest) -> UploadResponse | MultipartUploadResponse:
-        # Every size is checked before the title changes state: a refused request leaves
-        # everything as it was. The sizes are then signed into the URLs, so the bound holds for
-        # whatever is PUT to them, reused or not.
-        size = request.size_bytes
-        if size > self._settings.max_source_bytes:
-            raise SourceTooLarge(size, self._settings.max_source_bytes)
-        if request.parts is None:
-            if size > MAX_SINGLE_PUT_BYTES:
-                raise UseMultipart(MAX_SINGLE_PUT_BYTES)
-            sizes = [size]
-        else:
-            sizes = part_sizes(size, request.parts)
-            if sizes[0] > MAX_PART_BYTES:
-                raise InvalidUploadParts(
-                    f"{request.parts} parts of at most {MAX_PART_BYTES} bytes cannot hold {size} bytes"
-                )
-            if len(sizes) > 1 and sizes[-2] < MIN_PART_BYTES:
-                raise InvalidUploadParts(
-                    f"{size} bytes in {request.parts} parts are {sizes[-2]} bytes each; every part but the "
-                    f"last must hold at least {MIN_PART_BYTES} bytes: ask for fewer parts"
-                )
+        # Checked before the title changes state: a refused request leaves everything as it was.
+        sizes = self._planned_sizes(request)
         record = self._reopen(title_id)
         key = source_key(record.title_id)
         ttl = self._settings.upload_ttl_s
         content_type = self._settings.upload_content_type
         if request.parts is None:
+            (size,) = sizes
             url = self._uploads.presign_put(key, content_type=content_type, expires_in=ttl, content_length=size)
             headers = {"Content-Type": content_type, "Content-Length": str(size)}
             return UploadResponse(upload_url=url, expires_in=ttl, headers=headers, key=key)
@@ -205,6 +187,28 @@ class CatalogService:
             parts=parts,
             complete_path=f"/titles/{record.title_id}/upload/complete",
         )
+
+    def _planned_sizes(self, request: UploadRequest) -> list[int]:
+        """The length each URL will sign: the whole source for a single PUT, else each part's.
+        Signed lengths are what bounds a source, for whatever is PUT to a URL, reused or not."""
+        size = request.size_bytes
+        if size > self._settings.max_source_bytes:
+            raise SourceTooLarge(size, self._settings.max_source_bytes)
+        if request.parts is None:
+            if size > MAX_SINGLE_PUT_BYTES:
+                raise UseMultipart(MAX_SINGLE_PUT_BYTES)
+            return [size]
+        sizes = part_sizes(size, request.parts)
+        if sizes[0] > MAX_PART_BYTES:
+            raise InvalidUploadParts(
+                f"{request.parts} parts of at most {MAX_PART_BYTES} bytes cannot hold {size} bytes"
+            )
+        if len(sizes) > 1 and sizes[-2] < MIN_PART_BYTES:
+            raise InvalidUploadParts(
+                f"{size} bytes in {request.parts} parts are {sizes[-2]} bytes each; every part but the "
+                f"last must hold at least {MIN_PART_BYTES} bytes: ask for fewer parts"
+            )
+        return sizes
 
     def complete_upload(self, title_id: str, request: CompleteUploadRequest) -> CompleteUploadResponse:
         record = self._find(title_id)
