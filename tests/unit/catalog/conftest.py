@@ -33,7 +33,7 @@ def _aws(kind: str, service: str) -> Any:
 
 
 def _table(dynamodb: object) -> object:
-    """Same keys and GSI as infra/constructs/media_pipeline.py's catalog table."""
+    """Same keys and GSI as the catalog table infra builds (single_table: pk/sk, gsi1)."""
     return create_single_table(dynamodb, TABLE)
 
 
