@@ -12,6 +12,8 @@ import pytest
 import requests
 
 PASSWORD = "Corr3ct-Horse-Battery"
+# Cognito emails the code; moto sends nothing and its ConfirmSignUp accepts any code.
+CODE = "000000"
 
 
 class Client:
@@ -30,6 +32,8 @@ class Client:
     def sign_up(self, plan: str = "basic") -> tuple[str, str]:
         email = f"user-{uuid.uuid4().hex[:10]}@example.com"
         r = self.call("POST", "/accounts", {"email": email, "password": PASSWORD, "plan": plan})
+        assert r.status_code == 202, r.text
+        r = self.call("POST", "/accounts/confirm", {"email": email, "code": CODE})
         assert r.status_code == 201, r.text
         user_id = r.json()["user_id"]
         r = self.call("POST", "/accounts/login", {"email": email, "password": PASSWORD})
@@ -70,8 +74,11 @@ def test_sign_up_login_me(client: Client) -> None:
     assert me["user_id"] == user_id and me["email"] == email
     assert me["plan"] == "standard" and me["subscription_status"] == "active" and me["profiles"] == []
 
+    # A known email gets the answer a new one gets (issue 10 item 3); only its owner's code confirms.
     dup = client.call("POST", "/accounts", {"email": email.upper(), "password": PASSWORD})
-    _assert_error(dup, 409, "EMAIL_TAKEN")
+    new = client.call("POST", "/accounts", {"email": "new-" + email, "password": PASSWORD})
+    assert (dup.status_code, dup.json()) == (new.status_code, new.json()) and dup.status_code == 202
+    _assert_error(client.call("POST", "/accounts/confirm", {"email": email, "code": CODE}), 400, "INVALID_CODE")
     wrong = client.call("POST", "/accounts/login", {"email": email, "password": PASSWORD + "x"})
     unknown = client.call("POST", "/accounts/login", {"email": "nobody-" + email, "password": PASSWORD})
     _assert_error(wrong, 401)
@@ -211,3 +218,38 @@ def test_bad_inputs_are_4xx_with_the_error_shape_and_write_nothing(
         _assert_error(client.call("POST", "/profiles", body, raw), 400)
     _assert_error(client.call("PUT", "/billing/subscription", {"plan": 3}), 400)
     assert _table_items(aws, endpoints) == items_before
+
+
+def test_password_guessing_meets_cognitos_lockout(client: Client) -> None:
+    """Issue 10 item 6: 5 failures lock the user name (1 s, doubling); the right password waits too."""
+    email, _ = client.sign_up()
+    client.token = ""
+    wrong = {"email": email, "password": PASSWORD + "x"}
+    for _ in range(5):
+        _assert_error(client.call("POST", "/accounts/login", wrong), 401, "INVALID_CREDENTIALS")
+    # Two more failures, each after its lockout ran out: the lockout is now 4 s, ample for the next call.
+    for pause in (1.2, 2.2):
+        time.sleep(pause)
+        _assert_error(client.call("POST", "/accounts/login", wrong), 401, "INVALID_CREDENTIALS")
+    right = client.call("POST", "/accounts/login", {"email": email, "password": PASSWORD})
+    _assert_error(right, 429, "TOO_MANY_ATTEMPTS")
+
+
+def test_a_disabled_admin_cannot_create_titles_after_the_cache_window(
+    endpoints: dict[str, Any], http: requests.Session, aws: Any
+) -> None:
+    """Issue 10 item 4: the admin's token stays valid, but Cognito (asked every 10 s) says disabled."""
+    admin = Client(http, endpoints["api_url"])
+    email, _ = admin.sign_up()
+    pool = next(iter(endpoints["resources"]["user_pools"].values()))
+    idp = aws("cognito-idp")
+    idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="admins")
+    admin.token = admin.call("POST", "/accounts/login", {"email": email, "password": PASSWORD}).json()["access_token"]
+    title = {"title": "Standing check", "description": "d", "genres": ["drama"], "cast": ["Test Pattern"], "language": "en",
+             "maturity_rating": "PG", "year": 2025}
+    assert admin.call("POST", "/titles", title).status_code == 201
+    idp.admin_disable_user(UserPoolId=pool, Username=email)
+    time.sleep(10.5)  # reelstack_common.auth.STANDING_TTL_SECONDS, plus a margin
+    for base in (endpoints["api_url"], endpoints["alb_url"]):
+        admin.base = base
+        _assert_error(admin.call("POST", "/titles", title), 401)

@@ -93,7 +93,10 @@ def _wait(endpoints: dict[str, Any], http: requests.Session, admin: dict[str, st
 
 def test_non_admin_cannot_create_titles(endpoints: dict[str, Any], http: requests.Session) -> None:
     creds = {"email": f"viewer-{time.time_ns()}@example.com", "password": "Vi3wer-password"}
-    assert http.post(endpoints["api_url"] + "/accounts", json=creds).status_code == 201
+    assert http.post(endpoints["api_url"] + "/accounts", json=creds).status_code == 202
+    # sign-up answers 202 and emails a code; moto's ConfirmSignUp takes any code
+    assert http.post(endpoints["api_url"] + "/accounts/confirm",
+                     json={"email": creds["email"], "code": "000000"}).status_code == 201
     token = http.post(endpoints["api_url"] + "/accounts/login", json=creds).json()["access_token"]
     r = http.post(endpoints["api_url"] + "/titles", json=TITLE, headers={"authorization": f"Bearer {token}"})
     assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN"
@@ -149,7 +152,10 @@ def test_upload_becomes_an_adaptive_stream(
 
     # Any signed-in viewer sees it now, alone and in the listing.
     creds = {"email": f"watcher-{time.time_ns()}@example.com", "password": "Watch3r-password"}
-    assert http.post(endpoints["api_url"] + "/accounts", json=creds).status_code == 201
+    assert http.post(endpoints["api_url"] + "/accounts", json=creds).status_code == 202
+    # sign-up answers 202 and emails a code; moto's ConfirmSignUp takes any code
+    assert http.post(endpoints["api_url"] + "/accounts/confirm",
+                     json={"email": creds["email"], "code": "000000"}).status_code == 201
     viewer = {"authorization": "Bearer " + http.post(endpoints["api_url"] + "/accounts/login", json=creds)
               .json()["access_token"]}
     assert http.get(endpoints["api_url"] + f"/titles/{title_id}", headers=viewer).json()["status"] == "READY"

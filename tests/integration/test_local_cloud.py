@@ -118,7 +118,10 @@ def _forged(claims: dict[str, Any]) -> str:
 @pytest.fixture(scope="session")
 def user_token(endpoints: dict[str, Any], http: requests.Session) -> dict[str, Any]:
     creds = {"email": f"tok-{time.time_ns()}@example.com", "password": "Sup3r-secret-pw"}
-    assert http.post(endpoints["api_url"] + "/accounts", json=creds).status_code == 201
+    assert http.post(endpoints["api_url"] + "/accounts", json=creds).status_code == 202
+    # sign-up answers 202 and emails a code; moto's ConfirmSignUp takes any code
+    assert http.post(endpoints["api_url"] + "/accounts/confirm",
+                     json={"email": creds["email"], "code": "000000"}).status_code == 201
     tokens = http.post(endpoints["api_url"] + "/accounts/login", json=creds).json()
     return {"tokens": tokens, "claims": jwt.decode(tokens["access_token"], options={"verify_signature": False})}
 
