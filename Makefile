@@ -40,5 +40,10 @@ lint: $(STAMP)
 synth: $(STAMP)
 	CDK_OUTDIR=cdk.out $(PY) app.py
 
+# The published HTTP API contract, generated from the services' routers (tests fail when it is stale).
+.PHONY: openapi
+openapi: $(STAMP)
+	$(PY) -m infra.openapi
+
 clean:
 	rm -rf .reelstack cdk.out .pytest_cache

@@ -11,9 +11,9 @@ from infra.constructs.accounts import AccountsService
 from infra.constructs.api import Edge
 from infra.constructs.billing import BillingSchedule
 from infra.constructs.catalog import CatalogService
-from infra.constructs.data import DataTables
+from infra.constructs.data import CatalogData, DataTables
 from infra.constructs.dax import DaxCache
-from infra.constructs.demo_workflow import DemoWorkflow
+from infra.constructs.events import PlatformEvents
 from infra.constructs.identity import Identity
 from infra.constructs.layers import Layers
 from infra.constructs.media_pipeline import MediaPipeline
@@ -22,15 +22,17 @@ from infra.constructs.network import Network
 
 class ReelstackStack(Stack):
     """Attributes other code uses: network (.vpc), data (.accounts_table, .idempotency_table),
-    dax (.endpoint_url), identity (.user_pool, .user_pool_client), edge (.http_api, .jwt_authorizer,
-    .alb, .listener), layers (.all), accounts (.function, .service), billing (.function, .rule),
-    demo (.state_machine, .function), media (MediaPipeline: buckets, tables, bus, state machine),
-    catalog (.service, .function)."""
+    catalog_data (.catalog_table), events (.bus), dax (.endpoint_url), identity (.user_pool,
+    .user_pool_client), edge (.http_api, .jwt_authorizer, .alb, .listener), layers (.all, .ffmpeg),
+    accounts (.function, .service), billing (.function, .rule), media (MediaPipeline: buckets,
+    parts table, step functions, state machine), catalog (.service, .function)."""
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.network = Network(self, "Network")
         self.data = DataTables(self, "Data")
+        self.catalog_data = CatalogData(self, "CatalogData")
+        self.events = PlatformEvents(self, "Events")
         self.dax = DaxCache(
             self,
             "Dax",
@@ -68,17 +70,22 @@ class ReelstackStack(Stack):
             vpc=self.network.vpc,
             vpc_subnets=self.network.private_subnets,
         )
-        self.demo = DemoWorkflow(self, "DemoWorkflow")
         # Ingest: catalog API (admins create titles, get presigned uploads) -> S3 -> EventBridge ->
         # the transcoding state machine.
-        self.media = MediaPipeline(self, "Media")
+        self.media = MediaPipeline(
+            self,
+            "Media",
+            catalog_table=self.catalog_data.catalog_table,
+            events_bus=self.events,
+            ffmpeg_layer=self.layers.ffmpeg,
+        )
         self.catalog = CatalogService(
             self,
             "Catalog",
             api=self.edge,
             identity=self.identity,
-            catalog_table=self.media.catalog_table,
-            ingest_bucket=self.media.ingest_bucket,
+            catalog=self.catalog_data,
+            media=self.media,
             layers=self.layers.all,
         )
 
@@ -89,11 +96,10 @@ class ReelstackStack(Stack):
             "AlbUrl": f"http://{self.edge.alb.load_balancer_dns_name}",
             "UserPoolId": self.identity.user_pool.user_pool_id,
             "UserPoolClientId": self.identity.user_pool_client.user_pool_client_id,
-            "DemoStateMachineArn": self.demo.state_machine.state_machine_arn,
             "TranscodeStateMachineArn": self.media.state_machine.state_machine_arn,
             "IngestBucketName": self.media.ingest_bucket.bucket_name,
             "MediaBucketName": self.media.media_bucket.bucket_name,
-            "EventBusName": self.media.event_bus.event_bus_name,
+            "EventBusName": self.events.bus.event_bus_name,
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)

@@ -1,4 +1,4 @@
-"""The accounts service (sign-up, login, profiles, billing) declared once through ServiceApi."""
+"""The accounts service (sign-up, login, profiles, billing): its routes come from its router."""
 
 from __future__ import annotations
 
@@ -13,29 +13,8 @@ from infra.constructs.api import Edge
 from infra.constructs.data import DataTables
 from infra.constructs.dax import DaxCache
 from infra.constructs.identity import ADMINS_GROUP, Identity
-from infra.constructs.layers import REPO_ROOT
-from infra.constructs.service import Route, ServiceApi
-
-ACCOUNTS_CODE_DIR = str(REPO_ROOT / "functions" / "accounts")
-ACCOUNTS_HTTP_HANDLER = "accounts.handlers.http.lambda_handler"
-
-ACCOUNTS_ROUTES: list[Route] = [
-    Route("POST", "/accounts", auth=False, public_reason="sign-up: the caller has no account yet"),
-    Route("POST", "/accounts/login", auth=False, public_reason="login: exchanges credentials for tokens"),
-    Route("GET", "/billing/plans", auth=False, public_reason="public plan catalogue shown before sign-up"),
-    Route("GET", "/accounts/me"),
-    Route("GET", "/profiles"),
-    Route("POST", "/profiles"),
-    Route("GET", "/profiles/{profile_id}"),
-    Route("PATCH", "/profiles/{profile_id}"),
-    Route("DELETE", "/profiles/{profile_id}"),
-    Route("GET", "/billing/subscription"),
-    Route("PUT", "/billing/subscription"),
-    Route("DELETE", "/billing/subscription"),
-    Route("GET", "/billing/invoices"),
-]
-ACCOUNTS_ALB_PATHS = ["/accounts*", "/profiles*", "/billing*"]
-ACCOUNTS_ALB_PRIORITY = 100
+from infra.constructs.service import ServiceApi
+from infra.routers import ACCOUNTS
 
 
 def accounts_environment(data: DataTables, identity: Identity, dax_cache: DaxCache | None) -> dict[str, str]:
@@ -83,12 +62,7 @@ class AccountsService(Construct):
         self.service = ServiceApi(
             self,
             "Api",
-            name="accounts",
-            code_dir=ACCOUNTS_CODE_DIR,
-            handler=ACCOUNTS_HTTP_HANDLER,
-            routes=ACCOUNTS_ROUTES,
-            alb_path_patterns=ACCOUNTS_ALB_PATHS,
-            alb_priority=ACCOUNTS_ALB_PRIORITY,
+            service=ACCOUNTS,
             environment=accounts_environment(data, identity, dax_cache),
             api=api,
             layers=layers,

@@ -11,11 +11,12 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.constructs.accounts import ACCOUNTS_CODE_DIR, accounts_environment, grant_accounts_access
+from infra.constructs.accounts import accounts_environment, grant_accounts_access
 from infra.constructs.data import DataTables
 from infra.constructs.dax import DaxCache
 from infra.constructs.identity import Identity
 from infra.constructs.service import service_function
+from infra.routers import ACCOUNTS
 
 BILLING_RUN_HANDLER = "accounts.handlers.billing_run.lambda_handler"
 
@@ -41,7 +42,7 @@ class BillingSchedule(Construct):
             self,
             "Function",
             name="billing-run",
-            code_dir=ACCOUNTS_CODE_DIR,
+            code_dir=str(ACCOUNTS.code_dir),
             handler=BILLING_RUN_HANDLER,
             environment=accounts_environment(data, identity, dax_cache),
             layers=layers,

@@ -1,4 +1,5 @@
-"""DynamoDB tables of the accounts service (single-table design + Powertools idempotency)."""
+"""DynamoDB tables: the accounts service's (single-table design + Powertools idempotency) and the
+catalog's (titles, shared by the catalog service and the transcode workflow)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-ACCOUNTS_GSI = "gsi1"
+GSI1 = "gsi1"
 
 # Item-level read/write, no table management. Written out (instead of Table.grant_read_write_data)
 # so index rights name the one index that exists ("<arn>/index/gsi1") rather than "<arn>/index/*".
@@ -59,7 +60,7 @@ def single_table(
         **props,
     )
     table.add_global_secondary_index(
-        index_name=ACCOUNTS_GSI,
+        index_name=GSI1,
         partition_key=dynamodb.Attribute(name="gsi1pk", type=dynamodb.AttributeType.STRING),
         sort_key=dynamodb.Attribute(name="gsi1sk", type=dynamodb.AttributeType.STRING),
         projection_type=dynamodb.ProjectionType.ALL,
@@ -110,7 +111,7 @@ class DataTables(Construct):
         """Both tables plus the accounts GSI by name (no index wildcard)."""
         return [
             self.accounts_table.table_arn,
-            f"{self.accounts_table.table_arn}/index/{ACCOUNTS_GSI}",
+            f"{self.accounts_table.table_arn}/index/{GSI1}",
             self.idempotency_table.table_arn,
         ]
 
@@ -119,3 +120,35 @@ class DataTables(Construct):
         return iam.Grant.add_to_principal(
             grantee=grantee, actions=ITEM_READ_WRITE_ACTIONS, resource_arns=self.resource_arns
         )
+
+
+# The catalog table lived in MediaPipeline first. It is RETAINed, so a new logical ID would leave
+# the old table (and every title) behind and start an empty one: keep the old ID.
+_CATALOG_TABLE_LOGICAL_ID = "MediaCatalogTable47D99E25"
+
+
+class CatalogData(Construct):
+    """Attributes other code uses:
+
+    catalog_table: pk/sk (S), GSI ``gsi1`` (gsi1pk = ``STATUS#{status}``, gsi1sk =
+        ``{created_at}#{title_id}``: the listing by status), env ``CATALOG_TABLE``. The catalog
+        service writes titles; the transcode workflow moves them through their statuses.
+    gsi1_arn: the listing index by name (no index wildcard)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.catalog_table = single_table(self, "CatalogTable", removal_policy=removal_policy)
+        cfn_table = self.catalog_table.node.default_child
+        assert isinstance(cfn_table, dynamodb.CfnTable)
+        cfn_table.override_logical_id(_CATALOG_TABLE_LOGICAL_ID)
+
+    @property
+    def gsi1_arn(self) -> str:
+        return f"{self.catalog_table.table_arn}/index/{GSI1}"

@@ -1,7 +1,9 @@
-"""Lambda layers: ``shared`` (reelstack_common) and ``deps`` (third-party packages, Docker-free build)."""
+"""Lambda layers, all built without Docker: ``shared`` (reelstack_common), ``deps`` (third-party
+packages for the services) and ``ffmpeg`` (a static ffmpeg for the transcode steps)."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -9,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -17,10 +19,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_LAYER_DIR = REPO_ROOT / "layers" / "shared"
 DEPS_DIR = REPO_ROOT / "layers" / "deps"
 DEPS_REQUIREMENTS = DEPS_DIR / "requirements.txt"
+FFMPEG_LAYER_DIR = REPO_ROOT / "layers" / "ffmpeg"
 
-# Must match service.PYTHON_RUNTIME: the wheels are chosen for this interpreter and platform.
-DEPS_PYTHON_VERSION = "3.12"
+# One runtime for every function and for the deps layer's wheels, chosen for this interpreter.
+PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_12
+DEPS_PYTHON_VERSION = PYTHON_RUNTIME.name.removeprefix("python")
 DEPS_PLATFORM = "manylinux2014_x86_64"
+# Every image CDK requires is never pulled: local bundling either succeeds or raises.
+_UNUSED_BUNDLING_IMAGE = f"public.ecr.aws/sam/build-{PYTHON_RUNTIME.name}"
 
 
 @jsii.implements(ILocalBundling)
@@ -79,17 +85,39 @@ class PipLocalBundling:
         return True
 
 
+@jsii.implements(ILocalBundling)
+class FfmpegLocalBundling:
+    """Runs ``layers/ffmpeg/build.py``'s ``build(out_dir)`` in-process: it places the static ffmpeg
+    (imageio-ffmpeg) at ``<out_dir>/bin/ffmpeg``, which Lambda mounts as ``/opt/bin/ffmpeg``."""
+
+    def __init__(self, build_script: Path) -> None:
+        self._build_script = build_script
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_: object) -> bool:  # noqa: ARG002
+        spec = importlib.util.spec_from_file_location("reelstack_ffmpeg_layer_build", self._build_script)
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {self._build_script}")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.build(output_dir)
+        if not (Path(output_dir) / "bin" / "ffmpeg").is_file():
+            raise RuntimeError(f"{self._build_script} did not produce bin/ffmpeg in {output_dir}")
+        return True
+
+
 class Layers(Construct):
     """Attributes other code uses:
 
     shared: the ``reelstack_common`` layer (``layers/shared/python/reelstack_common``)
     deps: third-party packages from ``layers/deps/requirements.txt``
     all: [deps, shared] — pass to ``ServiceApi(layers=...)``
+    ffmpeg: static ffmpeg at ``/opt/bin/ffmpeg`` (173 MB of Lambda's 250 MB for function + layers,
+        unzipped, so it does not fit beside ``deps``: the transcode steps get it alone)
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        runtimes = [lambda_.Runtime.PYTHON_3_12]
+        runtimes = [PYTHON_RUNTIME]
         self.shared = lambda_.LayerVersion(
             self,
             "Shared",
@@ -105,8 +133,7 @@ class Layers(Construct):
             code=lambda_.Code.from_asset(
                 str(DEPS_DIR),
                 bundling=BundlingOptions(
-                    # Never pulled: local bundling always succeeds or raises. CDK requires an image.
-                    image=DockerImage.from_registry("public.ecr.aws/sam/build-python3.12"),
+                    image=DockerImage.from_registry(_UNUSED_BUNDLING_IMAGE),
                     local=PipLocalBundling(DEPS_REQUIREMENTS, DEPS_PYTHON_VERSION, DEPS_PLATFORM),
                 ),
             ),
@@ -114,3 +141,21 @@ class Layers(Construct):
             compatible_architectures=[lambda_.Architecture.X86_64],
         )
         self.all: list[lambda_.ILayerVersion] = [self.deps, self.shared]
+        self.ffmpeg = lambda_.LayerVersion(
+            self,
+            "Ffmpeg",
+            description="Static ffmpeg (imageio-ffmpeg) at /opt/bin/ffmpeg",
+            code=lambda_.Code.from_asset(
+                str(FFMPEG_LAYER_DIR),
+                # Hash the build recipe, not the 170 MB output: an unchanged build.py reuses the
+                # staged asset instead of re-running the build on every synth.
+                asset_hash_type=AssetHashType.SOURCE,
+                exclude=["**/__pycache__", "**/*.pyc", "**/.cache", "**/tests"],
+                bundling=BundlingOptions(
+                    image=DockerImage.from_registry(_UNUSED_BUNDLING_IMAGE),
+                    local=FfmpegLocalBundling(FFMPEG_LAYER_DIR / "build.py"),
+                ),
+            ),
+            compatible_runtimes=runtimes,
+            compatible_architectures=[lambda_.Architecture.X86_64],
+        )

@@ -1,11 +1,11 @@
-"""ServiceApi: ONE declaration -> a service's Lambda function + its HTTP API routes + its ALB rule."""
+"""ServiceApi: a service's Lambda function + its HTTP API routes + its ALB rule, from ONE declaration:
+the routes come from the service's Powertools router (``infra.routers``), nowhere else."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Size
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_ec2 as ec2
@@ -17,46 +17,16 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.api import Edge
+from infra.constructs.layers import PYTHON_RUNTIME
 from infra.constructs.nag import acknowledge
+from infra.routers import HttpService, Route
 
-# One runtime for every function and for the deps layer's wheels (layers.DEPS_PYTHON_VERSION).
-PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_12
-METRICS_NAMESPACE = "Reelstack"
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests"]
 
 
-@dataclass(frozen=True)
-class Route:
-    """One HTTP API route. ``auth=False`` routes are public and MUST say why (``public_reason``)."""
-
-    method: str
-    path: str
-    auth: bool = True
-    public_reason: str = ""
-
-    def __post_init__(self) -> None:
-        if self.method.upper() not in apigwv2.HttpMethod.__members__:
-            raise ValueError(f"unknown HTTP method {self.method!r}")
-        if not self.path.startswith("/"):
-            raise ValueError(f"route path must start with '/': {self.path!r}")
-        if not self.auth and not self.public_reason.strip():
-            raise ValueError(f"public route {self.method} {self.path} needs a public_reason")
-
-    @property
-    def http_method(self) -> apigwv2.HttpMethod:
-        return apigwv2.HttpMethod[self.method.upper()]
-
-    @property
-    def route_key(self) -> str:
-        return f"{self.method.upper()} {self.path}"
-
-
 def powertools_environment(name: str, log_level: str = "INFO") -> dict[str, str]:
-    return {
-        "POWERTOOLS_SERVICE_NAME": name,
-        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-        "LOG_LEVEL": log_level,
-    }
+    # No POWERTOOLS_METRICS_NAMESPACE: the namespace is reelstack_common.http.METRICS_NAMESPACE.
+    return {"POWERTOOLS_SERVICE_NAME": name, "LOG_LEVEL": log_level}
 
 
 def service_function(
@@ -72,6 +42,7 @@ def service_function(
     vpc_subnets: ec2.SubnetSelection | None = None,
     memory_size: int = 512,
     timeout: Duration | None = None,
+    ephemeral_storage: Size | None = None,
     log_level: str = "INFO",
     description: str | None = None,
 ) -> lambda_.Function:
@@ -93,6 +64,7 @@ def service_function(
         code=lambda_.Code.from_asset(code_dir, exclude=ASSET_EXCLUDES),
         memory_size=memory_size,
         timeout=timeout or Duration.seconds(10),
+        ephemeral_storage_size=ephemeral_storage,
         tracing=lambda_.Tracing.ACTIVE,
         # An explicit log group instead of log_retention: no LogRetention custom-resource Lambda.
         log_group=log_group,
@@ -105,7 +77,7 @@ def service_function(
         fn,
         "AwsSolutions-L1",
         f"Pinned to {PYTHON_RUNTIME.name}: the deps layer's binary wheels (pydantic-core, cryptography) are "
-        "built for this interpreter (layers.DEPS_PYTHON_VERSION); bump both together after testing.",
+        "built for this interpreter; bump layers.PYTHON_RUNTIME (both follow it) after testing.",
     )
     role = fn.role
     assert isinstance(role, iam.Role)
@@ -131,11 +103,12 @@ def service_function(
 
 
 class ServiceApi(Construct):
-    """Declare a service once; get its function, its HTTP API routes and its ALB listener rule.
+    """A service behind both edges: its function, one HTTP API route per route its router declares
+    (JWT authorizer, or none with the declared reason), and its ALB listener rule.
 
     Attributes other code uses:
       function: lambda_.Function (grant tables etc. to it)
-      routes: list[apigwv2.HttpRoute] (same order as the ``routes`` argument)
+      routes: list[apigwv2.HttpRoute] (in the router's order)
       target_group: elbv2.ApplicationTargetGroup (Lambda target)
       listener_rule: elbv2.ApplicationListenerRule (path patterns, priority)
     """
@@ -145,12 +118,7 @@ class ServiceApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        name: str,
-        code_dir: str,
-        handler: str,
-        routes: Sequence[Route],
-        alb_path_patterns: Sequence[str],
-        alb_priority: int,
+        service: HttpService,
         environment: Mapping[str, str],
         api: Edge,
         layers: Sequence[lambda_.ILayerVersion] = (),
@@ -161,9 +129,11 @@ class ServiceApi(Construct):
         log_level: str = "INFO",
     ) -> None:
         super().__init__(scope, construct_id)
+        name = service.name
+        routes: Sequence[Route] = service.routes
         if not routes:
             raise ValueError(f"service {name} declares no routes")
-        if not 1 <= len(alb_path_patterns) <= 5:
+        if not 1 <= len(service.alb_path_patterns) <= 5:
             # ALB allows at most 5 condition values per rule (path patterns count against it).
             raise ValueError("an ALB listener rule takes 1..5 path patterns")
         seen = [r.route_key for r in routes]
@@ -173,15 +143,15 @@ class ServiceApi(Construct):
         # Fail at synth, not at deploy, when two services claim the same route or ALB priority.
         for route in routes:
             api.reserve_route(route.route_key, name)
-        api.reserve_alb_priority(alb_priority, name)
+        api.reserve_alb_priority(service.alb_priority, name)
 
         self.name = name
         self.function = service_function(
             self,
             "Function",
             name=name,
-            code_dir=code_dir,
-            handler=handler,
+            code_dir=str(service.code_dir),
+            handler=service.handler,
             environment=environment,
             layers=layers,
             vpc=vpc,
@@ -207,7 +177,7 @@ class ServiceApi(Construct):
                 self,
                 route_id,
                 http_api=api.http_api,
-                route_key=apigwv2.HttpRouteKey.with_(route.path, route.http_method),
+                route_key=apigwv2.HttpRouteKey.with_(route.path, apigwv2.HttpMethod[route.method.upper()]),
                 integration=integration,
                 authorizer=api.jwt_authorizer if route.auth else apigwv2.HttpNoneAuthorizer(),
             )
@@ -228,7 +198,7 @@ class ServiceApi(Construct):
             self,
             "ListenerRule",
             listener=api.listener,
-            priority=alb_priority,
-            conditions=[elbv2.ListenerCondition.path_patterns(list(alb_path_patterns))],
+            priority=service.alb_priority,
+            conditions=[elbv2.ListenerCondition.path_patterns(list(service.alb_path_patterns))],
             action=elbv2.ListenerAction.forward([self.target_group]),
         )

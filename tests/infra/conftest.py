@@ -65,9 +65,9 @@ def reelstack(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 
 def logical_id(synth: Synth, construct: Any) -> str:
-    """Logical ID of a construct's CfnResource in the synthesized template."""
+    """Logical ID of a construct's CfnResource in the synthesized template (overrides included)."""
     cfn = construct if hasattr(construct, "cfn_resource_type") else construct.node.default_child
-    return str(synth.stack.resolve(synth.stack.get_logical_id(cfn)))
+    return str(synth.stack.resolve(cfn.logical_id))
 
 
 def find_one(items: dict[str, Any], predicate: Callable[[str, dict[str, Any]], bool]) -> tuple[str, dict]:

@@ -1,7 +1,8 @@
-"""MediaPipeline + CatalogService built into a test stack of their own (one App for the module).
+"""MediaPipeline + CatalogService (+ the catalog table and the event bus they share) built into a
+test stack of their own (one App for the module).
 
-The stack holds just what the two constructs need from the rest of the app (network, identity,
-edge, layers), so the assertions and the cdk-nag check are about these constructs only.
+The stack holds just what they need from the rest of the app (network, identity, edge, layers), so
+the assertions and the cdk-nag check are about these constructs only.
 """
 
 from __future__ import annotations
@@ -37,13 +38,6 @@ PIPELINE_ENV = {
     "MAX_SOURCE_BYTES",
     "MAX_DURATION_S",
 }
-CATALOG_ROUTES = {
-    "POST /titles",
-    "GET /titles",
-    "GET /titles/{title_id}",
-    "POST /titles/{title_id}/upload",
-    "POST /titles/{title_id}/upload/complete",
-}
 STACK_ID = "MediaTest"
 
 
@@ -54,6 +48,8 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from infra.app import cdk_json_context
     from infra.constructs.api import Edge
     from infra.constructs.catalog import CatalogService
+    from infra.constructs.data import CatalogData
+    from infra.constructs.events import PlatformEvents
     from infra.constructs.identity import Identity
     from infra.constructs.layers import Layers
     from infra.constructs.media_pipeline import MediaPipeline
@@ -77,19 +73,20 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         audience=[identity.user_pool_client.user_pool_client_id],
     )
     layers = Layers(stack, "Layers")
-    # No shared/deps layers: the transcode code needs only boto3 (in the runtime), and the ffmpeg
-    # layer alone is 173 of Lambda's 250 MB.
-    pipeline = MediaPipeline(stack, "MediaPipeline")
-    catalog = CatalogService(
+    catalog_data = CatalogData(stack, "CatalogData")
+    platform_events = PlatformEvents(stack, "Events")
+    pipeline = MediaPipeline(
         stack,
-        "Catalog",
-        api=edge,
-        identity=identity,
-        catalog_table=pipeline.catalog_table,
-        ingest_bucket=pipeline.ingest_bucket,
-        layers=layers.all,
+        "MediaPipeline",
+        catalog_table=catalog_data.catalog_table,
+        events_bus=platform_events,
+        ffmpeg_layer=layers.ffmpeg,
+    )
+    catalog = CatalogService(
+        stack, "Catalog", api=edge, identity=identity, catalog=catalog_data, media=pipeline, layers=layers.all
     )
     stack.pipeline, stack.catalog, stack.layers = pipeline, catalog, layers  # type: ignore[attr-defined]
+    stack.catalog_data, stack.events = catalog_data, platform_events  # type: ignore[attr-defined]
     add_nag_checks(app)
     return synth_stack(app, stack, outdir)
 
@@ -100,10 +97,10 @@ def ids(media: Synth) -> dict[str, str]:
     found = {
         "ingest": logical_id(media, p.ingest_bucket),
         "media": logical_id(media, p.media_bucket),
-        "catalog_table": logical_id(media, p.catalog_table),
+        "catalog_table": logical_id(media, media.stack.catalog_data.catalog_table),
         "parts_table": logical_id(media, p.parts_table),
-        "bus": logical_id(media, p.event_bus),
-        "layer": logical_id(media, p.ffmpeg_layer),
+        "bus": logical_id(media, media.stack.events.bus),
+        "layer": logical_id(media, media.stack.layers.ffmpeg),
         "sm": logical_id(media, p.state_machine),
         "rule": logical_id(media, p.ingest_rule),
         "dlq": logical_id(media, p.ingest_dead_letter_queue),
@@ -336,13 +333,16 @@ def test_event_bus_and_tables(media: Synth, ids: dict[str, str]) -> None:
 # --- catalog service -----------------------------------------------------------------------------------
 
 
-def test_catalog_routes_all_jwt(media: Synth, ids: dict[str, str]) -> None:
+def test_catalog_routes_are_the_routers_and_all_jwt(media: Synth, ids: dict[str, str]) -> None:
+    from infra.routers import CATALOG
+
     routes = {
         r["Properties"]["RouteKey"]: r["Properties"]
         for r in media.resources("AWS::ApiGatewayV2::Route").values()
         if r["Properties"]["RouteKey"].split(" ", 1)[1].startswith("/titles")
     }
-    assert set(routes) == CATALOG_ROUTES
+    assert set(routes) == {route.route_key for route in CATALOG.routes}
+    assert "POST /titles/{title_id}/upload/complete" in routes
     assert all(p["AuthorizationType"] == "JWT" for p in routes.values())
     media.template.has_resource_properties(
         "AWS::ElasticLoadBalancingV2::ListenerRule",
@@ -389,7 +389,7 @@ def _violations(media: Synth) -> list[tuple[str, str]]:
 
 
 def test_nag_clean_for_media_pipeline_and_catalog(media: Synth) -> None:
-    ours = (f"{STACK_ID}/MediaPipeline", f"{STACK_ID}/Catalog")
+    ours = (f"{STACK_ID}/MediaPipeline", f"{STACK_ID}/Catalog", f"{STACK_ID}/Events")
     mine = [(rule, path) for rule, path in _violations(media) if any(o in path for o in ours)]
     assert mine == [], "\n".join(f"{rule} at {path}" for rule, path in mine)
 
@@ -415,10 +415,17 @@ def test_ffmpeg_local_bundling_puts_the_binary_in_bin(tmp_path: Path) -> None:
     pytest.importorskip("imageio_ffmpeg")
     from aws_cdk import DockerImage
 
-    from infra.constructs.media_pipeline import FFMPEG_LAYER_DIR, FfmpegLocalBundling
+    from infra.constructs.layers import FFMPEG_LAYER_DIR, FfmpegLocalBundling
 
     bundler = FfmpegLocalBundling(FFMPEG_LAYER_DIR / "build.py")
     assert bundler.try_bundle(str(tmp_path), image=DockerImage.from_registry("unused")) is True
     binary = tmp_path / "bin" / "ffmpeg"
     assert binary.stat().st_size > 50 * 1024 * 1024
     assert binary.stat().st_mode & 0o111 == 0o111
+
+
+def test_stateful_resources_keep_their_logical_ids(ids: dict[str, str]) -> None:
+    # Moved out of MediaPipeline without being replaced on deploy: a new ID would orphan the
+    # RETAINed catalog table (titles) and clash with the named bus.
+    assert ids["catalog_table"] == "MediaCatalogTable47D99E25"
+    assert ids["bus"] == "MediaEventBus81234B25"

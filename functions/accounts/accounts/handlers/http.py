@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.metrics import MetricUnit
 from reelstack_common.auth import current_user, require_active
-from reelstack_common.http import Router, build_handler, public
+from reelstack_common.http import Router, build_handler, errors, public
 
 from accounts.dal.wiring import dependencies
 from accounts.handlers.observability import SERVICE, logger, metrics, tracer
@@ -59,7 +59,7 @@ def _active_user_id() -> str:
 @router.post(
     "/accounts",
     summary="Start a sign-up: a verification code is emailed (same answer whether or not the email is known)",
-    responses={202: {"description": "Accepted: confirm with POST /accounts/confirm"}},
+    responses={202: {"description": "Accepted: confirm with POST /accounts/confirm"}, **errors(429, 503)},
     openapi_extensions=public("sign-up: the caller has no account yet"),
 )
 def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[SignUpAccepted]:
@@ -70,7 +70,7 @@ def create_account(body: Annotated[CreateAccountRequest, Body()]) -> Response[Si
 @router.post(
     "/accounts/confirm",
     summary="Finish a sign-up with the emailed verification code",
-    responses={201: {"description": "Created"}},
+    responses={201: {"description": "Created"}, **errors(409, 429, 503)},
     openapi_extensions=public("sign-up confirmation: the caller has no account yet"),
 )
 def confirm_account(body: Annotated[ConfirmSignUpRequest, Body()]) -> Response[AccountCreated]:
@@ -86,13 +86,14 @@ def confirm_account(body: Annotated[ConfirmSignUpRequest, Body()]) -> Response[A
 @router.post(
     "/accounts/login",
     summary="Exchange email and password for Cognito tokens",
+    responses=errors(401, 429, 503),
     openapi_extensions=public("login: exchanges credentials for tokens"),
 )
 def login(body: Annotated[LoginRequest, Body()]) -> TokensOut:
     return TokensOut.of(accounts.log_in(body, dependencies().identity))
 
 
-@router.get("/accounts/me", summary="The caller's account and profiles")
+@router.get("/accounts/me", summary="The caller's account and profiles", responses=errors(404))
 def get_me() -> MeOut:
     account, account_profiles = accounts.me(_user_id(), dependencies().repo)
     return MeOut(
@@ -115,23 +116,31 @@ def list_profiles() -> ProfileList:
     )
 
 
-@router.post("/profiles", summary="Create a profile (capped by plan)")
+@router.post(
+    "/profiles",
+    summary="Create a profile (capped by plan)",
+    responses={201: {"description": "Created"}, **errors(404, 409)},
+)
 def create_profile(body: Annotated[CreateProfileRequest, Body()]) -> Response[ProfileOut]:
     profile = profiles.create_profile(_user_id(), body, dependencies().repo)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=ProfileOut.of(profile))
 
 
-@router.get("/profiles/<profile_id>", summary="Get one of the caller's profiles")
+@router.get("/profiles/<profile_id>", summary="Get one of the caller's profiles", responses=errors(404))
 def get_profile(profile_id: ProfileId) -> ProfileOut:
     return ProfileOut.of(profiles.get_profile(_user_id(), profile_id, dependencies().repo))
 
 
-@router.patch("/profiles/<profile_id>", summary="Update one of the caller's profiles")
+@router.patch("/profiles/<profile_id>", summary="Update one of the caller's profiles", responses=errors(404, 409))
 def update_profile(profile_id: ProfileId, body: Annotated[UpdateProfileRequest, Body()]) -> ProfileOut:
     return ProfileOut.of(profiles.update_profile(_user_id(), profile_id, body, dependencies().repo))
 
 
-@router.delete("/profiles/<profile_id>", summary="Delete one of the caller's profiles")
+@router.delete(
+    "/profiles/<profile_id>",
+    summary="Delete one of the caller's profiles",
+    responses={204: {"description": "Deleted"}, **errors(404, 409)},
+)
 def delete_profile(profile_id: ProfileId) -> Response[None]:
     profiles.delete_profile(_user_id(), profile_id, dependencies().repo)
     return Response(status_code=204, content_type=None, body=None)
@@ -149,22 +158,24 @@ def list_plans() -> PlanList:
     return PlanList(plans=[PlanOut.of(p) for p in billing.list_plans()])
 
 
-@router.get("/billing/subscription", summary="The caller's subscription")
+@router.get("/billing/subscription", summary="The caller's subscription", responses=errors(404))
 def get_subscription() -> SubscriptionOut:
     return SubscriptionOut.of(billing.get_subscription(_user_id(), dependencies().repo))
 
 
-@router.put("/billing/subscription", summary="Change plan and/or payment method")
+@router.put("/billing/subscription", summary="Change plan and/or payment method", responses=errors(404, 409, 503))
 def change_subscription(body: Annotated[ChangeSubscriptionRequest, Body()]) -> SubscriptionOut:
     return SubscriptionOut.of(billing.change_subscription(_active_user_id(), body, dependencies().repo))
 
 
-@router.delete("/billing/subscription", summary="Cancel at the end of the billing period")
+@router.delete(
+    "/billing/subscription", summary="Cancel at the end of the billing period", responses=errors(404, 409, 503)
+)
 def cancel_subscription() -> SubscriptionOut:
     return SubscriptionOut.of(billing.cancel_subscription(_active_user_id(), dependencies().repo))
 
 
-@router.get("/billing/invoices", summary="The caller's invoices, newest first")
+@router.get("/billing/invoices", summary="The caller's invoices, newest first", responses=errors(404))
 def list_invoices() -> InvoiceList:
     return InvoiceList(
         invoices=[InvoiceOut.of(i) for i in billing.list_invoices(_user_id(), dependencies().repo)]

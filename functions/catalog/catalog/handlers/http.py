@@ -13,7 +13,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from reelstack_common.auth import current_user, require_group
-from reelstack_common.http import Router, build_handler
+from reelstack_common.http import Router, build_handler, errors
 
 from catalog.handlers.observability import SERVICE, logger, metrics, tracer
 from catalog.models.titles import (
@@ -38,7 +38,7 @@ def _is_admin() -> bool:
     return current_user(router).in_group(os.environ.get("ADMINS_GROUP") or "admins")
 
 
-@router.post("/titles", summary="Create a title (admins)", responses={201: {"description": "Created"}})
+@router.post("/titles", summary="Create a title (admins)", responses={201: {"description": "Created"}, **errors(403)})
 def create_title(body: CreateTitleRequest) -> Response[CreateTitleResponse]:
     caller = require_group(router)
     created = catalog_service().create_title(body, created_by=caller.user_id)
@@ -46,7 +46,7 @@ def create_title(body: CreateTitleRequest) -> Response[CreateTitleResponse]:
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=created)
 
 
-@router.get("/titles", summary="List titles, newest first (READY only for non-admins)")
+@router.get("/titles", summary="List titles, newest first (READY only for non-admins)", responses=errors(403))
 def list_titles(
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=2048)] = None,
@@ -55,12 +55,16 @@ def list_titles(
     return catalog_service().list_titles(is_admin=_is_admin(), status=status, limit=limit, cursor=cursor)
 
 
-@router.get("/titles/<title_id>", summary="A title (non-admins: READY titles only)")
+@router.get("/titles/<title_id>", summary="A title (non-admins: READY titles only)", responses=errors(404))
 def get_title(title_id: str) -> TitleView:
     return catalog_service().get_title(title_id, is_admin=_is_admin())
 
 
-@router.post("/titles/<title_id>/upload", summary="Presigned upload of a title's source (admins)")
+@router.post(
+    "/titles/<title_id>/upload",
+    summary="Presigned upload of a title's source (admins)",
+    responses=errors(403, 404, 409, 413),
+)
 def request_upload(title_id: str, body: Annotated[UploadRequest, Body()]) -> UploadResponse | MultipartUploadResponse:
     require_group(router)
     upload = catalog_service().request_upload(title_id, body)
@@ -68,7 +72,11 @@ def request_upload(title_id: str, body: Annotated[UploadRequest, Body()]) -> Upl
     return upload
 
 
-@router.post("/titles/<title_id>/upload/complete", summary="Complete a multipart source upload (admins)")
+@router.post(
+    "/titles/<title_id>/upload/complete",
+    summary="Complete a multipart source upload (admins)",
+    responses=errors(403, 404, 409),
+)
 def complete_upload(title_id: str, body: CompleteUploadRequest) -> CompleteUploadResponse:
     require_group(router)
     return catalog_service().complete_upload(title_id, body)

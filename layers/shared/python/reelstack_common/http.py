@@ -65,6 +65,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
     ResponseValidationError,
 )
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from reelstack_common.auth import current_user
 from reelstack_common.errors import ApiError, error_body
@@ -87,6 +88,7 @@ __all__ = [
     "build_handler",
     "declared_routes",
     "error_response",
+    "errors",
     "event_kind",
     "format_validation_errors",
     "json_response",
@@ -100,6 +102,15 @@ def public(reason: str) -> dict[str, str]:
     if not reason.strip():
         raise ValueError("a public route must say why it needs no token")
     return {PUBLIC_REASON: reason}
+
+
+def errors(*statuses: int) -> dict[int, OpenAPIResponse]:
+    """``responses`` entries for the error statuses a route's own rules answer (403, 404, 409, ...).
+
+    The published contract (``infra.openapi``) gives each the error schema and adds what every
+    route shares: 400 when it takes parameters or a body, 401 when private, 413/415 with a body.
+    """
+    return {status: {"description": HTTPStatus(status).phrase} for status in statuses}
 
 
 def service_metrics(service: str) -> Metrics:

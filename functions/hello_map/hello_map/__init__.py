@@ -1,1 +1,0 @@
-"""Demo function for the demo_map state machine."""
