@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
+from reelstack_common.http import service_metrics
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "accounts"
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
-metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE") or "Reelstack")
+metrics = service_metrics(SERVICE)  # the house namespace, defined once in reelstack_common.http
