@@ -11,11 +11,11 @@ Every model ranks all titles the user has not seen in training. Hyper-parameters
 every setting of the shipped model) are chosen on validation splits carved from the training
 part with the same per-user ratio (``VAL_CARVES`` of them, NDCG averaged) — never on the test
 part. The shipped model is context EASE (``engine/context_ease``) + popularity penalty + content
-(+ session kNN if validation wants it): on validation (``Fold``) and on test alike it is the
-``Models`` that ``fit_models`` builds, scored by ``Models.score_matrix`` from
-``Models.history_matrix`` rows, so the figures are those of the code that serves. Profile
-attributes are MovieLens' age band and zip region only (``movielens.load_profile_attributes``).
-The last line printed is one JSON document.
+(+ session kNN if validation wants it). On test it is fitted by ``fit_models``; on validation
+``Fold`` builds the same ``Models`` from cached grams (a unit test holds their scores equal);
+both are scored by ``Models.score_matrix`` from ``Models.history_matrix`` rows, so the figures
+are those of the code that serves. Profile attributes are MovieLens' age band and zip region
+only (``movielens.load_profile_attributes``). The last line printed is one JSON document.
 
 ``--rerank`` (experiment, not shipped; needs ``pip install lightgbm==4.7.0``) adds a learned
 LambdaRank re-ranker over the shipped blend's top ``RERANK_N`` titles: see ``rerank_eval``.
