@@ -146,26 +146,22 @@ def test_private_routes_reject_bad_tokens(
         assert r.json()["error"]["code"] == "UNAUTHORIZED"
 
 
-def test_demo_state_machine_runs_real_handlers_on_the_asl_engine(endpoints: dict[str, Any], aws: Any) -> None:
+def test_the_transcode_workflow_runs_real_handlers_on_the_asl_engine(endpoints: dict[str, Any], aws: Any) -> None:
+    """The production definition (statemachines/transcode.asl.json) on the local ASL engine: the
+    real probe refuses an event that is not an S3 upload (InvalidEvent, not retried), the Catch
+    routes to the real fail step, and the execution ends in the TranscodeFailed state."""
     sfn = aws("stepfunctions")
-    arn = next(a for lid, a in endpoints["resources"]["state_machines"].items() if lid.startswith("DemoWorkflow"))
-
-    def run(items: list[Any]) -> dict[str, Any]:
-        ex = sfn.start_execution(stateMachineArn=arn, name=f"t{time.time_ns()}", input=json.dumps({"items": items}))
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            d = sfn.describe_execution(executionArn=ex["executionArn"])
-            if d["status"] != "RUNNING":
-                return d  # type: ignore[no-any-return]
-            time.sleep(0.3)
-        raise AssertionError("execution did not finish")
-
-    ok = run([3, 4, 5])
-    assert ok["status"] == "SUCCEEDED"
-    assert json.loads(ok["output"]) == [{"n": 3, "square": 9}, {"n": 4, "square": 16}, {"n": 5, "square": 25}]
-    bad = run([1, "seven"])
-    assert bad["status"] == "FAILED"
-    assert bad["error"] == "SquareFailed"
+    (arn,) = endpoints["resources"]["state_machines"].values()  # the one workflow of the stack
+    ex = sfn.start_execution(stateMachineArn=arn, name=f"t{time.time_ns()}", input=json.dumps({"not": "an upload"}))
+    deadline = time.monotonic() + 120
+    while (d := sfn.describe_execution(executionArn=ex["executionArn"]))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "execution did not finish"
+        time.sleep(0.3)
+    assert (d["status"], d.get("error")) == ("FAILED", "TranscodeFailed")
+    history = json.dumps(sfn.get_execution_history(executionArn=ex["executionArn"], maxResults=1000)["events"],
+                         default=str)
+    assert "InvalidEvent" in history  # raised by the probe's Python code, not by the engine
+    assert "MarkFailed" in history
 
 
 def _workers_under(state_dir: Path) -> list[int]:
