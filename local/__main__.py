@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     up.add_argument("--state-dir", type=Path, default=Path(os.environ.get("REELSTACK_STATE_DIR", ".reelstack")))
     up.add_argument("--no-search", action="store_true", help="do not start the OpenSearch stand-in")
     up.add_argument("--verbose", "-v", action="store_true")
-    up.add_argument("--no-seed", action="store_true", help="do not create the demo admin account")
+    up.add_argument("--no-seed", action="store_true", help="do not create the seeded admin account")
     up.add_argument("--extend", help=argparse.SUPPRESS)  # module:function(app) adding constructs (tests)
     args = parser.parse_args(argv)
 
