@@ -91,6 +91,31 @@ def test_sign_up_answers_after_the_same_floor(cloud: Cloud) -> None:
         assert slept == [pytest.approx(0.35)], email
 
 
+def test_a_sign_up_whose_code_never_came_can_be_started_again(cloud: Cloud) -> None:
+    def sub() -> str:
+        user = cloud.cognito.admin_get_user(UserPoolId=cloud.pool_id, Username="late@example.com")
+        return next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+
+    body = {"email": "late@example.com", "password": PASSWORD}
+    assert cloud.invoke("POST", "/accounts", body)[0] == 202
+    first = sub()
+    # At once: the pending sign-up stands (a second code would let a stranger disturb it).
+    assert cloud.invoke("POST", "/accounts", {**body, "plan": "premium"})[0] == 202
+    assert sub() == first
+    # Past the retake time: a new unconfirmed user (a new code) replaces the old one.
+    cloud.table.update_item(
+        Key={"pk": "EMAIL#late@example.com", "sk": "EMAIL"},
+        UpdateExpression="SET retake_after = :past",
+        ExpressionAttributeValues={":past": 0},
+    )
+    assert cloud.invoke("POST", "/accounts", {**body, "plan": "premium"})[0] == 202
+    assert sub() != first and cloud.cognito_usernames() == ["late@example.com"]
+    status, out = cloud.invoke("POST", "/accounts/confirm", {"email": "late@example.com", "code": CODE})
+    assert status == 201 and out["user_id"] == sub()
+    item = cloud.table.get_item(Key={"pk": f"ACCOUNT#{sub()}", "sk": "ACCOUNT"})["Item"]
+    assert item["plan"] == "premium"
+
+
 INVALID_SIGN_UPS: list[dict[str, str]] = [
     {"email": "weak@example.com", "password": "short1A"},
     {"email": "weak@example.com", "password": "alllowercase1"},

@@ -7,8 +7,9 @@ attribute ``expires_at``):
 item                   pk                  sk                 other attributes
 =====================  ==================  =================  ==================================
 email reservation      EMAIL#<email>       EMAIL              type=email, status pending|active,
-                                                              token, plan (pending only: the
-                                                              sign-up awaiting its code),
+                                                              token, plan, retake_after
+                                                              (pending only: the sign-up
+                                                              awaiting its code),
                                                               user_id (active),
                                                               expires_at (pending only, TTL)
 account                ACCOUNT#<user_id>   ACCOUNT            type=account, user_id, email, plan,
@@ -199,7 +200,7 @@ class DynamoAccountsRepository(AccountsRepository):
 
     # --- sign-up --------------------------------------------------------------------------------
 
-    def reserve_email(self, email: str, token: str, expires_at: int, *, plan: str) -> None:
+    def reserve_email(self, email: str, token: str, expires_at: int, *, plan: str, retake_after: int) -> None:
         reserved = self._conditional(
             self.table.put_item,
             Item={
@@ -208,10 +209,14 @@ class DynamoAccountsRepository(AccountsRepository):
                 "status": str(_Reservation.PENDING),
                 "token": token,
                 "plan": plan,
+                "retake_after": retake_after,
                 "expires_at": expires_at,
             },
-            # An expired pending reservation (TTL deletion lags) is free to take.
-            ConditionExpression="attribute_not_exists(pk) OR (#s = :pending AND expires_at < :now)",
+            # A pending reservation is free to take once its retake time (or expiry: TTL deletion
+            # lags) has passed; an active one never is.
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR (#s = :pending AND (retake_after < :now OR expires_at < :now))"
+            ),
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={":pending": str(_Reservation.PENDING), ":now": int(time.time())},
         )
@@ -238,7 +243,7 @@ class DynamoAccountsRepository(AccountsRepository):
         confirm_reservation = {
             "Update": {
                 "Key": _email_key(account.email),
-                "UpdateExpression": "SET #s = :active, user_id = :uid REMOVE expires_at, #t, #p",
+                "UpdateExpression": "SET #s = :active, user_id = :uid REMOVE expires_at, retake_after, #t, #p",
                 "ConditionExpression": "#t = :token AND #s = :pending",
                 "ExpressionAttributeNames": {"#s": "status", "#t": "token", "#p": "plan"},
                 "ExpressionAttributeValues": {

@@ -16,8 +16,11 @@ from accounts.models.input import ConfirmSignUpRequest, CreateAccountRequest, Lo
 
 logger = Logger(child=True)
 
-# A pending reservation lives as long as Cognito's confirmation code (24 h), then anyone may take it.
+# A pending reservation lives as long as Cognito's confirmation code (24 h). A new sign-up for the
+# same email may replace it after RETAKE_AFTER_SECONDS ("the code never came": a new user, a new
+# code), so nobody can hold someone else's address for a day by signing it up first.
 RESERVATION_TTL_SECONDS = 24 * 60 * 60
+RETAKE_AFTER_SECONDS = 5 * 60
 # Every sign-up answers no sooner than this (monotonic seconds), whether or not the email is known,
 # so that timing tells nothing either. Above the slowest new-email path measured (see docs).
 SIGN_UP_MIN_SECONDS = 0.6
@@ -53,7 +56,10 @@ def _start_sign_up(request: CreateAccountRequest, repo: AccountsRepository, iden
     email = request.email
     token = secrets.token_hex(16)
     try:
-        repo.reserve_email(email, token, int(time.time()) + RESERVATION_TTL_SECONDS, plan=request.plan)
+        now = int(time.time())
+        repo.reserve_email(
+            email, token, now + RESERVATION_TTL_SECONDS, plan=request.plan, retake_after=now + RETAKE_AFTER_SECONDS
+        )
     except EmailTaken:
         logger.info("sign-up for an email that is taken or pending: nothing to do")
         return

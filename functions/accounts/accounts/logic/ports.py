@@ -14,8 +14,10 @@ class AccountsRepository(ABC):
 
     # sign-up
     @abstractmethod
-    def reserve_email(self, email: str, token: str, expires_at: int, *, plan: str) -> None:
-        """Claim ``email`` for an in-flight sign-up (remembering its plan); ``EmailTaken`` if anyone holds it."""
+    def reserve_email(self, email: str, token: str, expires_at: int, *, plan: str, retake_after: int) -> None:
+        """Claim ``email`` for a sign-up (remembering its plan) until it is confirmed or ``expires_at``.
+
+        ``EmailTaken`` if an account holds it, or a pending sign-up younger than its ``retake_after``."""
 
     @abstractmethod
     def get_pending_reservation(self, email: str) -> PendingSignUp | None:
