@@ -175,12 +175,13 @@ def test_a_text_file_fails_with_a_reason_and_publishes_nothing(
 
 
 def _executions_settled(aws: Any, endpoints: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """Wait until the transcode state machine has `count` executions and none is running."""
+    """Wait until the state machines (the upload workflow among them) have `count` executions in
+    all and none is running."""
     sfn = aws("stepfunctions")
-    machine = next(iter(endpoints["resources"]["state_machines"].values()))
+    machines = endpoints["resources"]["state_machines"].values()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        runs = sfn.list_executions(stateMachineArn=machine)["executions"]
+        runs = [r for m in machines for r in sfn.list_executions(stateMachineArn=m)["executions"]]
         if len(runs) >= count and all(r["status"] != "RUNNING" for r in runs):
             return runs  # type: ignore[no-any-return]
         time.sleep(0.5)
