@@ -25,7 +25,7 @@ FFMPEG_LAYER_DIR = REPO_ROOT / "layers" / "ffmpeg"
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_12
 DEPS_PYTHON_VERSION = PYTHON_RUNTIME.name.removeprefix("python")
 DEPS_PLATFORM = "manylinux2014_x86_64"
-# Every image CDK requires is never pulled: local bundling either succeeds or raises.
+# CDK requires a bundling image even for local bundling; see _local_only.
 _UNUSED_BUNDLING_IMAGE = f"public.ecr.aws/sam/build-{PYTHON_RUNTIME.name}"
 
 
@@ -117,45 +117,44 @@ class Layers(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        runtimes = [PYTHON_RUNTIME]
-        self.shared = lambda_.LayerVersion(
-            self,
+        self.shared = self._layer(
             "Shared",
-            description="reelstack_common: HTTP edge helpers, errors, auth, cache-aware DynamoDB access",
-            code=lambda_.Code.from_asset(str(SHARED_LAYER_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
-            compatible_runtimes=runtimes,
-            compatible_architectures=[lambda_.Architecture.X86_64],
+            "reelstack_common: HTTP edge helpers, errors, auth, cache-aware DynamoDB access",
+            lambda_.Code.from_asset(str(SHARED_LAYER_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
         )
-        self.deps = lambda_.LayerVersion(
-            self,
+        self.deps = self._layer(
             "Deps",
-            description="Third-party runtime packages (Powertools, pydantic, pyjwt, amazon-dax-client)",
-            code=lambda_.Code.from_asset(
+            "Third-party runtime packages (Powertools, pydantic, pyjwt, amazon-dax-client)",
+            lambda_.Code.from_asset(
                 str(DEPS_DIR),
-                bundling=BundlingOptions(
-                    image=DockerImage.from_registry(_UNUSED_BUNDLING_IMAGE),
-                    local=PipLocalBundling(DEPS_REQUIREMENTS, DEPS_PYTHON_VERSION, DEPS_PLATFORM),
-                ),
+                bundling=_local_only(PipLocalBundling(DEPS_REQUIREMENTS, DEPS_PYTHON_VERSION, DEPS_PLATFORM)),
             ),
-            compatible_runtimes=runtimes,
-            compatible_architectures=[lambda_.Architecture.X86_64],
         )
         self.all: list[lambda_.ILayerVersion] = [self.deps, self.shared]
-        self.ffmpeg = lambda_.LayerVersion(
-            self,
+        self.ffmpeg = self._layer(
             "Ffmpeg",
-            description="Static ffmpeg (imageio-ffmpeg) at /opt/bin/ffmpeg",
-            code=lambda_.Code.from_asset(
+            "Static ffmpeg (imageio-ffmpeg) at /opt/bin/ffmpeg",
+            lambda_.Code.from_asset(
                 str(FFMPEG_LAYER_DIR),
                 # Hash the build recipe, not the 170 MB output: an unchanged build.py reuses the
                 # staged asset instead of re-running the build on every synth.
                 asset_hash_type=AssetHashType.SOURCE,
                 exclude=["**/__pycache__", "**/*.pyc", "**/.cache", "**/tests"],
-                bundling=BundlingOptions(
-                    image=DockerImage.from_registry(_UNUSED_BUNDLING_IMAGE),
-                    local=FfmpegLocalBundling(FFMPEG_LAYER_DIR / "build.py"),
-                ),
+                bundling=_local_only(FfmpegLocalBundling(FFMPEG_LAYER_DIR / "build.py")),
             ),
-            compatible_runtimes=runtimes,
+        )
+
+    def _layer(self, construct_id: str, description: str, code: lambda_.Code) -> lambda_.LayerVersion:
+        return lambda_.LayerVersion(
+            self,
+            construct_id,
+            description=description,
+            code=code,
+            compatible_runtimes=[PYTHON_RUNTIME],
             compatible_architectures=[lambda_.Architecture.X86_64],
         )
+
+
+def _local_only(local: ILocalBundling) -> BundlingOptions:
+    """Docker-free bundling: ``local`` either succeeds or raises; the image CDK requires is never pulled."""
+    return BundlingOptions(image=DockerImage.from_registry(_UNUSED_BUNDLING_IMAGE), local=local)
