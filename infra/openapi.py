@@ -9,7 +9,8 @@ this module states what the edges add, so the document lists the statuses the AP
 
 * security: the bearer JWT (``bearerAuth``) on private routes, none (``security: []``) on public
   ones, which keep their ``x-public-reason``;
-* every error response carries the ``Error`` schema (``{"error": {"code", "message"}}``);
+* every error response carries the ``Error`` schema (``{"error": {"code", "message"}}``); a private
+  route's 401 may also be API Gateway's own ``{"message": "Unauthorized"}`` (``GatewayMessage``);
 * 400 on routes that take parameters or a body (VALIDATION_ERROR, or BAD_REQUEST for malformed
   JSON), in place of Powertools' 422; 401 on private routes; 413 and 415 on routes with a body;
 * the statuses a route declares in its decorator (``responses={201: ...}``,
@@ -37,13 +38,17 @@ TITLE = "Reelstack HTTP API"
 VERSION = "1"
 BEARER = "bearerAuth"
 ERROR_SCHEMA = "Error"
+GATEWAY_SCHEMA = "GatewayMessage"
 _ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}
+# A 401 comes from the function (ALB edge: {"error": ...}) or from API Gateway's authorizer.
+_UNAUTHORIZED_SCHEMA = {"anyOf": [_ERROR_REF, {"$ref": f"#/components/schemas/{GATEWAY_SCHEMA}"}]}
 # Powertools' own error models: the Error schema replaces them.
 _POWERTOOLS_VALIDATION = ("HTTPValidationError", "ValidationError", "ResponseValidationError")
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _EDGE_ERRORS = {
     400: "VALIDATION_ERROR (a parameter or the body breaks the model) or BAD_REQUEST (malformed JSON)",
-    401: "UNAUTHORIZED: no valid bearer token",
+    401: "UNAUTHORIZED: no valid bearer token (from API Gateway's authorizer the body is "
+    '{"message": "Unauthorized"})',
     413: "PAYLOAD_TOO_LARGE: the body exceeds the limit",
     415: "UNSUPPORTED_MEDIA_TYPE: the body is not JSON",
 }
@@ -55,7 +60,7 @@ def error_schema() -> dict[str, Any]:
         "type": "object",
         "title": ERROR_SCHEMA,
         "required": ["error"],
-        "additionalProperties": False,
+        # Open at the top: the local HTTP API's own 401 also carries API Gateway's "message".
         "properties": {
             "error": {
                 "type": "object",
@@ -67,6 +72,16 @@ def error_schema() -> dict[str, Any]:
                 },
             }
         },
+    }
+
+
+def gateway_message_schema() -> dict[str, Any]:
+    """What API Gateway answers itself, before any function runs (its JWT authorizer's 401)."""
+    return {
+        "type": "object",
+        "title": GATEWAY_SCHEMA,
+        "required": ["message"],
+        "properties": {"message": {"type": "string", "description": "e.g. Unauthorized"}},
     }
 
 
@@ -101,7 +116,8 @@ def _operation(operation: dict[str, Any], *, service: str, private: bool) -> dic
         )
     for code, response in list(responses.items()):
         if int(code) >= 400:
-            response["content"] = {"application/json": {"schema": _ERROR_REF}}
+            schema = _UNAUTHORIZED_SCHEMA if code == "401" and private else _ERROR_REF
+            response["content"] = {"application/json": {"schema": schema}}
     op["responses"] = responses
     return op
 
@@ -115,7 +131,7 @@ def _default_phrase(status: int) -> str:
 def build_document(services: Sequence[HttpService] = HTTP_SERVICES) -> dict[str, Any]:
     """The whole API's document from each service's router."""
     paths: dict[str, dict[str, Any]] = {}
-    schemas: dict[str, Any] = {ERROR_SCHEMA: error_schema()}
+    schemas: dict[str, Any] = {ERROR_SCHEMA: error_schema(), GATEWAY_SCHEMA: gateway_message_schema()}
     for service in services:
         reading = read_router(str(service.code_dir), service.module)
         private = {(r.method.lower(), r.path): r.auth for r in reading.routes}

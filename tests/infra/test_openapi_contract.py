@@ -14,6 +14,7 @@ from infra.openapi import BEARER, OPENAPI_PATH, build_document, render
 from infra.routers import HTTP_SERVICES
 
 ERROR_REF = {"$ref": "#/components/schemas/Error"}
+UNAUTHORIZED = {"anyOf": [ERROR_REF, {"$ref": "#/components/schemas/GatewayMessage"}]}
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,8 @@ def test_every_error_response_has_the_error_shape(document: dict[str, Any]) -> N
         assert any(code.startswith("2") for code in responses), key
         for code, response in responses.items():
             if int(code) >= 400:
-                assert response["content"] == {"application/json": {"schema": ERROR_REF}}, (key, code)
+                expected = UNAUTHORIZED if code == "401" and op["security"] else ERROR_REF
+                assert response["content"] == {"application/json": {"schema": expected}}, (key, code)
         if "requestBody" in op:
             assert {"400", "413", "415"} <= set(responses), key
     assert not {"HTTPValidationError", "ValidationError"} & set(document["components"]["schemas"])
