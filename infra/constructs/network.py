@@ -1,4 +1,4 @@
-"""VPC shared by the ALB, DAX, OpenSearch (later) and the VPC-attached Lambda functions."""
+"""VPC shared by the ALB, DAX and the VPC-attached Lambda functions."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from constructs import Construct
 # and the media pipeline moves gigabytes through S3, which through a NAT would cost $0.045/GB),
 # Cognito IdP, STS and Step Functions (interface endpoints). Two highly available NAT gateways cost
 # more than these interface endpoints and would also open a path to the whole internet that nothing
-# needs. DAX and OpenSearch live inside the VPC. If a service ever needs the internet (a real
+# needs. DAX lives inside the VPC. If a service ever needs the internet (a real
 # payment provider instead of PAYMENT_PROVIDER=local), pass `nat_gateways=1` (or 2 for HA): the
 # private subnets then become PRIVATE_WITH_EGRESS and keep the endpoints.
 # Lambda's own logs and X-Ray segments are shipped by the Lambda service, not through the VPC.
@@ -25,11 +25,11 @@ DEFAULT_INTERFACE_ENDPOINTS: dict[str, ec2.InterfaceVpcEndpointAwsService] = {
 
 
 class Network(Construct):
-    """2-AZ VPC: public subnets (ALB) + private subnets (Lambda, DAX, OpenSearch), flow logs.
+    """2-AZ VPC: public subnets (ALB) + private subnets (Lambda, DAX), flow logs.
 
     Attributes other code uses:
       vpc: ec2.Vpc
-      private_subnets: ec2.SubnetSelection for functions / DAX / OpenSearch
+      private_subnets: ec2.SubnetSelection for functions / DAX
       endpoint_security_group: the SG of the interface endpoints (HTTPS from inside the VPC)
     """
 
@@ -54,7 +54,7 @@ class Network(Construct):
             ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
-                # /20: room for the ENIs of many concurrent VPC Lambdas (Hyperplane) and DAX/OpenSearch.
+                # /20: room for the ENIs of many concurrent VPC Lambdas (Hyperplane) and DAX.
                 ec2.SubnetConfiguration(name="private", subnet_type=private_type, cidr_mask=20),
             ],
             # Free gateway endpoints for the two high-volume data services.
