@@ -500,20 +500,15 @@ def test_alb_rejects_a_forged_token(cloud: Catalog) -> None:
 # --- contract document --------------------------------------------------------------------------
 
 
-def test_openapi_document_describes_every_route() -> None:
-    """The resolver's OpenAPI is generated from the same models the routes validate with."""
+def test_openapi_schemas_come_from_the_models_the_routes_validate_with() -> None:
+    """The resolver's OpenAPI is generated from the same models the routes validate with. (Which
+    routes exist is the router's to say; tests/infra/test_openapi_contract.py checks the contract.)"""
     import json
 
     from catalog.handlers.http import lambda_handler
 
     resolver = lambda_handler.resolvers["http_api"]  # type: ignore[attr-defined]
     doc = json.loads(resolver.get_openapi_json_schema(title="Reelstack catalog", version="1"))
-    assert set(doc["paths"]) == {
-        "/titles",
-        "/titles/{title_id}",
-        "/titles/{title_id}/upload",
-        "/titles/{title_id}/upload/complete",
-    }
     schemas = doc["components"]["schemas"]
     # TitleView's null-dropping serializer must not hide its fields from the schema.
     assert {"title_id", "status", "renditions", "manifest_path"} <= set(schemas["TitleView"]["properties"])
