@@ -5,18 +5,11 @@ from __future__ import annotations
 
 import threading
 
-import boto3
-from botocore.config import Config
-
-from transcode.dal.event_bus import EventBridgeBus
-from transcode.dal.parts import DynamoPartIndex
-from transcode.dal.s3_objects import S3ObjectStore
-from transcode.dal.titles import DynamoTitleStore
 from transcode.logic.ports import Dependencies
 from transcode.models.settings import Settings
 
 # Adaptive retries absorb S3 503 SlowDown when many chunks upload at once.
-S3_CONFIG = Config(retries={"max_attempts": 8, "mode": "adaptive"})
+S3_RETRIES = {"max_attempts": 8, "mode": "adaptive"}
 
 
 _lock = threading.Lock()
@@ -34,6 +27,16 @@ def settings() -> Settings:
 
 
 def dependencies() -> Dependencies:
+    # Imported here, not at the top: plan makes no AWS call, and boto3 would add ~0.5 s to its
+    # cold start.
+    import boto3
+    from botocore.config import Config
+
+    from transcode.dal.event_bus import EventBridgeBus
+    from transcode.dal.parts import DynamoPartIndex
+    from transcode.dal.s3_objects import S3ObjectStore
+    from transcode.dal.titles import DynamoTitleStore
+
     global _deps
     config = settings()
     with _lock:
@@ -41,7 +44,7 @@ def dependencies() -> Dependencies:
             dynamodb = boto3.resource("dynamodb")
             _deps = Dependencies(
                 settings=config,
-                objects=S3ObjectStore(boto3.client("s3", config=S3_CONFIG)),
+                objects=S3ObjectStore(boto3.client("s3", config=Config(retries=S3_RETRIES))),
                 titles=DynamoTitleStore(dynamodb.Table(config.catalog_table)),
                 parts=DynamoPartIndex(dynamodb.Table(config.parts_table)) if config.parts_table else None,
                 bus=EventBridgeBus(boto3.client("events"), config.event_bus_name),
