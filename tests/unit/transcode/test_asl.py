@@ -134,3 +134,74 @@ def test_an_unclaimed_upload_ends_cleanly_without_the_fail_step():
     [rule] = choice["Choices"]
     assert rule == {"Variable": "$.claimed", "BooleanEquals": False, "Next": "NotAwaitingSource"}
     assert top["NotAwaitingSource"]["Type"] == "Succeed"
+
+
+# --- the definition against the step payload models (transcode.models.steps) ----------------------
+
+def _state_model() -> dict[str, Any]:
+    """Which model each top-level field of the execution state holds after each step wrote it."""
+    from transcode.models import steps
+
+    return {**steps_fields("Job"), "plan": steps.Plan, "encoded": {"audio": steps.AudioTrack},
+            "assembled": steps.Assembled, "published": steps.Published, "error": steps.StepError}
+
+
+def steps_fields(model: str) -> dict[str, Any]:
+    from transcode.models import steps
+
+    return dict(getattr(steps, model).model_fields)
+
+
+def _resolve(path: str, fields: dict[str, Any]) -> None:
+    """Fail unless every segment of `$.a.b` names a field of the models along the way."""
+    from pydantic import BaseModel
+
+    node: Any = fields
+    for segment in path[2:].split("."):
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            node = node.model_fields
+        assert isinstance(node, dict) and segment in node, f"{path}: no field {segment!r}"
+        node = node[segment]
+        annotation = getattr(node, "annotation", None)
+        if annotation is not None:
+            node = annotation
+
+
+def _task_inputs() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(task name, step, input template) for every Task, with Map items seen through ItemSelector."""
+    top = ASL["States"]
+    chunk_map = top["Encode"]["Branches"][0]["States"]["EncodeChunks"]
+    for name, state in all_states():
+        if state["Type"] != "Task":
+            continue
+        template = dict(state.get("Parameters") or {})
+        if name == "EncodeChunk":  # its Parameters read the item the ItemSelector built
+            template = {k: chunk_map["ItemSelector"][k] if v.startswith("$.") else v for k, v in template.items()}
+        yield name, HANDLERS[state["Resource"]], template
+
+
+def test_every_path_the_definition_reads_is_a_field_of_the_step_models():
+    fields = _state_model()
+    paths = [p for _name, _step, template in _task_inputs() for p in template.values()
+             if isinstance(p, str) and p.startswith("$.")]  # "$$..." is the context object
+    paths.append(ASL["States"]["Encode"]["Branches"][0]["States"]["EncodeChunks"]["ItemsPath"])
+    assert len(paths) > 15
+    for path in paths:
+        _resolve(path, fields)
+    [rule] = ASL["States"]["AwaitingSource"]["Choices"]
+    _resolve(rule["Variable"], {**steps_fields("NotAwaitingSource"), **steps_fields("Job")})
+
+
+def test_every_task_input_the_definition_builds_gives_each_required_field_of_its_model():
+    from transcode.models import steps
+
+    inputs = {"plan": steps.PlanInput, "encode_chunk": steps.EncodeChunkInput,
+              "encode_audio": steps.EncodeAudioInput, "assemble": steps.AssembleInput,
+              "publish": steps.PublishInput}
+    for name, step, template in _task_inputs():
+        if step not in inputs:  # probe reads the execution input, fail the whole state
+            continue
+        given = {key.removesuffix(".$") for key in template}
+        required = {n for n, f in inputs[step].model_fields.items() if f.is_required()}
+        assert required <= given, f"{name}: the definition does not pass {required - given}"
+        assert given <= set(inputs[step].model_fields), f"{name}: passes fields its model ignores"
