@@ -7,7 +7,8 @@ import os
 from aws_lambda_powertools import Logger, Tracer
 from reelstack_common.http import service_metrics
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "catalog"
+# infra sets the name (infra.routers); outside Lambda it is the package's, named after the service.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or __name__.split(".")[0]
 
 logger = Logger(service=SERVICE)
 tracer = Tracer(service=SERVICE)
