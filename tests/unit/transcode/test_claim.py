@@ -160,3 +160,24 @@ def test_a_source_replaced_while_transcoding_fails_the_job_instead_of_mixing_two
         encode_audio.lambda_handler({**{k: job[k] for k in ("title_id", "job_id", "source", "media")},
                                      "duration_s": p["duration_s"], "attempt": 0})
     assert cloud.keys("work/t-swap/chunks/meta/") == ["work/t-swap/chunks/meta/00000.json"]
+
+
+@pytest.mark.parametrize("status", ["READY", None])
+def test_a_refused_claim_needs_no_call_but_update_item(cloud, status):
+    """Probe's role may UpdateItem the catalog table and nothing else (infra grants exactly that):
+    the refusing status comes back with the failed condition, not from a second read."""
+    from transcode import wiring
+    from transcode.models.errors import TitleNotFound
+
+    if status:
+        cloud.create_title("t-calls", status=status)
+    titles = wiring.dependencies().titles
+    calls: list[str] = []
+    titles.table.meta.client.meta.events.register(  # type: ignore[attr-defined]
+        "before-call.dynamodb.*", lambda model, **_: calls.append(model.name))
+    if status:
+        assert titles.claim("t-calls", "job-2", "etag") == "READY"
+    else:
+        with pytest.raises(TitleNotFound):
+            titles.claim("t-calls", "job-2", "etag")
+    assert calls == ["UpdateItem"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from transcode.dal.dynamo import conditional_failed, from_dynamo, now_iso, to_dynamo
@@ -23,6 +24,9 @@ UPLOADING, TRANSCODING = TitleStatus.UPLOADING.value, TitleStatus.TRANSCODING.va
 READY, FAILED = TitleStatus.READY.value, TitleStatus.FAILED.value
 
 
+_deserialize = TypeDeserializer()
+
+
 def title_key(title_id: str) -> dict[str, str]:
     return {"pk": f"TITLE#{title_id}", "sk": "META"}
 
@@ -30,10 +34,6 @@ def title_key(title_id: str) -> dict[str, str]:
 class DynamoTitleStore(TitleStore):
     def __init__(self, table: Any) -> None:
         self.table = table  # a boto3 DynamoDB Table resource
-
-    def get(self, title_id: str) -> dict[str, Any] | None:
-        item = self.table.get_item(Key=title_key(title_id), ConsistentRead=True).get("Item")
-        return from_dynamo(item) if item else None
 
     def claim(self, title_id: str, job_id: str, source_etag: str | None) -> str | None:
         """UPLOADING -> TRANSCODING, owned by `job_id`. Returns None when claimed, else the status
@@ -55,16 +55,18 @@ class DynamoTitleStore(TitleStore):
                 ExpressionAttributeValues={":s": TRANSCODING, ":g": f"STATUS#{TRANSCODING}", ":j": job_id,
                                            ":e": source_etag or "", ":now": now_iso(),
                                            ":gsk": f"{now_iso()}#{title_id}", ":waiting": UPLOADING},
+                # The refusing item comes back with the error: no GetItem (nor its IAM grant) needed.
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
             return None
         except ClientError as exc:
             if not conditional_failed(exc):
                 raise
-        item = self.get(title_id)
-        if item is None:
+            current = exc.response.get("Item")  # low-level attribute values, absent if no item
+        if not current:
             raise TitleNotFound(f"Title {title_id} does not exist in the catalog: create the title "
                                 "before uploading its video.")
-        return str(item.get("status"))
+        return str(_deserialize.deserialize(current["status"])) if "status" in current else "(no status)"
 
     def record_outputs(self, title_id: str, job_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """Set output attributes; returns their previous values (an earlier upload's renditions)."""
