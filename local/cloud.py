@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -18,16 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from local.assembly import ROOT, CloudAssembly, synth
+from local.ports import ensure_free
+from local.ports import free_port as free_port  # where the tests import it from
 
 log = logging.getLogger("reelstack.local")
 
 DEFAULT_ADMIN = {"email": "admin@reelstack.local", "password": "Reelstack-Admin-2026"}
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -62,12 +57,7 @@ class LocalCloud:
     # ------------------------------------------------------------------ start
     def start(self) -> dict[str, Any]:
         t0 = time.perf_counter()
-        for port in (self.s.aws_port, self.s.api_port, self.s.alb_port):
-            with socket.socket() as sock:
-                try:
-                    sock.bind((self.s.host, port))
-                except OSError:
-                    raise SystemExit(f"port {port} on {self.s.host} is in use (another `make up`?)") from None
+        ensure_free(self.s.host, {"aws": self.s.aws_port, "api": self.s.api_port, "alb": self.s.alb_port})
         self.s.state_dir.mkdir(parents=True, exist_ok=True)
         endpoints_file = self.s.state_dir / "endpoints.json"
         endpoints_file.unlink(missing_ok=True)
@@ -274,6 +264,8 @@ class LocalCloud:
         self._stop.wait()
 
     def stop(self) -> None:
+        # First, so a script polling for the file never reads the endpoints of a stopping cloud.
+        (self.s.state_dir / "endpoints.json").unlink(missing_ok=True)
         self._stop.set()
         for srv in self._servers:
             srv.shutdown()
