@@ -3,36 +3,70 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
-from local.cloud import LocalCloud, Settings
+from local.cloud import DEFAULT_ADMIN, LocalCloud, Settings
+from local.ready import ready_block
+
+ENVIRONMENT = f"""environment (each sets an option's default; the option wins):
+  REELSTACK_HOST            address every server binds (--host)
+  REELSTACK_AWS_PORT        port of the AWS endpoint (--aws-port)
+  REELSTACK_API_PORT        port of the HTTP API (--api-port)
+  REELSTACK_ALB_PORT        port of the ALB (--alb-port)
+  REELSTACK_STATE_DIR       state directory (--state-dir)
+  REELSTACK_ADMIN_EMAIL     the demo admin's email (default {DEFAULT_ADMIN["email"]})
+  REELSTACK_ADMIN_PASSWORD  the demo admin's password (default in the source: set your own)
+  REELSTACK_STARTUP_TIMEOUT seconds the integration tests wait for start-up (tests only)
+
+A stopped run's ports are free at once (connections left in TIME_WAIT do not count); a port
+another process listens on stops the start with its name and role.
+"""
 
 
-def _load(spec: str) -> Any:
-    module, _, func = spec.partition(":")
-    return getattr(importlib.import_module(module), func)
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m local", description="The Reelstack local cloud.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser(
+        "up",
+        help="start the local cloud in the foreground",
+        description="Synthesize the CDK app, provision it into the local cloud and serve it until\n"
+                    "Ctrl-C. Prints the endpoints when ready and writes them to STATE_DIR/endpoints.json\n"
+                    "(removed when it stops).",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    env = os.environ.get
+    up.add_argument("--host", default=env("REELSTACK_HOST", "127.0.0.1"),
+                    help="address every server binds (default: %(default)s)")
+    up.add_argument("--aws-port", type=int, default=int(env("REELSTACK_AWS_PORT", "4566")),
+                    help="port of the AWS endpoint, AWS_ENDPOINT_URL for SDKs and the aws CLI (default: %(default)s)")
+    up.add_argument("--api-port", type=int, default=int(env("REELSTACK_API_PORT", "4510")),
+                    help="port of the HTTP API (API Gateway stand-in) (default: %(default)s)")
+    up.add_argument("--alb-port", type=int, default=int(env("REELSTACK_ALB_PORT", "4511")),
+                    help="port of the Application Load Balancer stand-in (default: %(default)s)")
+    up.add_argument("--state-dir", type=Path, default=Path(env("REELSTACK_STATE_DIR", ".reelstack")),
+                    help="where the synthesized app, function logs and endpoints.json go (default: %(default)s)")
+    up.add_argument("--no-search", action="store_true",
+                    help="do not start the OpenSearch stand-in (faster start; search calls fail)")
+    up.add_argument("--keep-state", action="store_true",
+                    default=os.environ.get("REELSTACK_KEEP_STATE", "") not in ("", "0", "false"),
+                    help="keep DynamoDB, Cognito users and S3 objects across restarts, in STATE_DIR/kept "
+                         "(REELSTACK_KEEP_STATE=1; default: start empty)")
+    up.add_argument("--no-seed", action="store_true",
+                    help="do not create the seeded admin account")
+    up.add_argument("--verbose", "-v", action="store_true",
+                    help="log every request and debug detail")
+    up.add_argument("--extend", metavar="MODULE:FUNCTION",
+                    help="call FUNCTION(app) to add constructs before synthesis (tests use it)")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    up = sub.add_parser("up", help="start the local cloud in the foreground")
-    up.add_argument("--host", default=os.environ.get("REELSTACK_HOST", "127.0.0.1"))
-    up.add_argument("--aws-port", type=int, default=int(os.environ.get("REELSTACK_AWS_PORT", 4566)))
-    up.add_argument("--api-port", type=int, default=int(os.environ.get("REELSTACK_API_PORT", 4510)))
-    up.add_argument("--alb-port", type=int, default=int(os.environ.get("REELSTACK_ALB_PORT", 4511)))
-    up.add_argument("--state-dir", type=Path, default=Path(os.environ.get("REELSTACK_STATE_DIR", ".reelstack")))
-    up.add_argument("--no-search", action="store_true", help="do not start the OpenSearch stand-in")
-    up.add_argument("--verbose", "-v", action="store_true")
-    up.add_argument("--no-seed", action="store_true", help="do not create the seeded admin account")
-    up.add_argument("--extend", help=argparse.SUPPRESS)  # module:function(app) adding constructs (tests)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -42,16 +76,18 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("botocore", "urllib3", "werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
+    state_dir = args.state_dir.resolve()
     cloud = LocalCloud(
         Settings(
             host=args.host,
             aws_port=args.aws_port,
             api_port=args.api_port,
             alb_port=args.alb_port,
-            state_dir=args.state_dir.resolve(),
+            state_dir=state_dir,
             search=not args.no_search,
             seed_admin=not args.no_seed,
-            extend=_load(args.extend) if args.extend else None,
+            keep_state=args.keep_state,
+            extend=args.extend,
         ),
         progress=lambda m: print(m, flush=True),
     )
@@ -62,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     print("starting the Reelstack local cloud ...", flush=True)
     try:
-        cloud.start()
+        endpoints = cloud.start()
+        print(ready_block(endpoints, state_dir / "endpoints.json"), flush=True)
         cloud.wait()
     except KeyboardInterrupt:
         print("stopping ...", flush=True)

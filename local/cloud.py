@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from local.assembly import ROOT, CloudAssembly, synth
+from local.assembly import ROOT, CloudAssembly
 from local.ports import ensure_free
 from local.ports import free_port as free_port  # where the tests import it from
 
@@ -35,7 +35,7 @@ class Settings:
     seed_admin: bool = True
     search: bool = True
     max_workers: int = 4
-    extend: Callable[[Any], None] | None = None  # add constructs before synth (tests)
+    extend: str | None = None  # "module:function(app)" adding constructs before synth (tests)
 
 
 class LocalCloud:
@@ -100,7 +100,9 @@ class LocalCloud:
         return endpoints
 
     def _synth(self) -> CloudAssembly:
-        return synth(self.s.state_dir / "cdk.out", extend=self.s.extend)
+        from local.synth_process import synth_in_child
+
+        return synth_in_child(self.s.state_dir / "cdk.out", self.s.extend)
 
     def _start_moto(self) -> None:
         from moto.server import ThreadedMotoServer
