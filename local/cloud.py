@@ -1,5 +1,5 @@
-"""The embedded local cloud: moto + local Lambda runtime + HTTP API / ALB stand-ins + search,
-all provisioned from the synthesized CDK app."""
+"""The embedded local cloud: moto + DynamoDB Local + local Lambda runtime + HTTP API / ALB
+stand-ins + search, all provisioned from the synthesized CDK app."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from local.assembly import ROOT, CloudAssembly
+from local.dynamodb_local import DynamoDBLocal
 from local.ports import ensure_free
 from local.ports import free_port as free_port  # where the tests import it from
+from local.state import KEPT, NOT_KEPT, KeptState
 
 log = logging.getLogger("reelstack.local")
 
@@ -31,6 +33,8 @@ class Settings:
     aws_port: int = 4566
     api_port: int = 4510
     alb_port: int = 4511
+    dynamodb_port: int = 0  # DynamoDB Local; 0: any free port (endpoints.json says which)
+    keep_state: bool = False  # keep DynamoDB, Cognito users and S3 objects across restarts (local/state.py)
     state_dir: Path = field(default_factory=lambda: ROOT / ".reelstack")
     seed_admin: bool = True
     search: bool = True
@@ -46,6 +50,9 @@ class LocalCloud:
         self.api_url = f"http://{settings.host}:{settings.api_port}"
         self.alb_url = f"http://{settings.host}:{settings.alb_port}"
         self.search_url = ""
+        self.dynamodb_url = ""
+        self._dynamodb: DynamoDBLocal | None = None
+        self._kept: KeptState | None = None
         self._moto: Any = None
         self._servers: list[Any] = []
         self._osmem: Any = None
@@ -62,12 +69,18 @@ class LocalCloud:
         endpoints_file = self.s.state_dir / "endpoints.json"
         endpoints_file.unlink(missing_ok=True)
         os.environ["MOTO_PORT"] = str(self.s.aws_port)  # moto's ASL engine calls back on this port
-        with ThreadPoolExecutor(max_workers=3) as pool:
+        self._open_state()
+        dynamodb = self._spawn_dynamodb()  # on this thread: the JVM dies with the thread that spawned it
+        with ThreadPoolExecutor(max_workers=4) as pool:
             synth_f = pool.submit(self._synth)
             moto_f = pool.submit(self._start_moto)
             search_f = pool.submit(self._start_search) if self.s.search else None
+            ddb_f = pool.submit(dynamodb.wait_ready)
             moto_f.result()
             self.progress(f"  aws (moto)      {self.aws_url}  ({time.perf_counter() - t0:.1f} s)")
+            ddb_f.result()
+            self.progress(f"  dynamodb        {self.dynamodb_url}  (DynamoDB Local; "
+                          f"{time.perf_counter() - t0:.1f} s)")
             if search_f is not None:
                 search_f.result()
                 self.progress(f"  search (osmem)  {self.search_url}  ({time.perf_counter() - t0:.1f} s)")
@@ -83,11 +96,16 @@ class LocalCloud:
         skipped = sorted(set(self.provisioned.unsupported.values()))
         log.info("not emulated locally: %s", ", ".join(skipped))
         self._start_scheduler()
+        if self._kept is not None:
+            restored = self._kept.restore(self.provisioned.user_pools, self.provisioned.buckets)
+            self.progress(f"  restored        {restored['users']} Cognito user(s), {restored['objects']} S3 object(s)")
+        self._start_stream_pollers()
         admin = self._seed_admin() if self.s.seed_admin else None
         endpoints = {
             "api_url": self.api_url,
             "alb_url": self.alb_url,
             "aws_endpoint_url": self.aws_url,
+            "dynamodb_endpoint_url": self.dynamodb_url,  # also reachable through aws_endpoint_url
             "search_url": self.search_url,
             "region": "us-east-1",
             "admin": admin,
@@ -104,13 +122,31 @@ class LocalCloud:
 
         return synth_in_child(self.s.state_dir / "cdk.out", self.s.extend)
 
-    def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
+    def _open_state(self) -> None:
+        if not self.s.keep_state:
+            self.progress("  state           NOT KEPT: every account, title and object is gone when this stops "
+                          "(--keep-state or REELSTACK_KEEP_STATE=1 keeps them)")
+            return
+        self._kept = KeptState(self.s.state_dir)
+        note = self._kept.open()
+        self.progress(f"  state           KEPT across restarts: {', '.join(KEPT)} ({note})")
+        self.progress(f"                  not kept: {', '.join(NOT_KEPT)}")
 
+    def _spawn_dynamodb(self) -> DynamoDBLocal:
+        port = self.s.dynamodb_port
+        while port in (0, self.s.aws_port, self.s.api_port, self.s.alb_port):  # those are bound later
+            port = free_port(self.s.host)
+        db_path = self._kept.dynamodb_dir if self._kept is not None else None  # None: in memory
+        self._dynamodb = DynamoDBLocal(self.s.host, port, db_path, self.s.state_dir / "logs" / "dynamodb-local.log")
+        self.dynamodb_url = self._dynamodb.url
+        self._dynamodb.start()
+        return self._dynamodb
+
+    def _start_moto(self) -> None:
         from local import moto_hooks
 
         moto_hooks.configure_moto()
-        self._moto = ThreadedMotoServer(ip_address=self.s.host, port=self.s.aws_port, verbose=False)
+        self._moto = moto_hooks.FrontDoorMotoServer(self.s.host, self.s.aws_port, self.dynamodb_url)
         self._moto.start()
 
     def _start_search(self) -> None:
@@ -140,7 +176,9 @@ class LocalCloud:
                 return None
             return dict(fn.environment_vars or {})
 
-        self.runtime = LambdaRuntime(self.aws_url, self.s.state_dir / "logs", self.s.max_workers, current_env)
+        self.runtime = LambdaRuntime(self.aws_url, self.s.state_dir / "logs", self.s.max_workers, current_env,
+                                     service_endpoints={"AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_url,
+                                                        "AWS_ENDPOINT_URL_DYNAMODB_STREAMS": self.dynamodb_url})
 
         def start_execution(sm_arn: str, payload: str) -> None:
             try:
@@ -150,7 +188,8 @@ class LocalCloud:
 
         self._start_execution = start_execution
         moto_hooks.install(self.runtime, start_execution)
-        prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url})
+        prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url},
+                           {"dynamodb": self.dynamodb_url, "dynamodbstreams": self.dynamodb_url})
         assert self.assembly is not None
         for stack in self.assembly.stacks:
             prov.provision(stack)
@@ -173,6 +212,7 @@ class LocalCloud:
             "user_pool_clients": p.user_pool_clients,
             "event_buses": p.event_buses,
             "schedules": [asdict(s) for s in p.schedules],
+            "stream_mappings": [asdict(m) for m in p.stream_mappings],
             "http_routes": sorted(r.route_key for r in p.http_routes),
             "outputs": p.outputs,
         }
@@ -237,6 +277,15 @@ class LocalCloud:
             log.info("schedule %s: %s (UTC)", rule.name, rule.expression)
         threading.Thread(target=loop, daemon=True, name="scheduler").start()
 
+    def _start_stream_pollers(self) -> None:
+        import boto3
+
+        from local.streams import start_pollers
+
+        streams = boto3.client("dynamodbstreams", endpoint_url=self.dynamodb_url, region_name="us-east-1",
+                               aws_access_key_id="local", aws_secret_access_key="local")
+        start_pollers(streams, self.runtime.invoke, self.provisioned.stream_mappings, "us-east-1", self._stop)
+
     # ------------------------------------------------------------------ seed
     def _seed_admin(self) -> dict[str, str] | None:
         import boto3
@@ -279,3 +328,10 @@ class LocalCloud:
             self._osmem.process.wait()
         if self._moto is not None:
             self._moto.stop()
+        kept = self._kept if self.provisioned is not None else None  # nothing to keep before provisioning
+        if kept is not None:
+            kept.save(self.provisioned.user_pools, self.provisioned.buckets)
+        if self._dynamodb is not None:
+            self._dynamodb.stop()
+            if kept is not None and self._dynamodb.stopped_cleanly():
+                kept.mark_clean()

@@ -4,8 +4,9 @@ Each function gets up to `max_workers` warm processes (Lambda's execution enviro
 handler module is imported once per process and reused, the process gets the function's
 environment from the template, the layers' `python/` directories on PYTHONPATH and their `bin/`
 on PATH (as `/opt/python` and `/opt/bin` in Lambda), and `AWS_ENDPOINT_URL` pointing at the local
-cloud. A changed environment (UpdateFunctionConfiguration) retires the warm processes, as a new
-version would in Lambda. Timeouts kill the process and report `Sandbox.Timedout`.
+cloud (plus `AWS_ENDPOINT_URL_<SERVICE>` for services served elsewhere: DynamoDB Local). A changed
+environment (UpdateFunctionConfiguration) retires the warm processes, as a new version would in
+Lambda. Timeouts kill the process and report `Sandbox.Timedout`.
 """
 
 from __future__ import annotations
@@ -120,8 +121,11 @@ class LambdaRuntime:
         log_dir: Path,
         max_workers: int = 4,
         current_env: Callable[[str], dict[str, str] | None] | None = None,
+        service_endpoints: dict[str, str] | None = None,
     ) -> None:
         self.endpoint_url = endpoint_url
+        # {"AWS_ENDPOINT_URL_DYNAMODB": url, ...}: boto3 reads these per service.
+        self.service_endpoints = dict(service_endpoints or {})
         self.log_dir = log_dir
         self.max_workers = max_workers
         self.current_env = current_env
@@ -180,6 +184,7 @@ class LambdaRuntime:
         env.update(fn_env)
         # The one thing that makes the code talk to the local cloud: the endpoint, by environment.
         env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        env.update(self.service_endpoints)
         return env
 
     def _acquire(self, spec: FunctionSpec, env: dict[str, str]) -> Worker:

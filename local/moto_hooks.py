@@ -26,12 +26,30 @@ from moto.awslambda.models import LambdaFunction
 from moto.core.config import default_user_config
 from moto.events.models import Rule
 from moto.events.utils import EventTemplateParser
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.s3.exceptions import NoSuchUpload
 from moto.s3.models import S3Backend
+from werkzeug.serving import make_server
 
+from local.dynamodb_local import FrontDoor
 from local.lambda_runtime import LambdaRuntime
 
 _lock = threading.Lock()
+
+
+class FrontDoorMotoServer(ThreadedMotoServer):
+    """moto on the single AWS endpoint, with DynamoDB (+ Streams) passed on to DynamoDB Local."""
+
+    def __init__(self, host: str, port: int, dynamodb_url: str) -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self._dynamodb_url = dynamodb_url
+
+    def _server_entry(self) -> None:  # ThreadedMotoServer's, with the app wrapped
+        app = FrontDoor(DomainDispatcherApplication(create_backend_app), self._dynamodb_url)
+        self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
 _original_send_to_targets = Rule.send_to_targets
 
 

@@ -1,4 +1,7 @@
-"""Provision a synthesized CloudFormation template into moto through the AWS APIs.
+"""Provision a synthesized CloudFormation template into the local cloud through the AWS APIs.
+
+DynamoDB tables go to DynamoDB Local (the `dynamodb` service endpoint), everything else to moto.
+Mappings from a DynamoDB stream to a function are recorded for local/streams.py to deliver.
 
 Like CloudFormation, each resource is created once its references resolve (several passes, no
 hand-kept order). Resource types the local cloud has no data plane for (VPC, DAX, OpenSearch,
@@ -25,6 +28,7 @@ from local.edge import AlbRule, CorsConfig, HttpRoute, JwtAuthorizer
 from local.edge.alb import DEFAULT_ACTION_PRIORITY
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
 from local.resolve import REGION, Physical, Resolver, Unresolvable, arn, scrub
+from local.streams import StreamMapping, is_stream_arn
 
 log = logging.getLogger("reelstack.local")
 
@@ -64,6 +68,7 @@ class Provisioned:
     unsupported: dict[str, str] = field(default_factory=dict)  # logical id -> type
     exports: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
+    stream_mappings: list[StreamMapping] = field(default_factory=list)  # delivered by local/streams.py
 
 
 def _name(stack: str, lid: str, limit: int, lower: bool = False) -> str:
@@ -82,8 +87,10 @@ def _stub_zip() -> bytes:
 
 
 class Provisioner:
-    def __init__(self, endpoint_url: str, runtime: LambdaRuntime, gateway_urls: dict[str, str]) -> None:
+    def __init__(self, endpoint_url: str, runtime: LambdaRuntime, gateway_urls: dict[str, str],
+                 service_endpoints: dict[str, str] | None = None) -> None:
         self.endpoint_url = endpoint_url
+        self.service_endpoints = service_endpoints or {}  # e.g. {"dynamodb": DynamoDB Local's URL}
         self.runtime = runtime
         self.gateway_urls = gateway_urls
         self.out = Provisioned()
@@ -96,7 +103,7 @@ class Provisioner:
         if service not in self._clients:
             self._clients[service] = boto3.client(
                 service,
-                endpoint_url=self.endpoint_url,
+                endpoint_url=self.service_endpoints.get(service, self.endpoint_url),
                 region_name=REGION,
                 aws_access_key_id="local",
                 aws_secret_access_key="local",
@@ -194,17 +201,47 @@ class Provisioner:
         stream = p.get("StreamSpecification")
         if stream:
             args["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
-        desc = self.client("dynamodb").create_table(**args)["TableDescription"]
+        ddb = self.client("dynamodb")
+        try:
+            desc = ddb.create_table(**args)["TableDescription"]
+        except ddb.exceptions.ResourceInUseException:
+            desc = self._kept_table(args)  # kept from the last run (--keep-state)
         ttl = p.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
-            self.client("dynamodb").update_time_to_live(
-                TableName=name,
-                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
-            )
+            current = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+            if current.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+                ddb.update_time_to_live(
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+                )
         res.physical[lid] = Physical(
             name, {"Arn": desc["TableArn"], "StreamArn": desc.get("LatestStreamArn", "")}
         )
         self.out.tables[lid] = name
+
+    def _kept_table(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A table that exists from a kept state: same keys required; GSIs the template added since
+        are created, as a CloudFormation update would."""
+        ddb = self.client("dynamodb")
+        desc: dict[str, Any] = ddb.describe_table(TableName=args["TableName"])["Table"]
+        if desc["KeySchema"] != args["KeySchema"]:
+            raise RuntimeError(
+                f"table {args['TableName']} in the kept state has keys {desc['KeySchema']}, the template "
+                f"{args['KeySchema']}: start once without --keep-state (or delete the state directory)"
+            )
+        have = {g["IndexName"] for g in desc.get("GlobalSecondaryIndexes", [])}
+        defs = args["AttributeDefinitions"]
+        for gsi in args.get("GlobalSecondaryIndexes", []):
+            if gsi["IndexName"] not in have:
+                log.info("table %s: creating index %s added since the state was kept", args["TableName"],
+                         gsi["IndexName"])
+                ddb.update_table(TableName=args["TableName"], AttributeDefinitions=defs,
+                                 GlobalSecondaryIndexUpdates=[{"Create": gsi}])
+        want_stream = args.get("StreamSpecification")
+        if want_stream and not desc.get("StreamSpecification", {}).get("StreamEnabled"):
+            ddb.update_table(TableName=args["TableName"], StreamSpecification=want_stream)
+            desc = ddb.describe_table(TableName=args["TableName"])["Table"]
+        return desc
 
     def bucket(self, stack: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
         name = p.get("BucketName") or _name(stack.name, lid, 63, lower=True)
@@ -389,6 +426,12 @@ class Provisioner:
         )
 
     def event_source_mapping(self, _s: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
+        if is_stream_arn(str(p.get("EventSourceArn", ""))):
+            # The stream lives in DynamoDB Local, which moto cannot read: local/streams.py delivers it.
+            fn = self.runtime.resolve_name(str(p["FunctionName"]))
+            self.out.stream_mappings.append(StreamMapping.from_template(p, fn))
+            res.physical[lid] = Physical(f"stream-mapping-{lid}")
+            return
         args = {k: p[k] for k in ("FunctionName", "EventSourceArn", "BatchSize", "StartingPosition", "Enabled")
                 if k in p}
         uuid_ = self.client("lambda").create_event_source_mapping(**args)["UUID"]
