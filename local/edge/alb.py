@@ -4,13 +4,21 @@ targets (single- or multi-value headers as the target group says) and fixed resp
 from __future__ import annotations
 
 import fnmatch
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from local.edge.messages import Invoke, Reply, Request, encode_body, error, proxy_reply
+from local.edge.messages import (
+    Invoke,
+    Reply,
+    Request,
+    encode_body,
+    error,
+    function_result,
+    is_proxy_result,
+    proxy_reply,
+)
 from local.resolve import ACCOUNT
 
 log = logging.getLogger("reelstack.local")
@@ -103,10 +111,7 @@ def _reply(ok: bool, payload: Any) -> Reply:
     if not ok:
         log.warning("function error: %s", payload)
         return error(502, "BAD_GATEWAY", "The target returned an error", "Bad Gateway")
-    try:
-        result = json.loads(payload)
-    except (TypeError, json.JSONDecodeError):
-        result = None
-    if not isinstance(result, dict) or "statusCode" not in result:
+    result = function_result(payload)
+    if not is_proxy_result(result):  # ALB, unlike HTTP API, infers nothing
         return error(502, "BAD_GATEWAY", "The target returned an invalid response", "Bad Gateway")
     return proxy_reply(result)

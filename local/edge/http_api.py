@@ -16,7 +16,16 @@ from urllib.parse import parse_qsl, unquote
 
 from local.edge.cors import CorsConfig
 from local.edge.jwt_authorizer import JwksCache, JwtAuthorizer, Unauthorized, bearer_token, stringify_claim, verify
-from local.edge.messages import Invoke, Reply, Request, encode_body, error, proxy_reply
+from local.edge.messages import (
+    Invoke,
+    Reply,
+    Request,
+    encode_body,
+    error,
+    function_result,
+    is_proxy_result,
+    proxy_reply,
+)
 from local.resolve import ACCOUNT
 
 log = logging.getLogger("reelstack.local")
@@ -206,11 +215,8 @@ def _reply(ok: bool, payload: Any) -> Reply:
     if not ok:
         log.warning("function error: %s", payload)
         return error(500, "INTERNAL", "Internal Server Error", "Internal Server Error")
-    try:
-        result = json.loads(payload)
-    except (TypeError, json.JSONDecodeError):
-        result = payload
-    if isinstance(result, dict) and "statusCode" in result:
+    result = function_result(payload)
+    if is_proxy_result(result):
         return proxy_reply(result)
     # Payload 2.0 infers a 200 JSON response from any other return value.
     return Reply(200, {"content-type": "application/json"}, json.dumps(result).encode())

@@ -56,6 +56,18 @@ def encode_body(body: bytes, content_type: str) -> tuple[str, bool]:
     return base64.b64encode(body).decode(), True
 
 
+def function_result(payload: Any) -> Any:
+    """What a function returned: its JSON payload decoded, or the payload as it came."""
+    try:
+        return json.loads(payload)
+    except (TypeError, json.JSONDecodeError):
+        return payload
+
+
+def is_proxy_result(result: Any) -> bool:
+    return isinstance(result, dict) and "statusCode" in result
+
+
 def proxy_reply(result: dict[str, Any]) -> Reply:
     """The proxy response shape both API Gateway and ALB accept from a function."""
     headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}

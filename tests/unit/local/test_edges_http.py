@@ -202,3 +202,16 @@ def test_alb_forward_rule_without_a_target_answers_503() -> None:
 
     reply = Alb([AlbRule(1, [], None)], FakeRuntime().invoke).handle(Request("GET", "/", {}))
     assert reply.status == 503 and json.loads(reply.body)["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_a_plain_return_value_is_a_200_on_the_http_api_and_a_502_on_the_alb() -> None:
+    from local.edge.messages import Request
+
+    def plain(_arn: str, _event: dict[str, Any]) -> tuple[bool, Any]:
+        return True, json.dumps({"hello": "world"})
+
+    api = HttpApi([HttpRoute("a", "GET /x", FN + "x")], {}, plain, JwksCache("http://127.0.0.1:9"))
+    reply = api.handle(Request("GET", "/x", {}))
+    assert reply.status == 200 and json.loads(reply.body) == {"hello": "world"}  # payload 2.0 infers it
+    reply = Alb([AlbRule(1, [], FN + "x")], plain).handle(Request("GET", "/x", {}))
+    assert reply.status == 502 and json.loads(reply.body)["error"]["code"] == "BAD_GATEWAY"
