@@ -78,6 +78,7 @@ class ReelstackStack(Stack):
             catalog_table=self.catalog_data.catalog_table,
             events_bus=self.events,
             ffmpeg_layer=self.layers.ffmpeg,
+            pydantic_layer=self.layers.pydantic,
         )
         self.catalog = CatalogService(
             self,

@@ -19,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_LAYER_DIR = REPO_ROOT / "layers" / "shared"
 DEPS_DIR = REPO_ROOT / "layers" / "deps"
 DEPS_REQUIREMENTS = DEPS_DIR / "requirements.txt"
+PYDANTIC_DIR = REPO_ROOT / "layers" / "pydantic"
 FFMPEG_LAYER_DIR = REPO_ROOT / "layers" / "ffmpeg"
 
 # One runtime for every function and for the deps layer's wheels, chosen for this interpreter.
@@ -112,7 +113,9 @@ class Layers(Construct):
     deps: third-party packages from ``layers/deps/requirements.txt``
     all: [deps, shared] — pass to ``ServiceApi(layers=...)``
     ffmpeg: static ffmpeg at ``/opt/bin/ffmpeg`` (173 MB of Lambda's 250 MB for function + layers,
-        unzipped, so it does not fit beside ``deps``: the transcode steps get it alone)
+        unzipped, so it does not fit beside ``deps``)
+    pydantic: pydantic alone (~10 MB), for the transcode steps' payload models; with ``ffmpeg`` it
+        is all those functions get
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -131,6 +134,16 @@ class Layers(Construct):
             ),
         )
         self.all: list[lambda_.ILayerVersion] = [self.deps, self.shared]
+        self.pydantic = self._layer(
+            "Pydantic",
+            "pydantic only: the transcode steps' payload models (beside the ffmpeg layer)",
+            lambda_.Code.from_asset(
+                str(PYDANTIC_DIR),
+                bundling=_local_only(
+                    PipLocalBundling(PYDANTIC_DIR / "requirements.txt", DEPS_PYTHON_VERSION, DEPS_PLATFORM)
+                ),
+            ),
+        )
         self.ffmpeg = self._layer(
             "Ffmpeg",
             "Static ffmpeg (imageio-ffmpeg) at /opt/bin/ffmpeg",

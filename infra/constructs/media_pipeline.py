@@ -113,8 +113,9 @@ class MediaPipeline(Construct):
     ingest_dead_letter_queue: sqs.Queue for events the rule could not deliver
     max_source_bytes: the source size limit (the catalog refuses larger uploads with the same one)
 
-    The transcode functions get only the ffmpeg layer (the steps that run ffmpeg): their code
-    needs nothing beyond boto3, which the runtime has.
+    Every transcode function gets the pydantic layer (its step payload models); the steps that run
+    ffmpeg also get the ffmpeg layer. Nothing else: boto3 comes with the runtime, and the deps
+    layer would not fit beside ffmpeg.
     """
 
     def __init__(
@@ -125,6 +126,7 @@ class MediaPipeline(Construct):
         catalog_table: dynamodb.ITable,
         events_bus: PlatformEvents,
         ffmpeg_layer: lambda_.ILayerVersion,
+        pydantic_layer: lambda_.ILayerVersion,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         upload_expiration_days: int = 7,
         max_source_bytes: int = DEFAULT_MAX_SOURCE_BYTES,
@@ -139,7 +141,7 @@ class MediaPipeline(Construct):
             removal_policy, upload_expiration_days
         )
         # One item per HLS segment, keyed ((title_id, format), part_num) as in the seed
-        # (title_format = "{title_id}#{format}"); see transcode.catalog.Parts.
+        # (title_format = "{title_id}#{format}"); see transcode.dal.parts.DynamoPartIndex.
         self.parts_table = house_table(
             self,
             "PartsTable",
@@ -161,7 +163,8 @@ class MediaPipeline(Construct):
             "MAX_DURATION_S": str(max_duration_s),
         }
         self.functions: dict[str, lambda_.Function] = {
-            step: self._step_function(step, spec, environment, ffmpeg_layer, log_level) for step, spec in STEPS.items()
+            step: self._step_function(step, spec, environment, ffmpeg_layer, pydantic_layer, log_level)
+            for step, spec in STEPS.items()
         }
         grant_steps(
             {step: _StepRights(fn) for step, fn in self.functions.items()},
@@ -276,6 +279,7 @@ class MediaPipeline(Construct):
         spec: StepSpec,
         environment: Mapping[str, str],
         ffmpeg_layer: lambda_.ILayerVersion,
+        pydantic_layer: lambda_.ILayerVersion,
         log_level: str,
     ) -> lambda_.Function:
         # No retry settings: the workflow invokes each step synchronously and its Retry/Catch
@@ -287,7 +291,7 @@ class MediaPipeline(Construct):
             code_dir=str(TRANSCODE_CODE_DIR),
             handler=transcode_handler(step),
             environment=environment,
-            layers=[ffmpeg_layer] if spec.ffmpeg else [],
+            layers=[pydantic_layer, ffmpeg_layer] if spec.ffmpeg else [pydantic_layer],
             memory_size=spec.memory_mb,
             timeout=spec.timeout,
             ephemeral_storage=spec.ephemeral,

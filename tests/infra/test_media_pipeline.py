@@ -81,6 +81,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         catalog_table=catalog_data.catalog_table,
         events_bus=platform_events,
         ffmpeg_layer=layers.ffmpeg,
+        pydantic_layer=layers.pydantic,
     )
     catalog = CatalogService(
         stack, "Catalog", api=edge, identity=identity, catalog=catalog_data, media=pipeline, layers=layers.all
@@ -101,6 +102,7 @@ def ids(media: Synth) -> dict[str, str]:
         "parts_table": logical_id(media, p.parts_table),
         "bus": logical_id(media, media.stack.events.bus),
         "layer": logical_id(media, media.stack.layers.ffmpeg),
+        "pydantic_layer": logical_id(media, media.stack.layers.pydantic),
         "sm": logical_id(media, p.state_machine),
         "rule": logical_id(media, p.ingest_rule),
         "dlq": logical_id(media, p.ingest_dead_letter_queue),
@@ -197,7 +199,8 @@ def test_transcode_function(media: Synth, ids: dict[str, str], step: str) -> Non
     assert env["CATALOG_TABLE"] == {"Ref": ids["catalog_table"]}
     assert env["PARTS_TABLE"] == {"Ref": ids["parts_table"]}
     assert env["EVENT_BUS_NAME"] == {"Ref": ids["bus"]}
-    assert props.get("Layers", []) == ([{"Ref": ids["layer"]}] if step in FFMPEG_STEPS else [])
+    expected_layers = {ids["pydantic_layer"]} | ({ids["layer"]} if step in FFMPEG_STEPS else set())
+    assert {layer["Ref"] for layer in props.get("Layers", [])} == expected_layers
     if step in FFMPEG_STEPS:
         assert props["EphemeralStorage"] == {"Size": 10240}
     if step.startswith("encode_chunk") or step == "assemble":
@@ -429,3 +432,35 @@ def test_stateful_resources_keep_their_logical_ids(ids: dict[str, str]) -> None:
     # RETAINed catalog table (titles) and clash with the named bus.
     assert ids["catalog_table"] == "MediaCatalogTable47D99E25"
     assert ids["bus"] == "MediaEventBus81234B25"
+
+
+def test_transcode_code_imports_only_what_its_layers_and_the_runtime_provide() -> None:
+    """Lambda's python3.12 runtime has the standard library and boto3/botocore; the transcode steps
+    get the pydantic layer (and ffmpeg, a binary). A third-party import beyond those works in the
+    local cloud (its workers run the venv) and fails only on AWS: catch it here."""
+    import ast
+    import sys
+
+    from infra.constructs.layers import PYDANTIC_DIR
+    from infra.constructs.media_pipeline import TRANSCODE_CODE_DIR
+
+    layer_packages = {
+        line.split("==")[0].strip().replace("-", "_")
+        for line in (PYDANTIC_DIR / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "transcode", "__future__"} | layer_packages
+    imported: set[str] = set()
+    for source in TRANSCODE_CODE_DIR.rglob("*.py"):
+        tree = ast.parse(source.read_text(), filename=str(source))
+        # An import inside ``try`` is an optional fallback (imageio_ffmpeg when the layer is absent).
+        guarded = {id(n) for t in ast.walk(tree) if isinstance(t, ast.Try) for b in t.body for n in ast.walk(b)}
+        for node in ast.walk(tree):
+            if id(node) in guarded:
+                continue
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    assert "pydantic" in imported  # the scan sees the step models' imports
+    assert imported <= allowed, f"not available to the transcode functions on AWS: {sorted(imported - allowed)}"
