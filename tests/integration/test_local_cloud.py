@@ -89,10 +89,21 @@ def test_unknown_route_404_and_wrong_method_405(cloud: LocalCloudProcess, http: 
     r = http.get(base + "/no/such/route")
     assert r.status_code == 404
     assert r.json()["error"]["code"] == "NOT_FOUND"
+    # Any method, TRACE included, gets the edge's JSON answer (not http.server's HTML 501).
+    r = http.request("TRACE", base + "/no/such/route")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
     if which == "api_url":
-        r = http.delete(base + "/billing/plans")
-        assert r.status_code == 405
-        assert r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+        for method in ("DELETE", "TRACE"):
+            r = http.request(method, base + "/billing/plans")
+            assert r.status_code == 405
+            assert r.json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_the_api_contract_is_served_publicly(endpoints: dict[str, Any], http: requests.Session) -> None:
+    committed = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+    r = http.get(endpoints["api_url"] + "/openapi.json")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.json() == json.loads(committed.read_text())
 
 
 def test_chunked_request_bodies_reach_the_function(endpoints: dict[str, Any], http: requests.Session) -> None:
@@ -144,6 +155,9 @@ def test_private_routes_reject_bad_tokens(
         r = http.get(base + "/accounts/me", headers={"authorization": f"Bearer {bad}"} if bad else {})
         assert r.status_code == 401, (which, bad[:20], r.text)
         assert r.json()["error"]["code"] == "UNAUTHORIZED"
+        if which == "api_url":  # API Gateway's bare answer: the reason is logged, never sent
+            assert r.json() == {"message": "Unauthorized",
+                                "error": {"code": "UNAUTHORIZED", "message": "Unauthorized"}}, bad[:20]
 
 
 def test_the_transcode_workflow_runs_real_handlers_on_the_asl_engine(endpoints: dict[str, Any], aws: Any) -> None:
@@ -176,6 +190,28 @@ def _workers_under(state_dir: Path) -> list[int]:
         if cwd.startswith(str(state_dir)):
             pids.append(int(entry.name))
     return pids
+
+
+def _jsii_kernels_under(pid: int) -> list[int]:
+    """Node jsii kernels among pid's descendants (a live one's atexit hook broke every Ctrl-C)."""
+    children: dict[int, list[int]] = {}
+    cmdlines: dict[int, bytes] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdlines[int(entry.name)] = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], list(children.get(pid, []))
+    while todo:
+        p = todo.pop()
+        if b"jsii-runtime" in cmdlines.get(p, b""):
+            found.append(p)
+        todo += children.get(p, [])
+    return found
 
 
 def _event_sources_reach_the_function(ep: dict[str, Any]) -> None:
@@ -226,8 +262,11 @@ def test_cdk_only_additions_appear_locally_and_ctrl_c_stops_everything(
         assert r.status_code == 404 and "No route" not in r.text
         _event_sources_reach_the_function(ep)
         assert _workers_under(proc.state_dir)
+        assert _jsii_kernels_under(proc.proc.pid) == []  # synthesis ran in a child that has ended
     finally:
         code = proc.stop()
     assert code == 0
+    assert not (proc.state_dir / "endpoints.json").exists()  # a script polling for it is not fooled
+    assert "Traceback" not in proc.log.read_text()
     time.sleep(0.5)
     assert _workers_under(proc.state_dir) == []
