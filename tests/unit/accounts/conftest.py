@@ -139,7 +139,7 @@ def _moto_cognito_key_cache() -> Iterator[None]:
 
 @pytest.fixture
 def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
-    from accounts.dal import wiring
+    from accounts import wiring
     from accounts.logic import accounts
     from reelstack_common import auth
 

@@ -267,9 +267,9 @@ def test_concurrent_billing_runs_charge_each_invoice_once_and_report_no_failure(
     import threading
 
     from accounts.dal.payments import LocalPaymentProvider
-    from accounts.dal.wiring import dependencies
     from accounts.logic import billing
     from accounts.logic.ports import ChargeRequest, ChargeResult
+    from accounts.wiring import dependencies
 
     class CountingProvider(LocalPaymentProvider):
         def __init__(self) -> None:

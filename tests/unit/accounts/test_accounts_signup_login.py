@@ -71,9 +71,9 @@ def test_known_email_gets_the_same_answer_and_changes_nothing(cloud: Cloud, edge
 
 def test_sign_up_answers_after_the_same_floor(cloud: Cloud) -> None:
     """Both paths wait out the same floor (a fake clock: no timed assertion); measured in bench/."""
-    from accounts.dal.wiring import dependencies
     from accounts.logic import accounts
     from accounts.models.input import CreateAccountRequest
+    from accounts.wiring import dependencies
 
     cloud.sign_up("known@example.com")
     deps = dependencies()

@@ -13,10 +13,10 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from accounts.dal.wiring import dependencies
 from accounts.handlers.observability import logger, metrics, tracer
 from accounts.logic import billing
 from accounts.logic.clock import now
+from accounts.wiring import dependencies
 
 
 @logger.inject_lambda_context(clear_state=True)

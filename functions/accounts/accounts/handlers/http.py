@@ -14,7 +14,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from reelstack_common.auth import current_user, require_active
 from reelstack_common.http import Router, build_handler, errors, public
 
-from accounts.dal.wiring import dependencies
 from accounts.handlers.observability import SERVICE, logger, metrics, tracer
 from accounts.logic import accounts, billing, profiles
 from accounts.models.input import (
@@ -38,6 +37,7 @@ from accounts.models.output import (
     SubscriptionOut,
     TokensOut,
 )
+from accounts.wiring import dependencies
 
 router = Router()
 

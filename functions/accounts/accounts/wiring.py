@@ -1,4 +1,5 @@
-"""Composition root: the adapters the handlers hand to the logic, built once per warm Lambda."""
+"""Composition root: the adapters the handlers hand to the logic, built once per warm Lambda
+(the same place in every service: ``<service>/wiring.py``)."""
 
 from __future__ import annotations
 
