@@ -6,13 +6,12 @@ Writes are for the ``admins`` group; who may list or read which title is decided
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.metrics import MetricUnit
-from reelstack_common.auth import current_user, require_group
+from reelstack_common.auth import is_admin, require_group
 from reelstack_common.http import Router, build_handler, errors
 
 from catalog.handlers.observability import SERVICE, logger, metrics, tracer
@@ -34,8 +33,7 @@ router = Router()
 
 
 def _is_admin() -> bool:
-    """Whether the signed-in caller is an admin (401 when nobody is signed in)."""
-    return current_user(router).in_group(os.environ.get("ADMINS_GROUP") or "admins")
+    return is_admin(router)
 
 
 @router.post("/titles", summary="Create a title (admins)", responses={201: {"description": "Created"}, **errors(403)})

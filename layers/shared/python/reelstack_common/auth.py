@@ -342,13 +342,25 @@ def require_active(app: Any) -> Principal:
     return principal
 
 
+def admins_group() -> str:
+    """The admins' Cognito group: ``$ADMINS_GROUP``, which CDK sets from ``infra.constructs.identity``
+    (its one definition); ``admins`` when unset, as in unit tests."""
+    return os.environ.get("ADMINS_GROUP") or "admins"
+
+
+def is_admin(app: Any) -> bool:
+    """Whether the signed-in caller's token says admin (401 when nobody is signed in). For what an
+    admin may *see*; routes that *change* things use ``require_group``, which also asks Cognito."""
+    return current_user(app).in_group(admins_group())
+
+
 def require_group(app: Any, group: str | None = None) -> Principal:
-    """The caller, who must belong to ``group`` (default ``$ADMINS_GROUP`` or ``admins``): else 403.
+    """The caller, who must belong to ``group`` (default ``admins_group()``): else 403.
 
     The token's ``cognito:groups`` and Cognito now (cached, see ``require_active``) must both say so;
     a disabled or deleted user gets 401.
     """
-    wanted = group or os.environ.get("ADMINS_GROUP") or "admins"
+    wanted = group or admins_group()
     principal = current_user(app)
     if not principal.in_group(wanted) or wanted not in _enabled_standing(principal).groups:
         raise Forbidden(f"Requires membership of group '{wanted}'")
