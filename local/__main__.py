@@ -18,6 +18,7 @@ ENVIRONMENT = f"""environment (each sets an option's default; the option wins):
   REELSTACK_API_PORT        port of the HTTP API (--api-port)
   REELSTACK_ALB_PORT        port of the ALB (--alb-port)
   REELSTACK_STATE_DIR       state directory (--state-dir)
+  REELSTACK_KEEP_STATE      1: keep DynamoDB, Cognito users and S3 objects across restarts (--keep-state)
   REELSTACK_ADMIN_EMAIL     the demo admin's email (default {DEFAULT_ADMIN["email"]})
   REELSTACK_ADMIN_PASSWORD  the demo admin's password (default in the source: set your own)
   REELSTACK_STARTUP_TIMEOUT seconds the integration tests wait for start-up (tests only)
