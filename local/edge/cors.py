@@ -32,15 +32,17 @@ class CorsConfig:
 
     def preflight(self, origin: str | None) -> Reply:
         reply = Reply(204)
+        self.decorate(reply, origin)
         reply.headers["access-control-allow-methods"] = ",".join(self.allow_methods)
         reply.headers["access-control-allow-headers"] = ",".join(self.allow_headers)
         if self.max_age is not None:
             reply.headers["access-control-max-age"] = str(self.max_age)
-        self.decorate(reply, origin)
         return reply
 
     def decorate(self, reply: Reply, origin: str | None) -> None:
-        """Allow the origin on a reply when this API's configuration allows it."""
+        """This API's CORS headers on a reply; API Gateway ignores any the integration returned."""
+        for name in [h for h in reply.headers if h.startswith("access-control-")]:
+            del reply.headers[name]
         if origin is None or not ("*" in self.allow_origins or origin in self.allow_origins):
             return
         reply.headers["access-control-allow-origin"] = "*" if "*" in self.allow_origins else origin

@@ -215,3 +215,23 @@ def test_a_plain_return_value_is_a_200_on_the_http_api_and_a_502_on_the_alb() ->
     assert reply.status == 200 and json.loads(reply.body) == {"hello": "world"}  # payload 2.0 infers it
     reply = Alb([AlbRule(1, [], FN + "x")], plain).handle(Request("GET", "/x", {}))
     assert reply.status == 502 and json.loads(reply.body)["error"]["code"] == "BAD_GATEWAY"
+
+
+def test_an_api_with_cors_replaces_the_functions_own_cors_headers() -> None:
+    """API Gateway: with a CorsConfiguration, CORS headers from the integration are ignored."""
+    from local.edge.messages import Request
+
+    def permissive(_arn: str, _event: dict[str, Any]) -> tuple[bool, Any]:
+        return True, json.dumps({"statusCode": 200, "body": "{}",
+                                 "headers": {"Access-Control-Allow-Origin": "*", "x-kept": "1"}})
+
+    conf = CorsConfig(allow_origins=("https://one.example",))
+    api = HttpApi([HttpRoute("a", "GET /x", FN + "x")], {"a": conf}, permissive, JwksCache("http://127.0.0.1:9"))
+    reply = api.handle(Request("GET", "/x", {"origin": "https://evil.example"}))
+    assert "access-control-allow-origin" not in reply.headers and reply.headers["x-kept"] == "1"
+    reply = api.handle(Request("GET", "/x", {"origin": "https://one.example"}))
+    assert reply.headers["access-control-allow-origin"] == "https://one.example"
+    # Without a CorsConfiguration the function's headers pass as they are.
+    bare = HttpApi([HttpRoute("a", "GET /x", FN + "x")], {}, permissive, JwksCache("http://127.0.0.1:9"))
+    assert bare.handle(Request("GET", "/x", {"origin": "https://evil.example"})).headers[
+        "access-control-allow-origin"] == "*"
