@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     print("starting the Reelstack local cloud ...", flush=True)
     try:
         endpoints = cloud.start()
-        print(ready_block(endpoints, state_dir / "endpoints.json"), flush=True)
+        print(ready_block(endpoints, state_dir / "endpoints.json", args.keep_state), flush=True)
         cloud.wait()
     except KeyboardInterrupt:
         print("stopping ...", flush=True)

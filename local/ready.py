@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from local.state import KEPT, NOT_KEPT
+
 
 def _shown(path: Path) -> str:
     """The path relative to the working directory when under it (what a newcomer types)."""
@@ -16,7 +18,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def ready_block(endpoints: dict[str, Any], endpoints_file: Path) -> str:
+def ready_block(endpoints: dict[str, Any], endpoints_file: Path, keep_state: bool = False) -> str:
     api, alb, aws = endpoints["api_url"], endpoints["alb_url"], endpoints["aws_endpoint_url"]
     where = _shown(endpoints_file)
     lines = [
@@ -33,6 +35,10 @@ def ready_block(endpoints: dict[str, Any], endpoints_file: Path) -> str:
         lines.append(f"  admin      {admin['email']}   (password: admin.password in {where})")
     else:
         lines.append("  no admin account (started with --no-seed, or seeding failed: see the log above)")
+    if keep_state:
+        lines.append(f"  state      kept across restarts: {', '.join(KEPT)} (not: {', '.join(NOT_KEPT)})")
+    else:
+        lines.append("  state      NOT kept: the next start is empty (--keep-state keeps accounts, titles, objects)")
     lines += [
         f"  all of it  {where}   (removed again when the cloud stops)",
         "",

@@ -63,3 +63,10 @@ def test_ready_block_says_where_things_are_and_what_to_try() -> None:
 def test_ready_block_without_an_admin_says_so() -> None:
     text = ready_block({**ENDPOINTS, "admin": None}, Path("/tmp/x/endpoints.json"))
     assert "no admin account" in text and "admin@" not in text
+
+
+def test_ready_block_says_loudly_whether_state_survives_a_restart() -> None:
+    gone = ready_block(ENDPOINTS, Path(".reelstack/endpoints.json"), keep_state=False)
+    assert "NOT kept" in gone and "--keep-state" in gone
+    kept = ready_block(ENDPOINTS, Path(".reelstack/endpoints.json"), keep_state=True)
+    assert "kept across restarts" in kept and "DynamoDB" in kept and "NOT kept" not in kept
