@@ -8,7 +8,7 @@ the next cycle at once. Prints JSON: per cycle
 the seconds to ready and to stop, the exit code, whether endpoints.json outlived the stop, and
 any traceback printed.
 
-    python -m bench.local_restart [--cycles 3] [--search] [--seed] [--port-base 45500]
+    python -m bench.local_restart [--cycles 3] [--search] [--seed] [--keep-state] [--port-base 45500]
     (--search --seed: what `make up` starts)
 """
 
@@ -28,14 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def cycle(state_dir: Path, ports: dict[str, int], search: bool, seed: bool, timeout_s: float) -> dict[str, object]:
+def cycle(state_dir: Path, ports: dict[str, int], flags: list[str], timeout_s: float) -> dict[str, object]:
     log = state_dir / f"up-{time.time_ns()}.log"
     cmd = [sys.executable, "-m", "local", "up", "--state-dir", str(state_dir),
            "--aws-port", str(ports["aws"]), "--api-port", str(ports["api"]), "--alb-port", str(ports["alb"])]
-    if not search:
-        cmd.append("--no-search")
-    if not seed:
-        cmd.append("--no-seed")
+    cmd += flags
     env = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20"}
     endpoints = state_dir / "endpoints.json"
     t0 = time.perf_counter()
@@ -87,13 +84,16 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=3)
     parser.add_argument("--search", action="store_true", help="start the OpenSearch stand-in too")
     parser.add_argument("--seed", action="store_true", help="seed the admin account too (as `make up` does)")
+    parser.add_argument("--keep-state", action="store_true", help="pass --keep-state (each start restores the last)")
     parser.add_argument("--port-base", type=int, default=45500, help="aws, api and alb ports are base+0..2")
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for each start")
     args = parser.parse_args()
     ports = {"aws": args.port_base, "api": args.port_base + 1, "alb": args.port_base + 2}
     with tempfile.TemporaryDirectory(prefix="reelstack-restart-") as tmp:
-        runs = [cycle(Path(tmp), ports, args.search, args.seed, args.timeout) for _ in range(args.cycles)]
-    print(json.dumps({"bench": "local_restart", "cycles": runs,
+        flags = [*([] if args.search else ["--no-search"]), *([] if args.seed else ["--no-seed"]),
+                 *(["--keep-state"] if args.keep_state else [])]
+        runs = [cycle(Path(tmp), ports, flags, args.timeout) for _ in range(args.cycles)]
+    print(json.dumps({"bench": "local_restart", "flags": flags, "cycles": runs,
                       "all_came_up": all(r["ready_s"] is not None for r in runs)}, indent=2))
 
 
