@@ -143,9 +143,10 @@ class LocalCloud:
         return self._dynamodb
 
     def _start_moto(self) -> None:
-        from local import moto_hooks
+        from local import cognito_lockout, moto_hooks
 
         moto_hooks.configure_moto()
+        cognito_lockout.install()  # Cognito's sign-in lockout, which moto lacks
         self._moto = moto_hooks.FrontDoorMotoServer(self.s.host, self.s.aws_port, self.dynamodb_url)
         self._moto.start()
 
@@ -297,7 +298,10 @@ class LocalCloud:
             return None
         r = requests.post(f"{self.api_url}/accounts", json={"email": email, "password": password,
                                                             "plan": "premium"}, timeout=60)
-        if r.status_code not in (201, 409):
+        if r.status_code == 202:  # sign-up's one answer; then the code (moto's ConfirmSignUp takes any)
+            r = requests.post(f"{self.api_url}/accounts/confirm", json={"email": email, "code": "000000"},
+                              timeout=60)  # 400 INVALID_CODE: the admin exists already (kept state)
+        if r.status_code not in (201, 400):
             log.warning("seeding the admin account failed: %s %s", r.status_code, r.text[:300])
             return None
         idp = boto3.client("cognito-idp", endpoint_url=self.aws_url, region_name="us-east-1",
