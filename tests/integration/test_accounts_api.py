@@ -245,8 +245,8 @@ def test_a_disabled_admin_cannot_create_titles_after_the_cache_window(
     idp = aws("cognito-idp")
     idp.admin_add_user_to_group(UserPoolId=pool, Username=email, GroupName="admins")
     admin.token = admin.call("POST", "/accounts/login", {"email": email, "password": PASSWORD}).json()["access_token"]
-    title = {"title": "Standing check", "description": "d", "genres": ["drama"], "cast": ["Test Pattern"], "language": "en",
-             "maturity_rating": "PG", "year": 2025}
+    title = {"title": "Standing check", "description": "d", "genres": ["drama"], "cast": ["Test Pattern"],
+             "language": "en", "maturity_rating": "PG", "year": 2025}
     assert admin.call("POST", "/titles", title).status_code == 201
     idp.admin_disable_user(UserPoolId=pool, Username=email)
     time.sleep(10.5)  # reelstack_common.auth.STANDING_TTL_SECONDS, plus a margin
