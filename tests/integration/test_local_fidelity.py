@@ -4,15 +4,21 @@ upload as S3 does. Everything goes to the endpoints the running local cloud publ
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from tests.integration.conftest import LocalCloudProcess
+from tests.integration.test_accounts_api import Client
 
 CAP = 2
 RACERS = 20
@@ -86,3 +92,57 @@ def test_unknown_multipart_upload_is_no_such_upload(aws: Any) -> None:
             call()
         err = exc.value.response
         assert (err["ResponseMetadata"]["HTTPStatusCode"], err["Error"]["Code"]) == (404, "NoSuchUpload")
+
+
+def _worker_environments(state_dir: Path) -> list[dict[str, str]]:
+    """The environment of every warm Lambda worker of this local cloud (their cwd is an asset dir)."""
+    envs = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.readlink(entry / "cwd").startswith(str(state_dir)):
+                raw = (entry / "environ").read_bytes().split(b"\0")
+                envs.append(dict(v.decode().split("=", 1) for v in raw if b"=" in v))
+        except OSError:
+            continue
+    return envs
+
+
+def _fill(ddb: Any, table: str, keys: list[dict[str, Any]], put: bool) -> None:
+    for start in range(0, len(keys), 25):
+        requests_ = [{"PutRequest": {"Item": {**k, "v": {"S": "x" * 200}}}} if put else {"DeleteRequest": {"Key": k}}
+                     for k in keys[start:start + 25]]
+        ddb.batch_write_item(RequestItems={table: requests_})
+
+
+def test_twenty_concurrent_profile_creates_stop_at_the_plan_cap(cloud: LocalCloudProcess, http: requests.Session
+                                                                ) -> None:
+    """Issue 10 item 7 over HTTP: premium allows 5 profiles; 20 creates race for them, in an accounts
+    table holding other data (moto's race window grows with the table)."""
+    ep = cloud.endpoints  # type: ignore[attr-defined]
+    ddb = _dynamodb(ep)
+    accounts = next(n for lid, n in ep["resources"]["tables"].items() if "Accounts" in lid)
+    other = [{"pk": {"S": f"FIDELITY#{n}"}, "sk": {"S": "OTHER"}} for n in range(PREFILL)]
+    _fill(ddb, accounts, other, put=True)
+    try:
+        client = Client(http, ep["api_url"])
+        client.sign_up(plan="premium")
+        free = 5 - len(client.call("GET", "/profiles").json()["profiles"])
+        barrier = threading.Barrier(RACERS)
+
+        def create(i: int) -> int:
+            barrier.wait()
+            return int(client.call("POST", "/profiles", {"name": f"Racer {i}"}).status_code)
+
+        with ThreadPoolExecutor(max_workers=RACERS) as pool:
+            codes = sorted(pool.map(create, range(RACERS)))
+        profiles = client.call("GET", "/profiles").json()["profiles"]
+        assert (codes.count(201), codes.count(409), len(profiles)) == (free, RACERS - free, 5), codes
+    finally:
+        _fill(ddb, accounts, other, put=False)
+    # The functions reach DynamoDB Local directly, by environment only.
+    envs = [e for e in _worker_environments(cloud.state_dir) if e.get("AWS_LAMBDA_FUNCTION_NAME")]
+    assert envs and all(
+        e["AWS_ENDPOINT_URL_DYNAMODB"] == e["AWS_ENDPOINT_URL_DYNAMODB_STREAMS"]
+        == cloud.endpoints["dynamodb_endpoint_url"] != e["AWS_ENDPOINT_URL"]  # type: ignore[attr-defined]
+        for e in envs
+    )
