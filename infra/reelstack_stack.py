@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from infra.constructs.accounts import AccountsService
+from infra.constructs.accounts import AccountsContext, AccountsService
 from infra.constructs.api import Edge
 from infra.constructs.billing import BillingSchedule
 from infra.constructs.catalog import CatalogService
@@ -49,10 +49,8 @@ class ReelstackStack(Stack):
             audience=[self.identity.user_pool_client.user_pool_client_id],
         )
         self.layers = Layers(self, "Layers")
-        self.accounts = AccountsService(
-            self,
-            "Accounts",
-            api=self.edge,
+        # The HTTP service and the billing run share tables, user pool, cache and subnets.
+        accounts_context = AccountsContext(
             data=self.data,
             identity=self.identity,
             dax_cache=self.dax,
@@ -60,16 +58,8 @@ class ReelstackStack(Stack):
             vpc=self.network.vpc,
             vpc_subnets=self.network.private_subnets,
         )
-        self.billing = BillingSchedule(
-            self,
-            "Billing",
-            data=self.data,
-            identity=self.identity,
-            dax_cache=self.dax,
-            layers=self.layers.all,
-            vpc=self.network.vpc,
-            vpc_subnets=self.network.private_subnets,
-        )
+        self.accounts = AccountsService(self, "Accounts", api=self.edge, context=accounts_context)
+        self.billing = BillingSchedule(self, "Billing", context=accounts_context)
         # Ingest: catalog API (admins create titles, get presigned uploads) -> S3 -> EventBridge ->
         # the transcoding state machine.
         self.media = MediaPipeline(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -17,59 +17,54 @@ from infra.constructs.service import ServiceApi
 from infra.routers import ACCOUNTS
 
 
-def accounts_environment(data: DataTables, identity: Identity, dax_cache: DaxCache | None) -> dict[str, str]:
-    """Env shared by every accounts function (HTTP and billing run): see docs/architecture.md."""
-    return {
-        "ACCOUNTS_TABLE": data.accounts_table.table_name,
-        "IDEMPOTENCY_TABLE": data.idempotency_table.table_name,
-        "USER_POOL_ID": identity.user_pool.user_pool_id,
-        "USER_POOL_CLIENT_ID": identity.user_pool_client.user_pool_client_id,
-        "ADMINS_GROUP": ADMINS_GROUP,
-        # Empty -> the data layer falls back to plain DynamoDB (contract in architecture.md).
-        "DAX_ENDPOINT": dax_cache.endpoint_url if dax_cache is not None else "",
-        "PAYMENT_PROVIDER": "local",
-    }
+@dataclass(frozen=True)
+class AccountsContext:
+    """What every accounts function (the HTTP service and the billing run) runs with: the same
+    tables, user pool, DAX cache, layers and private subnets, hence the same env and grants."""
 
+    data: DataTables
+    identity: Identity
+    dax_cache: DaxCache | None
+    layers: Sequence[lambda_.ILayerVersion]
+    vpc: ec2.IVpc
+    vpc_subnets: ec2.SubnetSelection
 
-def grant_accounts_access(
-    fn: lambda_.Function, data: DataTables, identity: Identity, dax_cache: DaxCache | None
-) -> None:
-    """Least privilege for an accounts function: two tables, its DAX cluster, its user pool."""
-    data.grant_read_write(fn)
-    identity.grant_accounts_admin(fn)
-    if dax_cache is not None:
-        dax_cache.grant_data_access(fn)
-        dax_cache.allow_from(fn)
+    def environment(self) -> dict[str, str]:
+        """Env shared by every accounts function: see docs/architecture.md."""
+        return {
+            "ACCOUNTS_TABLE": self.data.accounts_table.table_name,
+            "IDEMPOTENCY_TABLE": self.data.idempotency_table.table_name,
+            "USER_POOL_ID": self.identity.user_pool.user_pool_id,
+            "USER_POOL_CLIENT_ID": self.identity.user_pool_client.user_pool_client_id,
+            "ADMINS_GROUP": ADMINS_GROUP,
+            # Empty -> the data layer falls back to plain DynamoDB (contract in architecture.md).
+            "DAX_ENDPOINT": self.dax_cache.endpoint_url if self.dax_cache is not None else "",
+            "PAYMENT_PROVIDER": "local",
+        }
+
+    def grant(self, fn: lambda_.Function) -> None:
+        """Least privilege for an accounts function: two tables, its DAX cluster, its user pool."""
+        self.data.grant_read_write(fn)
+        self.identity.grant_accounts_admin(fn)
+        if self.dax_cache is not None:
+            self.dax_cache.grant_data_access(fn)
+            self.dax_cache.allow_from(fn)
 
 
 class AccountsService(Construct):
     """Attributes: ``service`` (ServiceApi), ``function`` (the HTTP function)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        api: Edge,
-        data: DataTables,
-        identity: Identity,
-        dax_cache: DaxCache | None,
-        layers: Sequence[lambda_.ILayerVersion],
-        vpc: ec2.IVpc,
-        vpc_subnets: ec2.SubnetSelection,
-    ) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, api: Edge, context: AccountsContext) -> None:
         super().__init__(scope, construct_id)
         self.service = ServiceApi(
             self,
             "Api",
             service=ACCOUNTS,
-            environment=accounts_environment(data, identity, dax_cache),
+            environment=context.environment(),
             api=api,
-            layers=layers,
-            vpc=vpc,
-            vpc_subnets=vpc_subnets,
-            memory_size=1024,  # pydantic + Powertools import time: more memory = more CPU = faster cold start
-            timeout=Duration.seconds(10),
+            layers=context.layers,
+            vpc=context.vpc,
+            vpc_subnets=context.vpc_subnets,
         )
         self.function = self.service.function
-        grant_accounts_access(self.function, data, identity, dax_cache)
+        context.grant(self.function)

@@ -17,6 +17,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from infra.constructs.house import house_bucket
 from infra.constructs.nag import acknowledge
 
 NOT_FOUND_BODY = json.dumps({"error": {"code": "NOT_FOUND", "message": "No route matches this request"}})
@@ -118,13 +119,10 @@ class Edge(Construct):
         # logs whenever the stack is deployed with an explicit region; otherwise acknowledged below.
         self.alb_log_bucket: s3.Bucket | None = None
         if alb_access_logs and not Token.is_unresolved(Stack.of(self).region):
-            self.alb_log_bucket = s3.Bucket(
+            # ALB access logs only support SSE-S3 (the house default).
+            self.alb_log_bucket = house_bucket(
                 self,
                 "AlbLogs",
-                # ALB access logs only support SSE-S3.
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                enforce_ssl=True,
                 object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
                 lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
                 removal_policy=RemovalPolicy.RETAIN,

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from aws_cdk import Duration
-from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.constructs.accounts import accounts_environment, grant_accounts_access
-from infra.constructs.data import DataTables
-from infra.constructs.dax import DaxCache
-from infra.constructs.identity import Identity
+from infra.constructs.accounts import AccountsContext
 from infra.constructs.service import service_function
 from infra.routers import ACCOUNTS
 
@@ -29,12 +22,7 @@ class BillingSchedule(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        data: DataTables,
-        identity: Identity,
-        dax_cache: DaxCache | None,
-        layers: Sequence[lambda_.ILayerVersion],
-        vpc: ec2.IVpc,
-        vpc_subnets: ec2.SubnetSelection,
+        context: AccountsContext,
         schedule: events.Schedule | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -44,16 +32,16 @@ class BillingSchedule(Construct):
             name="billing-run",
             code_dir=str(ACCOUNTS.code_dir),
             handler=BILLING_RUN_HANDLER,
-            environment=accounts_environment(data, identity, dax_cache),
-            layers=layers,
-            vpc=vpc,
-            vpc_subnets=vpc_subnets,
+            environment=context.environment(),
+            layers=context.layers,
+            vpc=context.vpc,
+            vpc_subnets=context.vpc_subnets,
             memory_size=512,
             # A run walks every due subscription of the period: give it far more than an API call.
             timeout=Duration.minutes(5),
             description="Reelstack daily billing run (idempotent per billing period)",
         )
-        grant_accounts_access(self.function, data, identity, dax_cache)
+        context.grant(self.function)
         # Daily at 02:00 UTC. The run is idempotent per period, so EventBridge's at-least-once
         # delivery and the target's retries cannot double-charge.
         self.rule = events.Rule(

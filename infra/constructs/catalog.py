@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -58,8 +58,6 @@ class CatalogService(Construct):
             environment=catalog_environment(catalog, media, identity),
             api=api,
             layers=layers,
-            memory_size=1024,  # pydantic + Powertools import time: more memory = more CPU = faster cold start
-            timeout=Duration.seconds(10),
         )
         self.function = self.service.function
         identity.grant_standing_lookup(self.function)  # admin routes re-check the caller with Cognito

@@ -10,6 +10,8 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from infra.constructs.house import house_table
+
 GSI1 = "gsi1"
 
 # Item-level read/write, no table management. Written out (instead of Table.grant_read_write_data)
@@ -26,24 +28,6 @@ ITEM_READ_WRITE_ACTIONS = [
     "dynamodb:DeleteItem",
     "dynamodb:BatchWriteItem",
 ]
-
-
-def house_table(
-    scope: Construct, construct_id: str, *, removal_policy: RemovalPolicy, **props: Any
-) -> dynamodb.Table:
-    """A table with the house defaults: on-demand, point-in-time recovery, AWS-managed
-    encryption. Names are left to CloudFormation so stacks can coexist per stage."""
-    return dynamodb.Table(
-        scope,
-        construct_id,
-        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-            point_in_time_recovery_enabled=True
-        ),
-        encryption=dynamodb.TableEncryption.AWS_MANAGED,
-        removal_policy=removal_policy,
-        **props,
-    )
 
 
 def single_table(

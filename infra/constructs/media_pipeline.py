@@ -28,8 +28,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.data import house_table
 from infra.constructs.events import PlatformEvents
+from infra.constructs.house import abort_incomplete_multipart_rule, house_bucket, house_table
 from infra.constructs.layers import REPO_ROOT
 from infra.constructs.nag import acknowledge
 from infra.constructs.service import service_function
@@ -187,13 +187,10 @@ class MediaPipeline(Construct):
         self, removal_policy: RemovalPolicy, upload_expiration_days: int
     ) -> tuple[s3.Bucket, s3.Bucket, s3.Bucket]:
         """(access logs, ingest, media)."""
-        access_logs = s3.Bucket(
+        # The S3 log delivery service only writes to SSE-S3 buckets (the house default).
+        access_logs = house_bucket(
             self,
             "AccessLogs",
-            # The S3 log delivery service only writes to SSE-S3 buckets.
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(90))],
             removal_policy=removal_policy,
         )
@@ -204,12 +201,9 @@ class MediaPipeline(Construct):
             "its own access would recurse.",
         )
 
-        ingest = s3.Bucket(
+        ingest = house_bucket(
             self,
             "IngestBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="ingest/",
             lifecycle_rules=[
@@ -220,11 +214,7 @@ class MediaPipeline(Construct):
                     prefix=UPLOADS_PREFIX,
                     expiration=Duration.days(upload_expiration_days),
                 ),
-                # Abandoned multipart uploads are billed until aborted.
-                s3.LifecycleRule(
-                    id="abort-incomplete-multipart",
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                ),
+                abort_incomplete_multipart_rule(),
             ],
             # Browsers PUT straight to S3 with the presigned URLs; ETag must be readable to
             # complete a multipart upload.
@@ -250,22 +240,16 @@ class MediaPipeline(Construct):
             event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(event_bridge_enabled=True)
         )
 
-        media = s3.Bucket(
+        media = house_bucket(
             self,
             "MediaBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="media/",
             lifecycle_rules=[
                 # Chunk outputs are deleted by assemble/fail; this is the safety net for
                 # executions that died in between.
                 s3.LifecycleRule(id="expire-work", prefix=WORK_PREFIX, expiration=Duration.days(3)),
-                s3.LifecycleRule(
-                    id="abort-incomplete-multipart",
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                ),
+                abort_incomplete_multipart_rule(),
             ],
             removal_policy=removal_policy,
         )

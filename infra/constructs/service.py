@@ -124,7 +124,9 @@ class ServiceApi(Construct):
         layers: Sequence[lambda_.ILayerVersion] = (),
         vpc: ec2.IVpc | None = None,
         vpc_subnets: ec2.SubnetSelection | None = None,
-        memory_size: int = 512,
+        # Every service imports pydantic + Powertools at cold start: more memory = more CPU = a
+        # faster cold start, which an HTTP caller waits for.
+        memory_size: int = 1024,
         timeout: Duration | None = None,
         log_level: str = "INFO",
     ) -> None:
