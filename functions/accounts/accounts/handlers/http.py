@@ -30,7 +30,6 @@ from accounts.models.output import (
     InvoiceOut,
     MeOut,
     PlanList,
-    PlanOut,
     ProfileList,
     ProfileOut,
     SignUpAccepted,
@@ -155,7 +154,7 @@ def delete_profile(profile_id: ProfileId) -> Response[None]:
     openapi_extensions=public("public plan catalogue shown before sign-up"),
 )
 def list_plans() -> PlanList:
-    return PlanList(plans=[PlanOut.of(p) for p in billing.list_plans()])
+    return PlanList(plans=billing.list_plans())
 
 
 @router.get("/billing/subscription", summary="The caller's subscription", responses=errors(404))

@@ -5,8 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+# Also the public shape of a plan: models/output.py's PlanList lists these as they are, so the
+# fields are declared only here (and the docstring is the API contract's description).
 @dataclass(frozen=True)
 class Plan:
+    """A plan: its monthly price and the profiles, concurrent streams and resolution it allows."""
+
     id: str
     name: str
     monthly_price_cents: int

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict
 
 from accounts.logic.plans import Plan
-from accounts.models.domain import Account, Invoice, Profile, Tokens
+from accounts.models.domain import Account
+
+
+class _FromRecord(BaseModel):
+    """A response made of a domain record's same-named attributes; the record's others (keys,
+    versions, timestamps) stay private because the response does not declare them."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, record: object) -> Self:
+        return cls.model_validate(record)
 
 
 class SignUpAccepted(BaseModel):
@@ -22,35 +35,20 @@ class AccountCreated(BaseModel):
     user_id: str
 
 
-class TokensOut(BaseModel):
+class TokensOut(_FromRecord):
     access_token: str
     id_token: str
     refresh_token: str
     expires_in: int
 
-    @classmethod
-    def of(cls, tokens: Tokens) -> TokensOut:
-        return cls(**tokens.__dict__)
 
-
-class ProfileOut(BaseModel):
+class ProfileOut(_FromRecord):
     profile_id: str
     name: str
     kids: bool
     maturity_rating: str
     language: str
     avatar: str | None
-
-    @classmethod
-    def of(cls, p: Profile) -> ProfileOut:
-        return cls(
-            profile_id=p.profile_id,
-            name=p.name,
-            kids=p.kids,
-            maturity_rating=p.maturity_rating,
-            language=p.language,
-            avatar=p.avatar,
-        )
 
 
 class ProfileList(BaseModel):
@@ -66,22 +64,10 @@ class MeOut(BaseModel):
     profiles: list[ProfileOut]
 
 
-class PlanOut(BaseModel):
-    id: str
-    name: str
-    monthly_price_cents: int
-    currency: str
-    max_profiles: int
-    max_concurrent_streams: int
-    max_resolution: str
-
-    @classmethod
-    def of(cls, p: Plan) -> PlanOut:
-        return cls(**p.__dict__)
-
-
 class PlanList(BaseModel):
-    plans: list[PlanOut]
+    # The catalogue's own dataclass (pydantic validates and documents it as it is): a plan's
+    # fields are public as a whole, so a second declaration here could only drift from it.
+    plans: list[Plan]
 
 
 class SubscriptionOut(BaseModel):
@@ -100,28 +86,15 @@ class SubscriptionOut(BaseModel):
         )
 
 
-class InvoiceOut(BaseModel):
+class InvoiceOut(_FromRecord):
     invoice_id: str
     period: str
     plan: str
     amount_cents: int
     currency: str
-    status: str
+    status: str  # pydantic turns the InvoiceStatus (a StrEnum) into its plain string
     created_at: str
     decline_code: str | None = None
-
-    @classmethod
-    def of(cls, i: Invoice) -> InvoiceOut:
-        return cls(
-            invoice_id=i.invoice_id,
-            period=i.period,
-            plan=i.plan,
-            amount_cents=i.amount_cents,
-            currency=i.currency,
-            status=str(i.status),
-            created_at=i.created_at,
-            decline_code=i.decline_code,
-        )
 
 
 class InvoiceList(BaseModel):
