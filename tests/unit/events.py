@@ -6,6 +6,7 @@ import base64
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -39,6 +40,20 @@ def _body(body: Any, base64_encoded: bool) -> tuple[str | None, bool]:
     return text, False
 
 
+def _headers(host: str, edge: dict[str, str], caller: dict[str, str] | None) -> dict[str, str]:
+    """What a JSON client's request carries at ``host``, then what the edge adds (``edge``), then
+    the test's own ``caller`` headers, which win. Names are lower-cased, as both edges pass them."""
+    return {
+        "accept": "application/json",
+        "content-type": "application/json",
+        "host": host,
+        "user-agent": "pytest",
+        "x-amzn-trace-id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
+        **edge,
+        **{k.lower(): v for k, v in (caller or {}).items()},
+    }
+
+
 def http_claims(token: str) -> dict[str, str]:
     """The ``requestContext.authorizer.jwt.claims`` HTTP API's JWT authorizer would pass for ``token``.
 
@@ -66,14 +81,7 @@ def http_api_event(
     route_key: str | None = None,
 ) -> dict[str, Any]:
     raw_body, is_b64 = _body(body, base64_encoded)
-    all_headers = {
-        "accept": "application/json",
-        "content-type": "application/json",
-        "host": "abc123.execute-api.us-east-1.amazonaws.com",
-        "user-agent": "pytest",
-        "x-amzn-trace-id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
-        **{k.lower(): v for k, v in (headers or {}).items()},
-    }
+    all_headers = _headers("abc123.execute-api.us-east-1.amazonaws.com", {}, headers)
     now = time.time()
     request_context: dict[str, Any] = {
         "accountId": "123456789012",
@@ -123,17 +131,8 @@ def alb_event(
     multi_value: bool = False,
 ) -> dict[str, Any]:
     raw_body, is_b64 = _body(body, base64_encoded)
-    all_headers = {
-        "accept": "application/json",
-        "content-type": "application/json",
-        "host": "reelstack-alb-123.us-east-1.elb.amazonaws.com",
-        "user-agent": "pytest",
-        "x-amzn-trace-id": f"Root=1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}",
-        "x-forwarded-for": "203.0.113.10",
-        "x-forwarded-port": "443",
-        "x-forwarded-proto": "https",
-        **{k.lower(): v for k, v in (headers or {}).items()},
-    }
+    forwarded = {"x-forwarded-for": "203.0.113.10", "x-forwarded-port": "443", "x-forwarded-proto": "https"}
+    all_headers = _headers("reelstack-alb-123.us-east-1.elb.amazonaws.com", forwarded, headers)
     if token is not None:
         all_headers["authorization"] = f"Bearer {token}"
     event: dict[str, Any] = {
@@ -150,6 +149,28 @@ def alb_event(
         event["headers"] = all_headers
         event["queryStringParameters"] = dict(query or {})
     return event
+
+
+def invoke_edge(
+    handler: Callable[[dict[str, Any], Any], dict[str, Any]],
+    method: str,
+    path: str,
+    body: Any = None,
+    *,
+    token: str | None,
+    edge: str,
+    **kwargs: Any,
+) -> tuple[int, Any]:
+    """Call an HTTP ``handler`` the way API Gateway's JWT authorizer (``edge="http"``: the token's
+    claims, no header) or the ALB (``edge="alb"``: the bearer header as sent) would; ``kwargs`` go to
+    the event builder. Returns the status and the JSON body."""
+    if edge == "http":
+        claims = http_claims(token) if token else None
+        event = http_api_event(method, path, body, claims=claims, **kwargs)
+    else:
+        event = alb_event(method, path, body, token=token, **kwargs)
+    response = handler(event, LambdaContext())
+    return int(response["statusCode"]), response_json(response)
 
 
 def response_json(response: dict[str, Any]) -> Any:

@@ -10,11 +10,10 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from moto import mock_aws
 
-from tests.unit.events import LambdaContext, alb_event, http_api_event, http_claims, response_json
-from tests.unit.identity import create_identity
+from tests.unit.events import invoke_edge
+from tests.unit.identity import use_identity
 from tests.unit.tables import create_single_table
 
 TABLE = "accounts-test"
@@ -51,13 +50,7 @@ class Cloud:
         """Call the accounts HTTP handler the way API Gateway (edge="http") or the ALB would."""
         from accounts.handlers.http import lambda_handler
 
-        if edge == "http":
-            claims = http_claims(token) if token else None
-            event = http_api_event(method, path, body, claims=claims, **kwargs)
-        else:
-            event = alb_event(method, path, body, token=token, **kwargs)
-        response = lambda_handler(event, LambdaContext())
-        return int(response["statusCode"]), response_json(response)
+        return invoke_edge(lambda_handler, method, path, body, token=token, edge=edge, **kwargs)
 
     def sign_up(self, email: str, password: str = PASSWORD, plan: str | None = None) -> str:
         body: dict[str, Any] = {"email": email, "password": password}
@@ -161,13 +154,7 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             dynamodb = _aws("resource", "dynamodb")
             table = create_single_table(dynamodb, TABLE)
             cognito = _aws("client", "cognito-idp")
-            pool_id, client_id = create_identity(cognito)
-            monkeypatch.setenv("USER_POOL_ID", pool_id)
-            monkeypatch.setenv("USER_POOL_CLIENT_ID", client_id)
-            # The JWKS is fetched over HTTP from the URL auth computes; `requests` is intercepted
-            # by moto, which serves the pool's real key set there (a wrong URL fails the test).
-            monkeypatch.setattr(auth, "fetch_jwks", lambda url: requests.get(url, timeout=5).json())
-            auth.jwks_cache.clear()
+            pool_id, client_id = use_identity(cognito, monkeypatch)
             auth.standing_cache.clear()  # "still enabled?" answers of an earlier pool
             wiring.reset()  # the adapters hold the pool id; boto3 clients stay cached
             yield Cloud(pool_id=pool_id, client_id=client_id, table=table, cognito=cognito)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.unit.events import LambdaContext, alb_event, http_api_event, http_claims, response_json
+from tests.unit.events import invoke_edge
 
 TABLE = "catalog-test"
 BUCKET = "ingest-test"
@@ -36,13 +36,7 @@ class Catalog:
         from catalog.handlers.http import lambda_handler
 
         token = self.tokens[as_] if as_ else None
-        if edge == "http":
-            claims = http_claims(token) if token else None
-            event = http_api_event(method, path, body, claims=claims, **kwargs)
-        else:
-            event = alb_event(method, path, body, token=token, **kwargs)
-        response = lambda_handler(event, LambdaContext())
-        return int(response["statusCode"]), response_json(response)
+        return invoke_edge(lambda_handler, method, path, body, token=token, edge=edge, **kwargs)
 
     def item(self, title_id: str) -> dict[str, Any]:
         return dict(self.table.get_item(Key={"pk": f"TITLE#{title_id}", "sk": "META"})["Item"])

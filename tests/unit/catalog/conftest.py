@@ -10,7 +10,6 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from moto import mock_aws
 
 # The root tests/unit/conftest.py puts every functions/* directory on sys.path; a catalog-only
@@ -21,7 +20,7 @@ for _path in (_REPO / "layers" / "shared" / "python", _REPO / "functions" / "cat
         sys.path.insert(0, str(_path))
 
 from tests.unit.catalog.catalog_support import BUCKET, PASSWORD, TABLE, Catalog  # noqa: E402
-from tests.unit.identity import create_identity  # noqa: E402
+from tests.unit.identity import use_identity  # noqa: E402
 from tests.unit.tables import create_single_table  # noqa: E402
 
 
@@ -80,14 +79,9 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[Catalog]:
         s3 = _aws("client", "s3")
         s3.create_bucket(Bucket=BUCKET)
         cognito = _aws("client", "cognito-idp")
-        pool_id, client_id = create_identity(cognito)
-        monkeypatch.setenv("USER_POOL_ID", pool_id)
-        monkeypatch.setenv("USER_POOL_CLIENT_ID", client_id)
+        pool_id, client_id = use_identity(cognito, monkeypatch)
         admin_token, admin_sub = _sign_in(cognito, pool_id, client_id, "admin@example.com", ["admins"])
         viewer_token, viewer_sub = _sign_in(cognito, pool_id, client_id, "viewer@example.com", [])
-        # ALB requests are verified in code against the pool's JWKS, which moto serves over HTTP.
-        monkeypatch.setattr(auth, "fetch_jwks", lambda url: requests.get(url, timeout=5).json())
-        auth.jwks_cache.clear()
         try:
             yield Catalog(
                 table=table,
