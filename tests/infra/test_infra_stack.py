@@ -289,6 +289,31 @@ def test_idempotency_table(reelstack: Synth, ids: dict[str, str]) -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
 
 
+# --- S3 ------------------------------------------------------------------------------------------------
+
+
+def test_every_bucket_has_the_house_defaults(reelstack: Synth) -> None:
+    """house_bucket's contract, for every bucket the stack has now or gains later: SSE-S3, all
+    public access blocked, and a bucket policy denying plain-HTTP requests."""
+    buckets = reelstack.resources("AWS::S3::Bucket")
+    assert len(buckets) >= 3  # access logs, ingest, media
+    policies = {
+        p["Properties"]["Bucket"]["Ref"]: json.dumps(p["Properties"]["PolicyDocument"])
+        for p in reelstack.resources("AWS::S3::BucketPolicy").values()
+    }
+    for lid, bucket in buckets.items():
+        props = bucket["Properties"]
+        default = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        assert default == {"SSEAlgorithm": "AES256"}, lid
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }, lid
+        assert '"aws:SecureTransport": "false"' in policies.get(lid, ""), lid
+
+
 # --- functions -----------------------------------------------------------------------------------------
 
 
