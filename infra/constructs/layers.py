@@ -25,6 +25,9 @@ FFMPEG_LAYER_DIR = REPO_ROOT / "layers" / "ffmpeg"
 # One runtime for every function and for the deps layer's wheels, chosen for this interpreter.
 PYTHON_RUNTIME = lambda_.Runtime.PYTHON_3_12
 DEPS_PYTHON_VERSION = PYTHON_RUNTIME.name.removeprefix("python")
+# What never ships in a code asset (functions and the shared layer): caches, and tests. mypy's cache
+# also changes while `make lint` runs, and a synth copying it at that moment failed (ENOENT).
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", "**/tests"]
 DEPS_PLATFORM = "manylinux2014_x86_64"
 # CDK requires a bundling image even for local bundling; see _local_only.
 _UNUSED_BUNDLING_IMAGE = f"public.ecr.aws/sam/build-{PYTHON_RUNTIME.name}"
@@ -123,7 +126,7 @@ class Layers(Construct):
         self.shared = self._layer(
             "Shared",
             "reelstack_common: HTTP edge helpers, errors, auth, cache-aware DynamoDB access",
-            lambda_.Code.from_asset(str(SHARED_LAYER_DIR), exclude=["**/__pycache__", "**/*.pyc"]),
+            lambda_.Code.from_asset(str(SHARED_LAYER_DIR), exclude=ASSET_EXCLUDES),
         )
         self.deps = self._layer(
             "Deps",

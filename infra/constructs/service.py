@@ -17,11 +17,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.constructs.api import Edge
-from infra.constructs.layers import PYTHON_RUNTIME
+from infra.constructs.layers import ASSET_EXCLUDES, PYTHON_RUNTIME
 from infra.constructs.nag import acknowledge
 from infra.routers import HttpService, Route
-
-ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/tests"]
 
 
 def powertools_environment(name: str, log_level: str = "INFO") -> dict[str, str]:
