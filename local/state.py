@@ -21,9 +21,10 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from local.resolve import ACCOUNT, PARTITION, REGION
+
 log = logging.getLogger("reelstack.local")
 
-ACCOUNT, REGION = "123456789012", "us-east-1"
 KEPT = ["DynamoDB tables and items", "Cognito users (passwords, groups)", "S3 objects"]
 NOT_KEPT = ["SQS messages", "Step Functions executions", "sign-in tokens (sign in again)"]
 
@@ -81,7 +82,7 @@ def _cognito() -> Any:
 def _s3() -> Any:
     from moto.s3.models import s3_backends
 
-    return s3_backends[ACCOUNT]["aws"]
+    return s3_backends[ACCOUNT][PARTITION]
 
 
 def _dump_users(pool_id: str) -> list[dict[str, Any]]:
