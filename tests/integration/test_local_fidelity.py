@@ -59,12 +59,7 @@ def test_conditional_transactions_hold_a_cap_under_20_way_concurrency(endpoints:
                      AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                      BillingMode="PAY_PER_REQUEST")
     try:
-        filler = "x" * 200
-        for start in range(0, PREFILL, 25):
-            ddb.batch_write_item(RequestItems={table: [
-                {"PutRequest": {"Item": {"pk": {"S": f"fill#{n}"}, "v": {"S": filler}}}}
-                for n in range(start, min(start + 25, PREFILL))
-            ]})
+        _fill(ddb, table, [{"pk": {"S": f"fill#{n}"}} for n in range(PREFILL)], put=True)
         barrier = threading.Barrier(RACERS)
         with ThreadPoolExecutor(max_workers=RACERS) as pool:
             won = list(pool.map(lambda i: _take_a_slot(ddb, table, barrier, i), range(RACERS)))
