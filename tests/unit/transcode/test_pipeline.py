@@ -229,3 +229,19 @@ def test_variable_frame_rate_source_is_resampled_onto_the_grid(cloud, media_dir,
     assert abs(frames - p["total_frames"]) <= 1
     assert all(round(b - a, 4) == round(1 / 30, 4) for a, b in zip(times, times[1:], strict=False))
     assert cloud.title("t-vfr")["status"] == "READY"
+
+
+def test_assemble_refuses_a_chunk_whose_meta_is_missing(cloud):
+    from botocore.exceptions import ClientError
+    from transcode.logic.assembly import _chunk_meta
+    from transcode.models.errors import OutputMismatch
+
+    objects, bucket = wiring.dependencies().objects, wiring.settings().media_bucket
+    cloud.put("work/t1/chunks/meta/00000.json",
+              json.dumps({"index": 0, "start_frame": 0, "frames": 48, "bytes": {"360p": 10}}).encode())
+    assert _chunk_meta(objects, bucket, "t1", 0).frames == 48
+    with pytest.raises(OutputMismatch, match="chunk 1 of t1 was never completed"):
+        _chunk_meta(objects, bucket, "t1", 1)
+    # Only a missing object reads as "not completed": other S3 errors still surface.
+    with pytest.raises(ClientError):
+        objects.get_json("no-such-bucket", "work/t1/chunks/meta/00000.json")

@@ -63,8 +63,14 @@ class S3ObjectStore(ObjectStore):
         self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(data, sort_keys=True).encode(),
                            ContentType="application/json")
 
-    def get_json(self, bucket: str, key: str) -> Any:
-        return json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    def get_json(self, bucket: str, key: str) -> Any | None:
+        try:
+            body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchKey":
+                return None
+            raise
+        return json.loads(body)
 
     def list_keys(self, bucket: str, prefix: str) -> list[str]:
         keys: list[str] = []

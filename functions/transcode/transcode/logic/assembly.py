@@ -90,9 +90,11 @@ def assemble(job: AssembleInput, deps: Dependencies) -> Assembled:
 
 def _chunk_meta(objects: ObjectStore, bucket: str, title_id: str, index: int) -> ChunkMeta:
     key = keys.chunk_meta_key(title_id, index)
-    if objects.head(bucket, key) is None:
+    # One GET per chunk: a missing object comes back as None, so no HEAD beforehand.
+    data = objects.get_json(bucket, key)
+    if data is None:
         raise OutputMismatch(f"chunk {index} of {title_id} was never completed ({key} missing)")
-    return ChunkMeta.model_validate(objects.get_json(bucket, key))
+    return ChunkMeta.model_validate(data)
 
 
 def _join(objects: ObjectStore, bucket: str, title_id: str, name: str, indices: list[int], workdir: Path,

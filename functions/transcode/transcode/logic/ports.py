@@ -40,7 +40,8 @@ class ObjectStore(ABC):
     def put_json(self, bucket: str, key: str, data: Any) -> None: ...
 
     @abstractmethod
-    def get_json(self, bucket: str, key: str) -> Any: ...
+    def get_json(self, bucket: str, key: str) -> Any | None:
+        """None when the object does not exist."""
 
     @abstractmethod
     def list_keys(self, bucket: str, prefix: str) -> list[str]: ...
