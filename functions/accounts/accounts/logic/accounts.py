@@ -63,7 +63,6 @@ def _start_sign_up(request: CreateAccountRequest, repo: AccountsRepository, iden
     except EmailTaken:
         logger.info("sign-up for an email that is taken or pending: nothing to do")
         return
-    created = False
     try:
         try:
             identity.sign_up(email, request.password)
@@ -71,13 +70,14 @@ def _start_sign_up(request: CreateAccountRequest, repo: AccountsRepository, iden
             if not _remove_orphan(email, repo, identity):
                 raise
             identity.sign_up(email, request.password)
-        created = True
     except EmailTaken:
         # Cognito knows the email from outside this flow (an admin, a seeded user): leave it be.
         repo.release_email(email, token)
         logger.info("sign-up for an email Cognito already holds: nothing to do")
     except Exception as failure:
-        _compensate(repo, identity, email, token, created_user=created, failure=failure)
+        # SignUp did not succeed, so there is no user of ours to delete (one left by a lost
+        # response is removed as an orphan by the next sign-up): release the reservation only.
+        _compensate(repo, identity, email, token, created_user=False, failure=failure)
         raise
 
 
