@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from infra.routers import HTTP_SERVICES, REPO_ROOT, HttpService, read_router
+from infra.routers import HTTP_SERVICES, REPO_ROOT, HttpService
 
 OPENAPI_PATH = REPO_ROOT / "docs" / "openapi.json"
 TITLE = "Reelstack HTTP API"
@@ -133,15 +133,15 @@ def build_document(services: Sequence[HttpService] = HTTP_SERVICES) -> dict[str,
     paths: dict[str, dict[str, Any]] = {}
     schemas: dict[str, Any] = {ERROR_SCHEMA: error_schema(), GATEWAY_SCHEMA: gateway_message_schema()}
     for service in services:
-        reading = read_router(str(service.code_dir), service.module)
-        private = {(r.method.lower(), r.path): r.auth for r in reading.routes}
-        for name, schema in reading.openapi.get("components", {}).get("schemas", {}).items():
+        private = {(r.method.lower(), r.path): r.auth for r in service.routes}
+        openapi = service.openapi
+        for name, schema in openapi.get("components", {}).get("schemas", {}).items():
             if name in _POWERTOOLS_VALIDATION:
                 continue
             if name in schemas and schemas[name] != schema:
                 raise ValueError(f"two services define different schemas named {name!r}: rename one")
             schemas[name] = schema
-        for path, item in reading.openapi.get("paths", {}).items():
+        for path, item in openapi.get("paths", {}).items():
             for method, operation in item.items():
                 if method not in _METHODS:
                     continue
