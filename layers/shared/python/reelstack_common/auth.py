@@ -225,7 +225,14 @@ def current_user(app: Any) -> Principal:
     Raises ``Unauthorized`` (401) when there is no valid identity.
     """
     event = app.current_event
-    raw: Mapping[str, Any] = getattr(event, "raw_event", event)
+    return event_principal(getattr(event, "raw_event", event))
+
+
+def event_principal(raw: Mapping[str, Any]) -> Principal:
+    """The caller of a raw HTTP API v2.0 or ALB event (``current_user`` before any resolver runs).
+
+    Raises ``Unauthorized`` (401) when there is no valid identity.
+    """
     is_alb = "elb" in (raw.get("requestContext") or {})
     if not is_alb:
         claims = _authorizer_claims(raw)

@@ -67,7 +67,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from reelstack_common.auth import current_user
+from reelstack_common.auth import event_principal
 from reelstack_common.errors import ApiError, error_body
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024
@@ -297,13 +297,6 @@ def _check_body(event: dict[str, Any], max_body_bytes: int) -> tuple[int, str, s
     return None
 
 
-class _EventHolder:
-    """What ``auth.current_user`` reads from a resolver: the request being handled."""
-
-    def __init__(self, event: dict[str, Any]) -> None:
-        self.current_event = event
-
-
 def _private_route_matcher(routes: Sequence[DeclaredRoute]) -> Callable[[dict[str, Any]], bool]:
     """Whether an event asks for a private route (first match wins, as in the resolver)."""
     table = [(route.method, route.pattern, route.private) for route in routes]
@@ -398,7 +391,7 @@ def build_handler(
         logger.set_correlation_id(request_context.get("requestId") or headers.get("x-amzn-trace-id"))
         if private_routes(event):
             try:
-                current_user(_EventHolder(event))
+                event_principal(event)
             except ApiError as exc:
                 logger.info("request rejected at the edge", extra={"status": exc.status, "error_code": exc.code})
                 return _edge_response(kind, event, exc.status, exc.code, exc.message)
