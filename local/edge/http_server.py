@@ -18,6 +18,13 @@ log = logging.getLogger("reelstack.local")
 _HOP_BY_HOP = ("content-length", "connection", "transfer-encoding")
 
 
+class _EdgeServer(ThreadingHTTPServer):
+    # http.server listens with a backlog of 5: a burst of connections (20 racing clients, a browser's
+    # parallel fetches) overflowed it while Lambda invokes held the threads, and clients got
+    # ConnectionResetError. 128 is werkzeug's (moto's server) and a common kernel default.
+    request_queue_size = 128
+
+
 def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -> ThreadingHTTPServer:
     """Serve `handle` on host:port from a daemon thread. ThreadingHTTPServer binds with SO_REUSEADDR,
     so a port left in TIME_WAIT by a previous run can be bound again at once."""
@@ -85,7 +92,7 @@ def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -
             length = int(self.headers.get("content-length") or 0)
             return self.rfile.read(length) if length else b""
 
-    server = ThreadingHTTPServer((host, port), Handler)
+    server = _EdgeServer((host, port), Handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True, name=f"edge-{name}").start()
     return server

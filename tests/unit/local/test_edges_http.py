@@ -235,3 +235,37 @@ def test_an_api_with_cors_replaces_the_functions_own_cors_headers() -> None:
     bare = HttpApi([HttpRoute("a", "GET /x", FN + "x")], {}, permissive, JwksCache("http://127.0.0.1:9"))
     assert bare.handle(Request("GET", "/x", {"origin": "https://evil.example"})).headers[
         "access-control-allow-origin"] == "*"
+
+
+def test_an_edge_answers_a_burst_of_concurrent_connections() -> None:
+    """A client's burst (20 racers in test_local_fidelity, a browser opening many connections) must
+    not be reset: http.server's listen backlog of 5 overflowed and some connections got
+    ConnectionResetError under load. Every request of 10 bursts of 100 connections is answered."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from local.edge.messages import Reply, Request
+
+    def slow(_: Request) -> Reply:
+        time.sleep(0.05)  # a Lambda invoke takes time: the accept queue fills meanwhile
+        return Reply(201, {"content-type": "application/json"}, b"{}")
+
+    port = free_port()
+    server = serve(slow, "api", "127.0.0.1", port)
+    failures: list[object] = []
+    try:
+        for _ in range(10):
+            session, barrier = requests.Session(), threading.Barrier(100)
+
+            def post(_: int, session: requests.Session = session, barrier: threading.Barrier = barrier) -> object:
+                barrier.wait()
+                try:
+                    return session.post(f"http://127.0.0.1:{port}/x", json={"a": 1}, timeout=30).status_code
+                except requests.RequestException as exc:
+                    return type(exc).__name__
+
+            with ThreadPoolExecutor(100) as pool:
+                failures += [r for r in pool.map(post, range(100)) if r != 201]
+    finally:
+        server.shutdown()
+    assert failures == []
