@@ -329,6 +329,8 @@ def test_admin_sees_any_status_viewer_only_ready(cloud: Catalog) -> None:
     assert status == 200, body
     assert body == {
         "title_id": title_id,
+        "kind": "movie",
+        "version": 1,  # set_status writes as transcode did before versions: no bump
         **NEW_TITLE,
         "status": "READY",
         "duration_s": 5400.5,

@@ -7,13 +7,19 @@ from typing import Protocol
 
 from catalog.models.titles import TitleRecord, TitleStatus
 
+# detail-types a catalog write announces through the outbox (see dal/dynamo_titles.py)
+TITLE_PUBLISHED = "TitlePublished"
+TITLE_UPDATED = "TitleUpdated"
+TITLE_WITHDRAWN = "TitleWithdrawn"
+
 
 class TitleStateConflict(Exception):
-    """A conditional write lost: the title exists but is in ``status``."""
+    """A conditional write lost: the title exists but is in ``status`` (and of ``kind``)."""
 
-    def __init__(self, status: str) -> None:
+    def __init__(self, status: str, kind: str = "movie") -> None:
         super().__init__(status)
         self.status = status
+        self.kind = kind
 
 
 class TitleMissing(Exception):
@@ -22,6 +28,35 @@ class TitleMissing(Exception):
 
 class InvalidCursorError(Exception):
     """A pagination cursor that this store did not issue (or that was tampered with)."""
+
+
+class SeriesUnavailable(Exception):
+    """An episode named a series that does not exist, is not a series, or is withdrawn."""
+
+
+class EpisodeSlotTaken(Exception):
+    """Another episode already holds this (series, season, number)."""
+
+
+class VersionMismatch(Exception):
+    """A write conditioned on the title's version (or on the state it was read in) lost: the title
+    changed in between. ``current`` is the title as it is now (None if it is gone)."""
+
+    def __init__(self, current: TitleRecord | None) -> None:
+        super().__init__(current.version if current else None)
+        self.current = current
+
+
+class SeriesHasEpisodes(Exception):
+    """A series cannot be withdrawn while it has episodes that are not withdrawn."""
+
+    def __init__(self, live: int) -> None:
+        super().__init__(live)
+        self.live = live
+
+
+class ContendedWrite(Exception):
+    """A transaction kept colliding with concurrent transactions on the same items."""
 
 
 class UploadMissing(Exception):
@@ -33,15 +68,47 @@ class UploadPartsRejected(Exception):
 
 
 class TitleStore(Protocol):
-    def create(self, record: TitleRecord) -> None:
-        """Store a new title; the id is fresh so an existing item is a programming error."""
+    def create(self, record: TitleRecord, *, announce: str | None = None) -> None:
+        """Store a new movie or series; the id is fresh so an existing item is a programming error.
+        ``announce``: the detail-type the outbox publishes for this write (None: nothing)."""
+        ...
+
+    def create_episode(self, record: TitleRecord) -> None:
+        """Store a new episode atomically with its (series, season, number) slot, only if the
+        series exists, is a series and is READY. Raises ``SeriesUnavailable`` /
+        ``EpisodeSlotTaken`` / ``ContendedWrite``."""
         ...
 
     def get(self, title_id: str) -> TitleRecord | None: ...
 
+    def get_many(self, title_ids: Sequence[str]) -> list[TitleRecord]:
+        """The titles that exist among ``title_ids`` (at most 100), in no particular order."""
+        ...
+
     def reopen_for_upload(self, title_id: str, *, allowed_from: Sequence[TitleStatus], now: str) -> TitleRecord:
-        """Set the title back to UPLOADING (clearing a previous failure) iff its status is one of
-        ``allowed_from``. Raises ``TitleMissing`` / ``TitleStateConflict``."""
+        """Set a movie or episode back to UPLOADING (clearing a previous failure) iff its status is
+        one of ``allowed_from``. Raises ``TitleMissing`` / ``TitleStateConflict`` (a series:
+        ``TitleStateConflict`` with its status, the caller tells kinds apart)."""
+        ...
+
+    def update_metadata(
+        self, title_id: str, changes: dict[str, object], *, expected_version: int | None, now: str
+    ) -> TitleRecord:
+        """Apply ``changes``, version +1, announce TitleUpdated; only if the title exists (and is at
+        ``expected_version`` when given). Raises ``TitleMissing`` / ``VersionMismatch``."""
+        ...
+
+    def withdraw(self, record: TitleRecord, *, now: str) -> TitleRecord:
+        """WITHDRAWN, version +1, announce TitleWithdrawn; only if the title is still as ``record``
+        (same version and status). An episode frees its slot; a series must have no episode slots
+        left. Raises ``VersionMismatch`` / ``SeriesHasEpisodes`` / ``ContendedWrite``."""
+        ...
+
+    def list_episodes(
+        self, series_id: str, *, season: int | None, limit: int, after: str | None
+    ) -> tuple[list[tuple[str, str]], bool]:
+        """Up to ``limit`` episode slots of the series in (season, number) order, strictly after the
+        slot key ``after``: ``(slot key, episode id)`` pairs, and whether more follow."""
         ...
 
     def list_titles(

@@ -16,14 +16,17 @@ from reelstack_common.http import Router, build_handler, errors
 
 from catalog.handlers.observability import SERVICE, logger, metrics, tracer
 from catalog.models.titles import (
+    MAX_SEASON,
     CompleteUploadRequest,
     CompleteUploadResponse,
     CreateTitleRequest,
     CreateTitleResponse,
+    EpisodePage,
     MultipartUploadResponse,
     TitlePage,
     TitleStatus,
     TitleView,
+    UpdateTitleRequest,
     UploadRequest,
     UploadResponse,
 )
@@ -36,7 +39,11 @@ def _is_admin() -> bool:
     return is_admin(router)
 
 
-@router.post("/titles", summary="Create a title (admins)", responses={201: {"description": "Created"}, **errors(403)})
+@router.post(
+    "/titles",
+    summary="Create a movie, a series or an episode of a series (admins)",
+    responses={201: {"description": "Created"}, **errors(403, 404, 409)},
+)
 def create_title(body: CreateTitleRequest) -> Response[CreateTitleResponse]:
     caller = require_group(router)
     created = catalog_service().create_title(body, created_by=caller.user_id)
@@ -56,6 +63,46 @@ def list_titles(
 @router.get("/titles/<title_id>", summary="A title (non-admins: READY titles only)", responses=errors(404))
 def get_title(title_id: str) -> TitleView:
     return catalog_service().get_title(title_id, is_admin=_is_admin())
+
+
+@router.patch(
+    "/titles/<title_id>",
+    summary="Edit a title's metadata (admins); version +1, announces TitleUpdated",
+    responses=errors(403, 404, 409),
+)
+def update_title(title_id: str, body: UpdateTitleRequest) -> TitleView:
+    require_group(router)
+    updated = catalog_service().update_title(title_id, body)
+    metrics.add_metric(name="TitlesUpdated", unit=MetricUnit.Count, value=1)
+    return updated
+
+
+# POST, not DELETE: the title is not deleted -- its item, renditions and episode history stay for
+# admins and for the consumers that must learn of the withdrawal -- it changes state, for good.
+@router.post(
+    "/titles/<title_id>/withdraw",
+    summary="Withdraw a title from viewers for good (admins); announces TitleWithdrawn",
+    responses=errors(403, 404, 409),
+)
+def withdraw_title(title_id: str) -> TitleView:
+    require_group(router)
+    withdrawn = catalog_service().withdraw_title(title_id)
+    metrics.add_metric(name="TitlesWithdrawn", unit=MetricUnit.Count, value=1)
+    return withdrawn
+
+
+@router.get(
+    "/titles/<title_id>/episodes",
+    summary="A series' episodes in (season, number) order (non-admins: READY ones of a READY series)",
+    responses=errors(400, 404),
+)
+def list_episodes(
+    title_id: str,
+    season: Annotated[int | None, Query(ge=1, le=MAX_SEASON)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    cursor: Annotated[str | None, Query(max_length=2048)] = None,
+) -> EpisodePage:
+    return catalog_service().list_episodes(title_id, is_admin=_is_admin(), season=season, limit=limit, cursor=cursor)
 
 
 @router.post(

@@ -1,4 +1,5 @@
-"""Catalog business rules: who sees which title, when a source may be uploaded, paging.
+"""Catalog business rules: who sees which title, when a source may be uploaded, paging, series and
+their episodes, metadata edits and withdrawal.
 
 No AWS SDK here: storage is reached only through the ``TitleStore`` / ``UploadStore`` interfaces,
 so the rules can be exercised against any implementation.
@@ -6,6 +7,9 @@ so the rules can be exercised against any implementation.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -13,35 +17,51 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from catalog.dal.interface import (
+    TITLE_PUBLISHED,
+    ContendedWrite,
+    EpisodeSlotTaken,
     InvalidCursorError,
+    SeriesHasEpisodes,
+    SeriesUnavailable,
     TitleMissing,
     TitleStateConflict,
     TitleStore,
     UploadMissing,
     UploadPartsRejected,
     UploadStore,
+    VersionMismatch,
 )
 from catalog.models.errors import (
+    ConcurrentUpdate,
+    EpisodeExists,
     InvalidCursor,
     InvalidUploadParts,
+    SeriesNotEmpty,
+    SeriesNotFound,
+    SeriesNotUploadable,
     SourceTooLarge,
     StatusNotListable,
+    TitleBusy,
     TitleNotFound,
     TitleNotUploadable,
     TitlePublished,
     UploadNotFound,
     UseMultipart,
+    VersionConflict,
 )
 from catalog.models.titles import (
     CompleteUploadRequest,
     CompleteUploadResponse,
     CreateTitleRequest,
     CreateTitleResponse,
+    EpisodePage,
     MultipartUploadResponse,
+    TitleKind,
     TitlePage,
     TitleRecord,
     TitleStatus,
     TitleView,
+    UpdateTitleRequest,
     UploadPartUrl,
     UploadRequest,
     UploadResponse,
@@ -53,6 +73,12 @@ from catalog.models.titles import (
 # watching its renditions -- and a new cut is a new title.
 UPLOADABLE_FROM = (TitleStatus.UPLOADING, TitleStatus.FAILED)
 _TITLE_ID = re.compile(r"^[0-9a-f]{32}$")
+_SLOT_KEY = re.compile(r"^EPISODE#[0-9]{3}#[0-9]{4}$")
+# A withdrawal re-reads and retries when the title changed between its read and its write.
+_WITHDRAW_ATTEMPTS = 3
+# A viewer's episode page skips episodes that are not READY; reading at most this many slot pages
+# per request keeps a series of unpublished episodes from turning one request into a long scan.
+_EPISODE_READ_ROUNDS = 5
 # S3's limits: one PUT (or one part) carries at most 5 GiB; every part but the last at least 5 MiB.
 MAX_SINGLE_PUT_BYTES = 5 * 1024**3
 MAX_PART_BYTES = 5 * 1024**3
@@ -115,17 +141,101 @@ class CatalogService:
     # --- titles ---------------------------------------------------------------------------------
 
     def create_title(self, request: CreateTitleRequest, *, created_by: str) -> CreateTitleResponse:
+        """A movie or an episode starts UPLOADING (waiting for its source, invisible to viewers); a
+        series has no media, so it is published (READY) at once and announced as TitlePublished."""
         now = _timestamp(self._clock())
+        is_series = request.kind is TitleKind.SERIES
         record = TitleRecord(
             title_id=self._new_id(),
-            status=TitleStatus.UPLOADING,
+            status=TitleStatus.READY if is_series else TitleStatus.UPLOADING,
+            version=1,
             created_at=now,
             updated_at=now,
             created_by=created_by,
-            **request.model_dump(),
+            **request.model_dump(exclude_none=True),
         )
-        self._titles.create(record)
+        if request.kind is TitleKind.EPISODE:
+            assert request.season is not None and request.number is not None
+            try:
+                self._titles.create_episode(record)
+            except SeriesUnavailable as exc:
+                raise SeriesNotFound() from exc
+            except EpisodeSlotTaken as exc:
+                raise EpisodeExists(request.season, request.number) from exc
+            except ContendedWrite as exc:
+                raise ConcurrentUpdate() from exc
+        else:
+            self._titles.create(record, announce=TITLE_PUBLISHED if is_series else None)
         return CreateTitleResponse(title_id=record.title_id)
+
+    def update_title(self, title_id: str, request: UpdateTitleRequest) -> TitleView:
+        """A partial metadata edit: version +1 and TitleUpdated, in the same write."""
+        if not _TITLE_ID.match(title_id):
+            raise TitleNotFound()
+        try:
+            record = self._titles.update_metadata(
+                title_id, request.changes(), expected_version=request.expected_version, now=_timestamp(self._clock())
+            )
+        except TitleMissing as exc:
+            raise TitleNotFound() from exc
+        except VersionMismatch as exc:
+            if exc.current is None:
+                raise TitleNotFound() from exc
+            raise VersionConflict(request.expected_version or 0, exc.current.version) from exc
+        return TitleView.of(record)
+
+    def withdraw_title(self, title_id: str) -> TitleView:
+        """WITHDRAWN (final): invisible to viewers, not playable, announced as TitleWithdrawn.
+        Withdrawing a withdrawn title changes nothing and answers the same (a retry is safe)."""
+        for _ in range(_WITHDRAW_ATTEMPTS):
+            record = self._find(title_id)
+            if record is None:
+                raise TitleNotFound()
+            if record.status is TitleStatus.WITHDRAWN:
+                return TitleView.of(record)
+            if record.status is TitleStatus.TRANSCODING:
+                raise TitleBusy()
+            try:
+                return TitleView.of(self._titles.withdraw(record, now=_timestamp(self._clock())))
+            except VersionMismatch:
+                continue  # changed since we read it: decide again on what it is now
+            except SeriesHasEpisodes as exc:
+                raise SeriesNotEmpty(exc.live) from exc
+            except ContendedWrite as exc:
+                raise ConcurrentUpdate() from exc
+        raise ConcurrentUpdate()
+
+    def list_episodes(
+        self, series_id: str, *, is_admin: bool, season: int | None, limit: int | None, cursor: str | None
+    ) -> EpisodePage:
+        """The series' episodes in (season, number) order; viewers get READY episodes of a READY
+        series only (else the same 404 as for a missing title)."""
+        series = self._find(series_id)
+        visible = series is not None and (is_admin or series.status is TitleStatus.READY)
+        if series is None or not visible:
+            raise TitleNotFound()
+        if series.kind is not TitleKind.SERIES:
+            raise SeriesNotFound()
+        size = self._settings.default_page_size if limit is None else limit
+        size = max(1, min(size, self._settings.max_page_size))
+        after = _decode_episode_cursor(cursor, series_id, season) if cursor else None
+        items: list[TitleRecord] = []
+        more = True
+        for _ in range(1 if is_admin else _EPISODE_READ_ROUNDS):
+            slots, more = self._titles.list_episodes(series_id, season=season, limit=size, after=after)
+            found = {r.title_id: r for r in self._titles.get_many([episode for _, episode in slots])}
+            for position, (slot, episode_id) in enumerate(slots):
+                after = slot
+                record = found.get(episode_id)
+                if record is not None and (is_admin or record.status is TitleStatus.READY):
+                    items.append(record)
+                if len(items) == size:
+                    more = more or position < len(slots) - 1
+                    break
+            if len(items) == size or not more:
+                break
+        next_cursor = _encode_episode_cursor(series_id, season, after) if more and after else None
+        return EpisodePage(series_id=series_id, items=[TitleView.of(r) for r in items], next_cursor=next_cursor)
 
     def get_title(self, title_id: str, *, is_admin: bool) -> TitleView:
         record = self._find(title_id)
@@ -214,6 +324,8 @@ class CatalogService:
         record = self._find(title_id)
         if record is None:
             raise TitleNotFound()
+        if record.kind is TitleKind.SERIES:
+            raise SeriesNotUploadable()
         if record.status is not TitleStatus.UPLOADING:
             raise _not_uploadable(record.status.value)
         numbers = [p.part_number for p in request.parts]
@@ -246,4 +358,29 @@ class CatalogService:
         except TitleMissing as exc:
             raise TitleNotFound() from exc
         except TitleStateConflict as exc:
+            if exc.kind == TitleKind.SERIES:
+                raise SeriesNotUploadable() from exc
             raise _not_uploadable(exc.status) from exc
+
+
+def _encode_episode_cursor(series_id: str, season: int | None, after: str) -> str:
+    raw = json.dumps({"series": series_id, "season": season, "after": after}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_episode_cursor(cursor: str, series_id: str, season: int | None) -> str:
+    """The slot key to resume after; a cursor continues only the listing that issued it."""
+    try:
+        data = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (ValueError, binascii.Error, UnicodeError) as exc:
+        raise InvalidCursor() from exc
+    if (
+        not isinstance(data, dict)
+        or set(data) != {"series", "season", "after"}
+        or data["series"] != series_id
+        or data["season"] != season
+        or not isinstance(data["after"], str)
+        or not _SLOT_KEY.match(data["after"])
+    ):
+        raise InvalidCursor()
+    return str(data["after"])

@@ -57,3 +57,47 @@ class InvalidCursor(BadRequest):
 class StatusNotListable(Forbidden):
     def __init__(self) -> None:
         super().__init__("Only admins can list titles that are not READY")
+
+
+class SeriesNotUploadable(Conflict):
+    def __init__(self) -> None:
+        # A series is metadata only; its episodes are the titles that carry a source.
+        super().__init__(
+            "SERIES_NOT_UPLOADABLE", "A series has no source of its own: upload each episode's source instead"
+        )
+
+
+class SeriesNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("No such series (it does not exist, is not a series, or is withdrawn)", "SERIES_NOT_FOUND")
+
+
+class EpisodeExists(Conflict):
+    def __init__(self, season: int, number: int) -> None:
+        super().__init__("EPISODE_EXISTS", f"The series already has an episode {number} in season {season}")
+
+
+class VersionConflict(Conflict):
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(
+            "VERSION_CONFLICT", f"The title is at version {current}, not {expected}: read it again and retry"
+        )
+
+
+class TitleBusy(Conflict):
+    def __init__(self) -> None:
+        # The transcoding workflow owns a TRANSCODING title until it settles; withdrawing it under
+        # the workflow would let the workflow's own failure handling overwrite the withdrawal.
+        super().__init__("TITLE_BUSY", "The title is being transcoded; withdraw it once it is READY or FAILED")
+
+
+class SeriesNotEmpty(Conflict):
+    def __init__(self, live: int) -> None:
+        super().__init__(
+            "SERIES_HAS_EPISODES", f"The series still has {live} episode(s) that are not withdrawn: withdraw them first"
+        )
+
+
+class ConcurrentUpdate(Conflict):
+    def __init__(self) -> None:
+        super().__init__("CONCURRENT_UPDATE", "The title kept changing under this request: retry")

@@ -12,6 +12,7 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     StringConstraints,
     model_serializer,
+    model_validator,
 )
 
 # The same ratings the recommendation engine maps onto maturity tiers; anything else would be
@@ -29,13 +30,38 @@ LanguageTag = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"
 
 
 class TitleStatus(StrEnum):
-    """Lifecycle of a title. The transcoding workflow moves it UPLOADING -> TRANSCODING ->
-    READY | FAILED; only READY titles are visible to non-admins."""
+    """Lifecycle of a title. The transcoding workflow moves a movie or an episode UPLOADING ->
+    TRANSCODING -> READY | FAILED; a series (no media) is READY from its creation. An admin's
+    withdrawal makes any of them WITHDRAWN (final). Only READY titles are visible to non-admins."""
 
     UPLOADING = "UPLOADING"
     TRANSCODING = "TRANSCODING"
     READY = "READY"
     FAILED = "FAILED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+class TitleKind(StrEnum):
+    """A movie and an episode are playable (they get a source upload and renditions); a series is
+    metadata only, the parent of its episodes. Items written before kinds existed are movies."""
+
+    MOVIE = "movie"
+    SERIES = "series"
+    EPISODE = "episode"
+
+
+# Bounds of an episode's place; the episode-slot sort key zero-pads them to these widths
+# (EPISODE#{season:03d}#{number:04d}), so lexical order is (season, number) order.
+MAX_SEASON = 999
+MAX_EPISODE_NUMBER = 9999
+TitleText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+CastName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+Genres = Annotated[list[ShortText], Field(max_length=10)]
+Cast = Annotated[list[CastName], Field(max_length=100)]
+# 1888: the oldest surviving film; the upper bound leaves room for announced titles.
+Year = Annotated[int, Field(ge=1888, le=2100)]
+TitleId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 
 
 class _Strict(BaseModel):
@@ -44,16 +70,66 @@ class _Strict(BaseModel):
 
 
 class CreateTitleRequest(_Strict):
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)] = ""
-    genres: list[ShortText] = Field(default_factory=list, max_length=10)
-    cast: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]] = Field(
-        default_factory=list, max_length=100
-    )
+    """Body of POST /titles. ``kind`` defaults to movie (the request of a movie is unchanged); an
+    episode names its series (an existing, not withdrawn series) and its place in it."""
+
+    kind: TitleKind = TitleKind.MOVIE
+    title: TitleText
+    description: Description = ""
+    genres: Genres = Field(default_factory=list)
+    cast: Cast = Field(default_factory=list)
     language: LanguageTag
     maturity_rating: MaturityRating
-    # 1888: the oldest surviving film; the upper bound leaves room for announced titles.
-    year: int = Field(ge=1888, le=2100)
+    year: Year
+    series_id: TitleId | None = None
+    season: int | None = Field(default=None, ge=1, le=MAX_SEASON)
+    number: int | None = Field(default=None, ge=1, le=MAX_EPISODE_NUMBER)
+
+    @model_validator(mode="after")
+    def _episode_fields_only_on_episodes(self) -> CreateTitleRequest:
+        placed = {"series_id": self.series_id, "season": self.season, "number": self.number}
+        if self.kind is TitleKind.EPISODE:
+            missing = [name for name, value in placed.items() if value is None]
+            if missing:
+                raise ValueError(f"an episode needs {', '.join(missing)}")
+        else:
+            given = [name for name, value in placed.items() if value is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)} only apply to kind 'episode'")
+        return self
+
+
+# What PATCH may change: the descriptive metadata (never kind, status, an episode's place or media).
+EDITABLE_FIELDS: tuple[str, ...] = ("title", "description", "genres", "cast", "language", "maturity_rating", "year")
+
+
+class UpdateTitleRequest(_Strict):
+    """Body of PATCH /titles/{title_id}: the fields to change (at least one), validated as at
+    creation. ``kind`` and an episode's place are not editable. ``expected_version``: apply only if
+    the title is still at that version (else 409 VERSION_CONFLICT), so two admins editing the same
+    title cannot silently overwrite each other."""
+
+    title: TitleText | None = None
+    description: Description | None = None
+    genres: Genres | None = None
+    cast: Cast | None = None
+    language: LanguageTag | None = None
+    maturity_rating: MaturityRating | None = None
+    year: Year | None = None
+    expected_version: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _some_change_and_no_nulls(self) -> UpdateTitleRequest:
+        # null is not a value of any of these fields: sent explicitly it is a mistake, not "unset".
+        nulls = sorted(f for f in self.model_fields_set if getattr(self, f) is None)
+        if nulls:
+            raise ValueError(f"{', '.join(nulls)} cannot be null")
+        if not self.changes():
+            raise ValueError("nothing to change: send at least one of " + ", ".join(EDITABLE_FIELDS))
+        return self
+
+    def changes(self) -> dict[str, object]:
+        return {f: getattr(self, f) for f in EDITABLE_FIELDS if f in self.model_fields_set}
 
 
 class CreateTitleResponse(BaseModel):
@@ -124,12 +200,28 @@ class Rendition(BaseModel):
     bandwidth: int
 
 
+class PlaybackTier(BaseModel):
+    """One plan cap's nested rendition set, written by the transcoder (contract B)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    max_height: int
+    prefix: str
+    master: str
+    renditions: list[str] = Field(default_factory=list)
+
+
 class TitleRecord(BaseModel):
     """A title as stored (minus the key attributes); what the data-access layer hands back."""
 
     model_config = ConfigDict(extra="ignore")
 
     title_id: str
+    kind: TitleKind = TitleKind.MOVIE
+    # 1 at creation, +1 with every change of the item (catalog's and transcode's writes), in the
+    # same write; consumers of the events ignore anything older than what they hold. Items written
+    # before versions existed read as 0 until their next change.
+    version: int = 0
     title: str
     description: str = ""
     genres: list[str] = Field(default_factory=list)
@@ -145,12 +237,19 @@ class TitleRecord(BaseModel):
     duration_s: float | None = None
     renditions: list[Rendition] | None = None
     manifest_path: str | None = None
+    playback_tiers: list[PlaybackTier] | None = None
+    series_id: str | None = None
+    season: int | None = None
+    number: int | None = None
+    withdrawn_at: str | None = None
 
 
 class TitleView(BaseModel):
     """The public shape of a title; absent optional fields are omitted, not null."""
 
     title_id: str
+    kind: TitleKind
+    version: int
     title: str
     description: str
     genres: list[str]
@@ -163,6 +262,11 @@ class TitleView(BaseModel):
     duration_s: float | None = None
     renditions: list[Rendition] | None = None
     manifest_path: str | None = None
+    playback_tiers: list[PlaybackTier] | None = None
+    series_id: str | None = None
+    season: int | None = None
+    number: int | None = None
+    withdrawn_at: str | None = None
 
     @classmethod
     def of(cls, record: TitleRecord) -> TitleView:
@@ -178,6 +282,15 @@ class TitleView(BaseModel):
 
 
 class TitlePage(BaseModel):
+    items: list[TitleView]
+    # null on the last page: the client stops paging.
+    next_cursor: str | None = None
+
+
+class EpisodePage(BaseModel):
+    """GET /titles/{series_id}/episodes: episodes in (season, number) order."""
+
+    series_id: str
     items: list[TitleView]
     # null on the last page: the client stops paging.
     next_cursor: str | None = None
