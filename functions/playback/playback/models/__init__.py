@@ -1,0 +1,1 @@
+"""Request/response/error vocabulary and the domain records of the playback service."""
