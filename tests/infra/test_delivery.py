@@ -1,0 +1,274 @@
+"""Delivery (issue 12) in the synthesized Reelstack template: the CloudFront distribution in front of
+the media bucket (OAC, titles/ only, key group from context, cache policies, CORS, Origin Shield),
+the bucket policy, the signing grant and the prefill wiring; plus a synth without the key."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import cdn_keys
+from infra.constructs import delivery as delivery_construct
+from tests.infra.conftest import TEST_CDN_PUBLIC_KEY_PEM, Synth, find_one, logical_id
+
+
+def _distribution(reelstack: Synth) -> dict[str, Any]:
+    _, dist = find_one(reelstack.resources("AWS::CloudFront::Distribution"), lambda k, v: True)
+    return dist["Properties"]["DistributionConfig"]
+
+
+def _behaviour(config: dict[str, Any], pattern: str) -> dict[str, Any]:
+    return next(b for b in config["CacheBehaviors"] if b["PathPattern"] == pattern)
+
+
+def _ref(reelstack: Synth, construct: Any) -> dict[str, str]:
+    return {"Ref": logical_id(reelstack, construct)}
+
+
+def test_only_titles_behaviours_exist_and_manifests_come_first(reelstack: Synth) -> None:
+    config = _distribution(reelstack)
+    assert [b["PathPattern"] for b in config["CacheBehaviors"]] == ["titles/*.m3u8", "titles/*"]
+    for behaviour in [*config["CacheBehaviors"], config["DefaultCacheBehavior"]]:
+        assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert "POST" not in behaviour["AllowedMethods"] and "PUT" not in behaviour["AllowedMethods"]
+
+
+def test_default_behaviour_answers_403_without_the_origin(reelstack: Synth) -> None:
+    default = _distribution(reelstack)["DefaultCacheBehavior"]
+    (association,) = default["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    fn_lid = association["FunctionARN"]["Fn::GetAtt"][0]
+    fn = reelstack.template_json["Resources"][fn_lid]
+    code = fn["Properties"]["FunctionCode"]
+    assert "statusCode: 403" in code and "request" not in code.split("return", 1)[1]
+    assert fn["Properties"]["AutoPublish"] is True
+    # Nothing from the default behaviour is cached (CachingDisabled managed policy).
+    assert default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+
+
+def test_every_behaviour_requires_a_grant_from_the_key_group(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    config = _distribution(reelstack)
+    for behaviour in [*config["CacheBehaviors"], config["DefaultCacheBehavior"]]:
+        assert behaviour["TrustedKeyGroups"] == [_ref(reelstack, delivery.key_group)]
+    (group,) = reelstack.resources("AWS::CloudFront::KeyGroup").values()
+    assert group["Properties"]["KeyGroupConfig"]["Items"] == [_ref(reelstack, delivery.public_key)]
+    (key,) = reelstack.resources("AWS::CloudFront::PublicKey").values()
+    assert key["Properties"]["PublicKeyConfig"]["EncodedKey"] == TEST_CDN_PUBLIC_KEY_PEM.strip() + "\n"
+    # The private half is nowhere in the template.
+    assert "PRIVATE KEY" not in json.dumps(reelstack.template_json)
+
+
+def test_origin_access_control_and_origin_shield(reelstack: Synth) -> None:
+    config = _distribution(reelstack)
+    (origin,) = config["Origins"]
+    media_bucket = reelstack.stack.media.media_bucket
+    assert origin["DomainName"] == {"Fn::GetAtt": [logical_id(reelstack, media_bucket), "RegionalDomainName"]}
+    assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy OAI
+    oac_lid = origin["OriginAccessControlId"]["Fn::GetAtt"][0]
+    oac = reelstack.template_json["Resources"][oac_lid]["Properties"]["OriginAccessControlConfig"]
+    assert oac["OriginAccessControlOriginType"] == "s3"
+    assert oac["SigningBehavior"] == "always" and oac["SigningProtocol"] == "sigv4"
+    assert origin["OriginShield"] == {"Enabled": True, "OriginShieldRegion": {"Ref": "AWS::Region"}}
+
+
+def _cache_policy(reelstack: Synth, behaviour: dict[str, Any]) -> dict[str, Any]:
+    lid = behaviour["CachePolicyId"]["Ref"]
+    return reelstack.template_json["Resources"][lid]["Properties"]["CachePolicyConfig"]
+
+
+def test_cache_policies_short_for_playlists_long_for_segments(reelstack: Synth) -> None:
+    config = _distribution(reelstack)
+    manifests = _cache_policy(reelstack, _behaviour(config, "titles/*.m3u8"))
+    segments = _cache_policy(reelstack, _behaviour(config, "titles/*"))
+    assert manifests["DefaultTTL"] <= 10 and manifests["MaxTTL"] <= 60 and manifests["MinTTL"] == 0
+    assert segments["DefaultTTL"] >= 86400 * 30 and segments["MinTTL"] >= 86400
+    for policy in (manifests, segments):
+        key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+        # Signing parameters and viewer cookies/headers stay out of the key: one copy for everyone.
+        assert key["CookiesConfig"]["CookieBehavior"] == "none"
+        assert key["HeadersConfig"]["HeaderBehavior"] == "none"
+        assert key["QueryStringsConfig"]["QueryStringBehavior"] == "none"
+    assert _behaviour(config, "titles/*.m3u8")["Compress"] is True
+    assert _behaviour(config, "titles/*")["Compress"] is False
+
+
+def test_cors_for_the_web_player(reelstack: Synth) -> None:
+    config = _distribution(reelstack)
+    for pattern in ("titles/*.m3u8", "titles/*"):
+        lid = _behaviour(config, pattern)["ResponseHeadersPolicyId"]["Ref"]
+        cors = reelstack.template_json["Resources"][lid]["Properties"]["ResponseHeadersPolicyConfig"]["CorsConfig"]
+        assert set(cors["AccessControlAllowMethods"]["Items"]) == {"GET", "HEAD", "OPTIONS"}
+        assert "Range" in cors["AccessControlAllowHeaders"]["Items"]
+        # "*" without credentials when no player origin is configured (never "*" with credentials).
+        assert cors["AccessControlAllowOrigins"]["Items"] == ["*"]
+        assert cors["AccessControlAllowCredentials"] is False
+
+
+def test_logging_without_cookies(reelstack: Synth) -> None:
+    logging = _distribution(reelstack)["Logging"]
+    assert logging["IncludeCookies"] is False
+    log_bucket = reelstack.template_json["Resources"][logical_id(reelstack, reelstack.stack.delivery.log_bucket)]
+    assert log_bucket["Properties"]["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
+
+
+def _media_bucket_statements(reelstack: Synth) -> list[dict[str, Any]]:
+    bucket_lid = logical_id(reelstack, reelstack.stack.media.media_bucket)
+    policies = reelstack.resources("AWS::S3::BucketPolicy").values()
+    (policy,) = [p for p in policies if p["Properties"]["Bucket"] == {"Ref": bucket_lid}]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def test_bucket_policy_lets_only_this_distribution_read_only_titles(reelstack: Synth) -> None:
+    statements = _media_bucket_statements(reelstack)
+    dist_lid = logical_id(reelstack, reelstack.stack.delivery.distribution)
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert len(allows) == 1, "only the CloudFront OAC statement may allow anything"
+    (allow,) = allows
+    assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allow["Action"] == "s3:GetObject"
+    assert {"Ref": dist_lid} in allow["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Join"][1]
+    (deny,) = [s for s in statements if s.get("Sid") == "CloudFrontReadsTitlesOnly"]
+    assert deny["Effect"] == "Deny" and deny["Action"] == "s3:GetObject"
+    assert deny["NotResource"]["Fn::Join"][1][-1] == "/titles/*"
+    assert deny["Condition"] == allow["Condition"]
+    assert not any(s.get("Principal") in ("*", {"AWS": "*"}) and s["Effect"] == "Allow" for s in statements)
+    bucket = reelstack.template_json["Resources"][logical_id(reelstack, reelstack.stack.media.media_bucket)]
+    assert all(bucket["Properties"]["PublicAccessBlockConfiguration"].values())
+
+
+def _function_policy_statements(reelstack: Synth, fn: Any) -> list[dict[str, Any]]:
+    role_lid = logical_id(reelstack, fn.role)
+    out: list[dict[str, Any]] = []
+    for policy in reelstack.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_lid} in policy["Properties"]["Roles"]:
+            out.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return out
+
+
+def test_grant_signing_sets_env_and_reads_one_secret(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    fn_props = reelstack.template_json["Resources"][logical_id(reelstack, delivery.prefill_function)]["Properties"]
+    env = fn_props["Environment"]["Variables"]
+    assert env["CDN_KEY_PAIR_ID"] == _ref(reelstack, delivery.public_key)
+    assert env["CDN_SIGNING_KEY_SECRET"] == "reelstack/cdn-signing-key"
+    assert env["CDN_SIGNING_KEY_STAGE"] == cdn_keys.key_fingerprint(TEST_CDN_PUBLIC_KEY_PEM.encode())
+    dist_lid = logical_id(reelstack, delivery.distribution)
+    assert env["CDN_URL"] == {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [dist_lid, "DomainName"]}]]}
+    statements = _function_policy_statements(reelstack, delivery.prefill_function)
+    secret_statements = [s for s in statements if "secretsmanager" in str(s["Action"])]
+    (statement,) = secret_statements
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    resource = json.dumps(statement["Resource"])
+    assert resource.endswith('":secret:reelstack/cdn-signing-key-??????"]]}')
+
+
+def test_env_names_match_the_signer() -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "layers" / "shared" / "python"))
+    from reelstack_common import cdn_signing
+
+    assert delivery_construct.ENV_CDN_URL == cdn_signing.ENV_CDN_URL
+    assert delivery_construct.ENV_KEY_PAIR_ID == cdn_signing.ENV_KEY_PAIR_ID
+    assert delivery_construct.ENV_SECRET == cdn_signing.ENV_SECRET
+    assert delivery_construct.ENV_SECRET_STAGE == cdn_signing.ENV_SECRET_STAGE
+
+
+def test_prefill_rule_queue_dlq_and_function(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    rule = reelstack.template_json["Resources"][logical_id(reelstack, delivery.prefill_rule)]["Properties"]
+    assert rule["EventPattern"] == {"source": ["reelstack.catalog"], "detail-type": ["TitlePublished"]}
+    assert rule["EventBusName"] == {"Ref": logical_id(reelstack, reelstack.stack.events.bus)}
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [logical_id(reelstack, delivery.prefill_queue), "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {
+        "Fn::GetAtt": [logical_id(reelstack, delivery.prefill_dead_letter_queue), "Arn"]
+    }
+    queue = reelstack.template_json["Resources"][logical_id(reelstack, delivery.prefill_queue)]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == delivery_construct.PREFILL_MAX_RECEIVES
+    fn = reelstack.template_json["Resources"][logical_id(reelstack, delivery.prefill_function)]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * fn["Timeout"]
+    assert fn["Handler"] == "delivery.handlers.prefill.lambda_handler"
+    assert fn["Environment"]["Variables"]["PREFILL_SECONDS"] == "300"
+    (mapping,) = [
+        m
+        for m in reelstack.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": logical_id(reelstack, delivery.prefill_function)}
+    ]
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_prefill_function_rights_are_exactly_what_it_uses(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    actions: set[str] = set()
+    for statement in _function_policy_statements(reelstack, delivery.prefill_function):
+        listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions.update(listed)
+        if any(a.startswith("dynamodb:") for a in listed):
+            assert statement["Resource"] == {"Fn::GetAtt": [logical_id(reelstack, delivery.prefill_table), "Arn"]}
+    assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert not any(a.startswith("s3:") for a in actions), "prefill reads through the CDN, never the bucket"
+    assert "secretsmanager:GetSecretValue" in actions
+
+
+def test_outputs(reelstack: Synth) -> None:
+    outputs = reelstack.template_json["Outputs"]
+    dist_lid = logical_id(reelstack, reelstack.stack.delivery.distribution)
+    assert outputs["CdnDomainName"]["Value"] == {"Fn::GetAtt": [dist_lid, "DomainName"]}
+    assert outputs["CdnKeyPairId"]["Value"] == _ref(reelstack, reelstack.stack.delivery.public_key)
+
+
+def test_delivery_has_no_cdk_nag_findings(reelstack: Synth) -> None:
+    findings = [
+        f"{v['ruleName']} at {c.get('constructPath')}"
+        for plugin in reelstack.validation_report().get("pluginReports", [])
+        for v in plugin.get("violations", [])
+        for c in v.get("violatingConstructs", [])
+        if "/Delivery/" in str(c.get("constructPath"))
+    ]
+    assert findings == []
+
+
+# --- a synth without the key: an error for deploys, a placeholder for tolerant synths ----------------
+
+
+@pytest.fixture(scope="module")
+def keyless(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """A small app holding only Delivery (and what it needs), synthesized without the key context."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_s3 as s3
+
+    from infra.constructs.delivery import Delivery
+    from infra.constructs.events import PlatformEvents
+    from tests.infra.conftest import TEST_CONTEXT, synth_stack
+
+    outdir = tmp_path_factory.mktemp("keyless")
+    context = {k: v for k, v in TEST_CONTEXT.items() if k != cdn_keys.PUBLIC_KEY_CONTEXT}
+    app = cdk.App(outdir=str(outdir), context=context, builtin_cloud_formation_validation=False)
+    stack = cdk.Stack(app, "KeylessDelivery")
+    bucket = s3.Bucket(stack, "Media")
+    Delivery(stack, "Delivery", media_bucket=bucket, events_bus=PlatformEvents(stack, "Events"), layers=[])
+    return synth_stack(app, stack, outdir)
+
+
+def test_synth_without_the_key_reports_an_error_naming_the_command(keyless: Synth) -> None:
+    # The CLI stops on aws:cdk:error metadata (``cdk synth``/``deploy`` exit non-zero).
+    metadata = json.loads((keyless.outdir / f"{keyless.stack.artifact_id}.metadata.json").read_text())
+    messages = [str(e["data"]) for entries in metadata.values() for e in entries if e["type"] == "aws:cdk:error"]
+    assert any("python -m infra.cdn_keys" in m and cdn_keys.PUBLIC_KEY_CONTEXT in m for m in messages), messages
+    (key,) = keyless.resources("AWS::CloudFront::PublicKey").values()
+    assert "MISSING" in key["Properties"]["PublicKeyConfig"]["EncodedKey"]
+    fn = next(iter(keyless.resources("AWS::Lambda::Function").values()))
+    assert "CDN_SIGNING_KEY_STAGE" not in fn["Properties"]["Environment"]["Variables"]
+
+
+def test_player_origins_from_context_enable_credentials(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+
+    app = cdk.App(context={delivery_construct.PLAYER_ORIGINS_CONTEXT: "https://app.example, https://b.example"})
+    assert delivery_construct.player_origins_from_context(app) == ["https://app.example", "https://b.example"]
+    assert delivery_construct.player_origins_from_context(cdk.App()) == []
