@@ -18,6 +18,7 @@ from infra.constructs.identity import Identity
 from infra.constructs.layers import Layers
 from infra.constructs.media_pipeline import MediaPipeline
 from infra.constructs.network import Network
+from infra.constructs.search import SearchService
 
 
 class ReelstackStack(Stack):
@@ -78,6 +79,19 @@ class ReelstackStack(Stack):
             catalog=self.catalog_data,
             media=self.media,
             layers=self.layers.all,
+        )
+
+        # Search (issue 14): OpenSearch in the VPC, GET /search*, indexer fed by the catalog's events.
+        self.search = SearchService(
+            self,
+            "Search",
+            api=self.edge,
+            events_bus=self.events,
+            catalog=self.catalog_data,
+            data=self.data,
+            layers=[*self.layers.all, self.layers.search],
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.private_subnets,
         )
 
         # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local

@@ -109,7 +109,14 @@ CATALOG = HttpService(
     alb_path_patterns=("/titles*",),
     alb_priority=200,
 )
+SEARCH = HttpService(
+    name="search",
+    handler="search.handlers.http.lambda_handler",
+    alb_path_patterns=("/search*",),
+    alb_priority=300,
+)
 HTTP_SERVICES: tuple[HttpService, ...] = (ACCOUNTS, CATALOG)
+HTTP_SERVICES += (SEARCH,)
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,8 @@ class LocalCloud:
         self._start_execution = start_execution
         moto_hooks.install(self.runtime, start_execution)
         prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url},
-                           {"dynamodb": self.dynamodb_url, "dynamodbstreams": self.dynamodb_url})
+                           {"dynamodb": self.dynamodb_url, "dynamodbstreams": self.dynamodb_url,
+                            "opensearch": self.search_url})
         assert self.assembly is not None
         for stack in self.assembly.stacks:
             prov.provision(stack)

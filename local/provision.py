@@ -176,6 +176,7 @@ class Provisioner:
             "AWS::ElasticLoadBalancingV2::Listener": self.alb_listener,
             "AWS::ElasticLoadBalancingV2::ListenerRule": self.alb_rule,
             "AWS::ElasticLoadBalancingV2::TargetGroup": self.target_group,
+            "AWS::OpenSearchService::Domain": self.search_domain,
         }
 
     # ---------------------------------------------------------------- data
@@ -485,6 +486,16 @@ class Provisioner:
                                      tuple(p.get("AuthorizationScopes", [])))
             self.out.http_routes.append(HttpRoute(p["ApiId"], p["RouteKey"], fn_arn, auth))
         self._pending_api.clear()
+
+    # ---------------------------------------------------------------- search
+    def search_domain(self, stack: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
+        # The local engine (osmem-server) stands in for the domain: its URL is the endpoint the
+        # functions get (a URL with http://, so the client does not sign). No engine -> "": search
+        # answers 503 SEARCH_UNAVAILABLE, as with a domain that is down.
+        name = p.get("DomainName") or _name(stack.name, lid, 28, lower=True)
+        url = self.service_endpoints.get("opensearch", "")
+        domain_arn = arn("es", f"domain/{name}")
+        res.physical[lid] = Physical(name, {"DomainEndpoint": url, "Arn": domain_arn, "DomainArn": domain_arn})
 
     # ---------------------------------------------------------------- ALB
     def alb(self, _s: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:

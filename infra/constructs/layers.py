@@ -20,6 +20,7 @@ SHARED_LAYER_DIR = REPO_ROOT / "layers" / "shared"
 DEPS_DIR = REPO_ROOT / "layers" / "deps"
 DEPS_REQUIREMENTS = DEPS_DIR / "requirements.txt"
 PYDANTIC_DIR = REPO_ROOT / "layers" / "pydantic"
+SEARCH_DIR = REPO_ROOT / "layers" / "search"
 FFMPEG_LAYER_DIR = REPO_ROOT / "layers" / "ffmpeg"
 
 # One runtime for every function and for the deps layer's wheels, chosen for this interpreter.
@@ -119,6 +120,7 @@ class Layers(Construct):
         unzipped, so it does not fit beside ``deps``)
     pydantic: pydantic alone (~10 MB), for the transcode steps' payload models; with ``ffmpeg`` it
         is all those functions get
+    search: opensearch-py (and requests) for the search functions only, beside ``all``
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
@@ -144,6 +146,16 @@ class Layers(Construct):
                 str(PYDANTIC_DIR),
                 bundling=_local_only(
                     PipLocalBundling(PYDANTIC_DIR / "requirements.txt", DEPS_PYTHON_VERSION, DEPS_PLATFORM)
+                ),
+            ),
+        )
+        self.search = self._layer(
+            "Search",
+            "opensearch-py: the search service's engine client",
+            lambda_.Code.from_asset(
+                str(SEARCH_DIR),
+                bundling=_local_only(
+                    PipLocalBundling(SEARCH_DIR / "requirements.txt", DEPS_PYTHON_VERSION, DEPS_PLATFORM)
                 ),
             ),
         )

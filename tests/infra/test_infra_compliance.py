@@ -33,6 +33,12 @@ EXPECTED_ACKNOWLEDGED_RULES = {
     "AwsSolutions-IAM5[Resource::<MediaMediaBucket84A4FA0D.Arn>/titles/*]",
     "AwsSolutions-S1",
     "AwsSolutions-SQS3",
+    # Search (issue 14): dedicated masters are a sizing setting; VPC + IAM-only access instead of an
+    # IP allowlist or a resource policy; HTTP actions per path under the one domain.
+    "AwsSolutions-OS3",
+    "AwsSolutions-OS4",
+    "AwsSolutions-OS5",
+    "AwsSolutions-IAM5[Resource::<SearchDomain62FD613E.Arn>/*]",
 }
 # Actions that only support Resource "*".
 STAR_RESOURCE_ACTIONS = {
