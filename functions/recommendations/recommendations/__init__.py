@@ -1,0 +1,1 @@
+"""Reelstack recommendations: the engine, the home page API, the training job, trending."""

@@ -1,0 +1,1 @@
+"""AWS adapters of the ports in ``recommendations.logic.ports``."""

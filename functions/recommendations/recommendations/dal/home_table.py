@@ -1,0 +1,240 @@
+"""The home table (``$HOME_TABLE``, keys ``pk``/``sk`` S): documents, campaigns, trending, model pointer.
+
+==========================  ================  ==================================================
+pk                          sk                attributes
+==========================  ================  ==================================================
+HOME#<profile_id>           DOC               doc (JSON string, bounded: logic.documents),
+                                              model_version, history_key, data_at, ratings_at
+CAMPAIGN                    <campaign_id>     name, title_ids, starts_at, ends_at (ISO UTC),
+                                              languages, audiences, priority, created_at, updated_at
+TRENDING                    LANG#<language>   counts (JSON {title: [day, week]}), at, rev
+MODEL                       CURRENT           model_version, artifact_key, fallback_key
+==========================  ================  ==================================================
+
+The document read is one GetItem through ``reelstack_common.dynamo`` (DAX when configured). A
+rating change only sets ``ratings_at`` (UpdateItem: it creates the item if there is none), which
+marks the document stale. Campaigns are one partition: a handful of items, read whole and cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from reelstack_common import dynamo
+
+from recommendations.dal.values import decimal, num
+from recommendations.logic import trending as trending_logic
+from recommendations.logic.ports import CampaignRecord, DependencyFailed, ModelPointer, StoredHome, Trending
+
+DOC_SK = "DOC"
+
+
+def home_key(profile_id: str) -> dict[str, str]:
+    return {"pk": f"HOME#{profile_id}", "sk": DOC_SK}
+
+
+def _stored(item: dict[str, Any]) -> StoredHome:
+    doc = item.get("doc")
+    return StoredHome(
+        profile_id=str(item["pk"]).removeprefix("HOME#"),
+        doc_json=doc if isinstance(doc, str) else None,
+        model_version=item.get("model_version"),
+        history_key=item.get("history_key"),
+        data_at=num(item.get("data_at")),
+        ratings_at=num(item.get("ratings_at")),
+    )
+
+
+class DynamoHomeStore:
+    def __init__(self, table_name: str) -> None:
+        self.table = dynamo.table(table_name)
+        self.name = table_name
+
+    def get(self, profile_id: str) -> StoredHome | None:
+        try:
+            item = self.table.get_item(Key=home_key(profile_id)).get("Item")
+        except Exception as exc:
+            # Named for the fallback metric: a DAX fault and a DynamoDB fault are told apart.
+            raise DependencyFailed("dax" if self.table.uses_dax else "store", f"{type(exc).__name__}: {exc}") from exc
+        return _stored(item) if item else None
+
+    def _item(self, home: StoredHome) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            **home_key(home.profile_id),
+            "data_at": decimal(home.data_at),
+            "ratings_at": decimal(home.ratings_at),
+        }
+        for name, value in (
+            ("doc", home.doc_json),
+            ("model_version", home.model_version),
+            ("history_key", home.history_key),
+        ):
+            if value is not None:
+                item[name] = value
+        return item
+
+    def put(self, home: StoredHome) -> None:
+        self.table.put_item(Item=self._item(home))
+
+    def put_many(self, homes: Iterable[StoredHome]) -> int:
+        n = 0
+        with self.table.batch_writer() as batch:
+            for home in homes:
+                batch.put_item(Item=self._item(home))
+                n += 1
+        return n
+
+    def versions(self, profile_ids: Sequence[str]) -> dict[str, StoredHome]:
+        """The stored version, ratings time and presence of a document per profile (no document
+        bodies): what a batch needs to skip written profiles and keep ``ratings_at``."""
+        out: dict[str, StoredHome] = {}
+        ids = list(dict.fromkeys(profile_ids))
+        client = dynamo.client()
+        for k in range(0, len(ids), 100):
+            keys = [dynamo.serialize(home_key(p)) for p in ids[k : k + 100]]
+            # "doc" is deliberately not projected (up to tens of KB each); its presence is told by
+            # model_version, which is only written together with a document.
+            request: dict[str, Any] = {
+                self.name: {
+                    "Keys": keys,
+                    "ProjectionExpression": "pk, model_version, ratings_at, data_at, history_key",
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = client.batch_get_item(RequestItems=request)
+                for raw in answer.get("Responses", {}).get(self.name, []):
+                    item = dynamo.deserialize(raw)
+                    stored = _stored(item)
+                    has_doc = item.get("model_version") is not None
+                    out[stored.profile_id] = StoredHome(
+                        stored.profile_id,
+                        "" if has_doc else None,
+                        stored.model_version,
+                        stored.history_key,
+                        stored.data_at,
+                        stored.ratings_at,
+                    )
+                request = answer.get("UnprocessedKeys") or {}
+        return out
+
+    def mark_ratings_changed(self, profile_id: str, at: float) -> None:
+        self.table.update_item(
+            Key=home_key(profile_id),
+            UpdateExpression="SET ratings_at = :t",
+            ExpressionAttributeValues={":t": decimal(at)},
+        )
+
+    def current_model(self) -> ModelPointer | None:
+        item = self.table.get_item(Key={"pk": "MODEL", "sk": "CURRENT"}, ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return ModelPointer(str(item["model_version"]), str(item["artifact_key"]), str(item["fallback_key"]))
+
+    def set_current_model(self, pointer: ModelPointer) -> None:
+        self.table.put_item(
+            Item={
+                "pk": "MODEL",
+                "sk": "CURRENT",
+                "model_version": pointer.model_version,
+                "artifact_key": pointer.artifact_key,
+                "fallback_key": pointer.fallback_key,
+            }
+        )
+
+
+def _campaign(item: dict[str, Any]) -> CampaignRecord:
+    return CampaignRecord(
+        campaign_id=str(item["sk"]),
+        name=str(item.get("name", "")),
+        title_ids=tuple(item.get("title_ids", [])),
+        starts_at=str(item.get("starts_at", "")),
+        ends_at=str(item.get("ends_at", "")),
+        languages=tuple(item.get("languages", [])),
+        audiences=tuple(item.get("audiences", [])),
+        priority=int(num(item.get("priority"))),
+        created_at=str(item.get("created_at", "")),
+        updated_at=str(item.get("updated_at", "")),
+    )
+
+
+class DynamoCampaignStore:
+    PK = "CAMPAIGN"
+
+    def __init__(self, table_name: str) -> None:
+        self.table = dynamo.table(table_name)
+
+    def put(self, c: CampaignRecord) -> None:
+        self.table.put_item(
+            Item={
+                "pk": self.PK,
+                "sk": c.campaign_id,
+                "name": c.name,
+                "title_ids": list(c.title_ids),
+                "starts_at": c.starts_at,
+                "ends_at": c.ends_at,
+                "languages": list(c.languages),
+                "audiences": list(c.audiences),
+                "priority": c.priority,
+                "created_at": c.created_at,
+                "updated_at": c.updated_at,
+            }
+        )
+
+    def get(self, campaign_id: str) -> CampaignRecord | None:
+        item = self.table.get_item(Key={"pk": self.PK, "sk": campaign_id}, ConsistentRead=True).get("Item")
+        return _campaign(item) if item else None
+
+    def delete(self, campaign_id: str) -> bool:
+        out = self.table.delete_item(Key={"pk": self.PK, "sk": campaign_id}, ReturnValues="ALL_OLD")
+        return bool(out.get("Attributes"))
+
+    def list(self) -> list[CampaignRecord]:
+        items = self.table.query_all(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": self.PK})
+        return [_campaign(i) for i in items]
+
+
+class DynamoTrendingStore:
+    """``consistent=True`` for the stream consumer's read-modify-write; the API reads eventually."""
+
+    def __init__(self, table_name: str, *, consistent: bool = False) -> None:
+        self.table = dynamo.table(table_name)
+        self.consistent = consistent
+
+    @staticmethod
+    def _key(language: str) -> dict[str, str]:
+        return {"pk": "TRENDING", "sk": f"LANG#{language}"}
+
+    def get(self, language: str) -> Trending | None:
+        item = self.table.get_item(Key=self._key(language), ConsistentRead=self.consistent).get("Item")
+        if not item:
+            return None
+        return Trending(
+            language,
+            num(item.get("at")),
+            trending_logic.decode_counts(str(item.get("counts", "{}"))),
+            int(num(item.get("rev"))),
+        )
+
+    def replace(self, t: Trending, expected_revision: int) -> bool:
+        from botocore.exceptions import ClientError
+
+        condition = "attribute_not_exists(pk)" if expected_revision == 0 else "rev = :expected"
+        values = {":expected": expected_revision} if expected_revision else {}
+        try:
+            self.table.put_item(
+                Item={
+                    **self._key(t.language),
+                    "counts": trending_logic.encode_counts(t.counts),
+                    "at": decimal(t.at),
+                    "rev": expected_revision + 1,
+                },
+                ConditionExpression=condition,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+            return True
+        except ClientError as exc:
+            if dynamo.is_conditional_check_failure(exc):
+                return False
+            raise

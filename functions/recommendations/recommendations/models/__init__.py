@@ -1,0 +1,1 @@
+"""The recommendations service's vocabulary: request bodies, responses, errors."""
