@@ -78,6 +78,7 @@ class ReelstackStack(Stack):
             identity=self.identity,
             catalog=self.catalog_data,
             media=self.media,
+            events=self.events,
             layers=self.layers.all,
         )
 

@@ -115,8 +115,10 @@ class CatalogData(Construct):
     """Attributes other code uses:
 
     catalog_table: pk/sk (S), GSI ``gsi1`` (gsi1pk = ``STATUS#{status}``, gsi1sk =
-        ``{created_at}#{title_id}``: the listing by status), env ``CATALOG_TABLE``. The catalog
-        service writes titles; the transcode workflow moves them through their statuses.
+        ``{created_at}#{title_id}``: the listing by status), env ``CATALOG_TABLE``, stream
+        NEW_AND_OLD_IMAGES (the catalog's outbox). The catalog service writes titles, series and
+        episodes; the transcode workflow moves them through their statuses. Item layout:
+        functions/catalog/catalog/dal/dynamo_titles.py and docs/architecture.md.
     gsi1_arn: the listing index by name (no index wildcard)
     """
 
@@ -128,7 +130,14 @@ class CatalogData(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.catalog_table = single_table(self, "CatalogTable", removal_policy=removal_policy)
+        # The stream is the catalog's outbox (the catalog's outbox function publishes the changes a
+        # write announces); NEW_AND_OLD_IMAGES so a change's version can be compared with the last.
+        self.catalog_table = single_table(
+            self,
+            "CatalogTable",
+            removal_policy=removal_policy,
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
+        )
         cfn_table = self.catalog_table.node.default_child
         assert isinstance(cfn_table, dynamodb.CfnTable)
         cfn_table.override_logical_id(_CATALOG_TABLE_LOGICAL_ID)

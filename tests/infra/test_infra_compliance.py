@@ -54,6 +54,8 @@ STAR_RESOURCE_ACTIONS = {
     "logs:PutResourcePolicy",
     "logs:DescribeResourcePolicies",
     "logs:DescribeLogGroups",
+    # a DynamoDB stream event source (the catalog outbox): ListStreams has no resource-level scope
+    "dynamodb:ListStreams",
 }
 
 

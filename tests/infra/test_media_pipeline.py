@@ -84,7 +84,14 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         pydantic_layer=layers.pydantic,
     )
     catalog = CatalogService(
-        stack, "Catalog", api=edge, identity=identity, catalog=catalog_data, media=pipeline, layers=layers.all
+        stack,
+        "Catalog",
+        api=edge,
+        identity=identity,
+        catalog=catalog_data,
+        media=pipeline,
+        events=platform_events,
+        layers=layers.all,
     )
     stack.pipeline, stack.catalog, stack.layers = pipeline, catalog, layers  # type: ignore[attr-defined]
     stack.catalog_data, stack.events = catalog_data, platform_events  # type: ignore[attr-defined]
@@ -376,6 +383,41 @@ def test_catalog_function_env_and_grants(media: Synth, ids: dict[str, str]) -> N
     assert _has(grants, "dynamodb:Query", ids["catalog_table"], "/index/gsi1")
     assert _has(grants, "s3:PutObject", ids["ingest"], "/uploads/*")
     assert not _has(grants, "s3:GetObject", ids["ingest"])
+
+
+def test_catalog_outbox_relays_the_table_stream_to_the_bus(media: Synth, ids: dict[str, str]) -> None:
+    """The catalog table's stream is the catalog's outbox: one mapping to the outbox function, from
+    the oldest record, resumed at the first unpublished record, aged-out batches to a DLQ."""
+    catalog = media.stack.catalog
+    table = media.resources("AWS::DynamoDB::Table")[ids["catalog_table"]]["Properties"]
+    assert table["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    outbox = logical_id(media, catalog.outbox_function)
+    props = media.resources("AWS::Lambda::Function")[outbox]["Properties"]
+    assert props["Handler"] == "catalog.handlers.outbox.lambda_handler"
+    assert props["Environment"]["Variables"]["EVENT_BUS_NAME"] == {"Ref": ids["bus"]}
+    (mapping,) = [
+        m["Properties"]
+        for m in media.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": outbox}
+    ]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": [ids["catalog_table"], "StreamArn"]}
+    assert mapping["StartingPosition"] == "TRIM_HORIZON"
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    dlq = logical_id(media, catalog.outbox_dead_letter_queue)
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [dlq, "Arn"]}
+    grants = _grants(_role_statements(media, outbox))
+    assert _has(grants, "events:PutEvents", ids["bus"])
+    assert _has(grants, "dynamodb:GetRecords", ids["catalog_table"], "StreamArn")
+    # It reads the stream only: no item access, no other bus.
+    assert not any(a.startswith("dynamodb:") and a.endswith("Item") for a, _ in grants)
+    assert {r for a, r in grants if a == "events:PutEvents"} == {json.dumps(_arn(ids["bus"]), sort_keys=True)}
+
+
+def test_catalog_function_may_run_its_transactions_and_episode_reads(media: Synth, ids: dict[str, str]) -> None:
+    grants = _grants(_role_statements(media, ids["catalog_fn"]))
+    for action in ("dynamodb:Query", "dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"):
+        assert _has(grants, action, ids["catalog_table"]), action
+    assert not _has(grants, "dynamodb:Scan", ids["catalog_table"])
 
 
 # --- cdk-nag -------------------------------------------------------------------------------------------

@@ -10,11 +10,14 @@ import boto3
 from botocore.config import Config
 
 from catalog.dal.dynamo_titles import DynamoTitleStore
+from catalog.dal.event_bus import EventBridgePublisher
 from catalog.dal.s3_uploads import S3UploadStore
+from catalog.logic.outbox import OutboxRelay
 from catalog.logic.titles import CatalogService, CatalogSettings
 
 _lock = threading.Lock()
 _service: CatalogService | None = None
+_relay: OutboxRelay | None = None
 
 
 def settings_from_env() -> CatalogSettings:
@@ -46,8 +49,23 @@ def catalog_service() -> CatalogService:
         return _service
 
 
+def outbox_relay() -> OutboxRelay:
+    """The stream -> event bus relay (the outbox function's only dependency)."""
+    global _relay
+    with _lock:
+        if _relay is None:
+            # A short connect/read budget and few retries: a record the bus did not take is retried
+            # by the stream mapping, so waiting long here only delays the records behind it.
+            client = boto3.client(
+                "events", config=Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 3})
+            )
+            _relay = OutboxRelay(EventBridgePublisher(client, os.environ["EVENT_BUS_NAME"]))
+        return _relay
+
+
 def reset() -> None:
-    """Drop the cached service (tests change the environment between cases)."""
-    global _service
+    """Drop the cached service and relay (tests change the environment between cases)."""
+    global _service, _relay
     with _lock:
         _service = None
+        _relay = None
