@@ -66,6 +66,7 @@ class Cloud:
             "MAX_DURATION_S": "600",
             # superfast keeps B-frames (the trim-after-pad path needs them) at a fraction of the CPU.
             "X264_PRESET": "superfast",
+            "PLAN_HEIGHT_CAPS": "720,1080,2160",
         }
 
     @staticmethod
@@ -117,7 +118,7 @@ class Cloud:
         created = "2026-11-25T15:59:00.000Z"
         self.dynamodb.Table(CATALOG).put_item(Item={
             "pk": f"TITLE#{title_id}", "sk": "META", "title_id": title_id, "name": f"Title {title_id}",
-            "status": status, "created_at": created,
+            "status": status, "created_at": created, "version": 1,
             "gsi1pk": f"STATUS#{status}", "gsi1sk": f"{created}#{title_id}",
         })
 

@@ -83,7 +83,7 @@ def test_moto_engine_runs_the_workflow_and_retries_a_chunk(engine, cloud, media,
 
     output = json.loads(desc["output"])
     assert output["published"]["status"] == "READY"
-    assert output["encoded"]["audio"]["key"] == "work/t-engine/audio/audio.mp4"
+    assert output["encoded"]["audio"]["key"] == "work/t-engine/audio/meta.json"
     assert len(json.dumps(output)) < 20_000
     assert cloud.title("t-engine")["status"] == "READY"
     assert "titles/t-engine/hls/master.m3u8" in cloud.keys("titles/t-engine/")

@@ -30,6 +30,19 @@ def decode_hls(playlist: Path) -> tuple[int, list[float], tuple[int, int]]:
         return len(times), times, (stream.codec_context.width, stream.codec_context.height)
 
 
+def first_presentation_time(rendition_dir: Path) -> int:
+    """Presentation time (timescale units) of the first sample of the first segment, read from the
+    boxes themselves (tfdt + the first composition offset), as an MSE player computes it."""
+    from transcode.media import cmaf
+
+    data = (rendition_dir / "init.mp4").read_bytes() + (rendition_dir / "seg_00000.m4s").read_bytes()
+    moof = next(b for b in cmaf.boxes(data) if b.kind == b"moof")
+    traf = cmaf.find(data, [b"traf"], moof.body, moof.end)
+    base, _samples, _duration, first_offset = cmaf._read_traf(bytearray(data), moof.start, moof.end, 0)
+    assert traf is not None
+    return base + first_offset
+
+
 def test_full_chain_with_51_audio_at_ntsc_rate(cloud, media, tmp_path):
     src = media("ntsc51-640", width=640, height=360, seconds=5, rate="30000/1001", audio="5.1")
     cloud.create_title("t1")
@@ -44,36 +57,49 @@ def test_full_chain_with_51_audio_at_ntsc_rate(cloud, media, tmp_path):
     # every payload between states stays small: keys and numbers, never media
     assert max(len(json.dumps(i.input)) for i in execution.invocations) < 8_000
 
-    # master playlist: two video variants (native 360p + 240p), one stereo AAC group
+    # master playlist: two video variants (native 360p + 240p), one stereo AAC group, nested in the
+    # innermost plan tier (both are <= 720 high)
+    inner = "cap2160/cap1080/cap720/"
     hls = cloud.download_prefix("titles/t1/hls/", tmp_path / "hls")
     master = m3u8.load(str(hls / "master.m3u8"))
     assert master.is_variant
-    variants = {p.uri.split("/")[0]: p.stream_info for p in master.playlists}
+    variants = {p.uri.rsplit("/", 2)[-2]: p for p in master.playlists}
     assert set(variants) == {"360p", "240p"}
-    assert variants["360p"].resolution == (640, 360) and variants["240p"].resolution == (426, 240)
-    for info in variants.values():
-        assert info.bandwidth > 0 and info.audio
+    assert {p.uri for p in master.playlists} == {f"{inner}360p/index.m3u8", f"{inner}240p/index.m3u8"}
+    infos = {name: p.stream_info for name, p in variants.items()}
+    assert infos["360p"].resolution == (640, 360) and infos["240p"].resolution == (426, 240)
+    for info in infos.values():
+        assert info.bandwidth > 0 and info.audio and info.average_bandwidth <= info.bandwidth
         assert info.codecs.startswith("avc1.") and "mp4a.40.2" in info.codecs
+        assert info.frame_rate == pytest.approx(29.97)
     audio = [m for m in master.media if m.type == "AUDIO"]
-    assert len(audio) == 1 and audio[0].channels == "2"
+    assert len(audio) == 1 and audio[0].channels == "2" and audio[0].uri == f"{inner}audio/index.m3u8"
+    # every tier has its own master listing exactly the renditions inside it, by relative URIs
+    for tier in ("cap2160/", "cap2160/cap1080/", inner):
+        tier_master = m3u8.load(str(hls / tier / "master.m3u8"))
+        assert sorted(p.uri for p in tier_master.playlists) == sorted(
+            f"{inner[len(tier):]}{n}/index.m3u8" for n in ("240p", "360p"))
+        assert [m.uri for m in tier_master.media] == [f"{inner[len(tier):]}audio/index.m3u8"]
 
     # every segment of every playlist is in S3, segments tile the title with no discontinuity
     keys = set(cloud.keys("titles/t1/hls/"))
     for name in ("360p", "240p", "audio"):
-        media_pl = m3u8.load(str(hls / name / "index.m3u8"))
+        media_pl = m3u8.load(str(hls / inner / name / "index.m3u8"))
         assert media_pl.is_endlist and media_pl.playlist_type == "vod"
         assert not any(s.discontinuity for s in media_pl.segments)
-        assert all(f"titles/t1/hls/{name}/{s.uri}" in keys for s in media_pl.segments)
-        assert f"titles/t1/hls/{name}/{media_pl.segment_map[0].uri}" in keys
+        assert all(f"titles/t1/hls/{inner}{name}/{s.uri}" in keys for s in media_pl.segments)
+        assert f"titles/t1/hls/{inner}{name}/{media_pl.segment_map[0].uri}" in keys
         assert sum(s.duration for s in media_pl.segments) == pytest.approx(150 * 1001 / 30000, abs=0.05)
         if name != "audio":
             assert [round(s.duration, 3) for s in media_pl.segments] == [2.002, 2.002, 1.001]
-            frames, times, size = decode_hls(hls / name / "index.m3u8")
+            frames, times, size = decode_hls(hls / inner / name / "index.m3u8")
             assert frames == source_frames
             assert all(b > a for a, b in zip(times, times[1:], strict=False))  # monotonic
             steps = {round(b - a, 4) for a, b in zip(times, times[1:], strict=False)}
             assert steps == {round(1001 / 30000, 4)}  # no gaps or duplicates at chunk seams
-            assert size == variants[name].resolution
+            assert size == infos[name].resolution
+        # the first segment starts at 0 in both tracks: no hole before the first frame
+        assert first_presentation_time(hls / inner / name) == 0
 
     # part index: one row per segment, keyed ((title, format), part)
     for name in ("360p", "240p", "audio"):
@@ -82,9 +108,16 @@ def test_full_chain_with_51_audio_at_ntsc_rate(cloud, media, tmp_path):
         for r in rows:
             assert r["s3_key"] in keys and int(r["bytes"]) > 0 and float(r["duration_s"]) > 0
 
-    # the title: READY, with renditions, duration, manifest and quality
+    # the title: READY, with renditions, duration, manifest, tiers and quality; claim, outputs and
+    # READY each moved the version once (contract D)
     item = cloud.title("t1")
     assert item["status"] == "READY" and item["gsi1pk"] == "STATUS#READY"
+    assert int(item["version"]) == 1 + 3
+    tiers = [(int(t["max_height"]), t["prefix"], t["master"], t["renditions"]) for t in item["playback_tiers"]]
+    assert tiers == [
+        (720, f"titles/t1/hls/{inner}", f"titles/t1/hls/{inner}master.m3u8", ["360p", "240p"]),
+        (1080, "titles/t1/hls/cap2160/cap1080/", "titles/t1/hls/cap2160/cap1080/master.m3u8", ["360p", "240p"]),
+        (2160, "titles/t1/hls/cap2160/", "titles/t1/hls/cap2160/master.m3u8", ["360p", "240p"])]
     assert item["manifest_path"] == "titles/t1/hls/master.m3u8"
     assert float(item["duration_s"]) == pytest.approx(5.005)
     assert [(r["name"], int(r["width"]), int(r["height"])) for r in item["renditions"]] == [
@@ -100,6 +133,9 @@ def test_full_chain_with_51_audio_at_ntsc_rate(cloud, media, tmp_path):
     assert published[0]["source"] == "reelstack.catalog"
     detail = published[0]["detail"]
     assert detail["title_id"] == "t1" and detail["manifest_path"] == "titles/t1/hls/master.m3u8"
+    assert detail["version"] == int(item["version"]) and "kind" not in detail
+    assert [t["max_height"] for t in detail["playback_tiers"]] == [720, 1080, 2160]
+    assert detail["playback_tiers"][0]["master"] == f"titles/t1/hls/{inner}master.m3u8"
     assert detail["duration_s"] == pytest.approx(5.005)
     assert [r["name"] for r in detail["renditions"]] == ["360p", "240p"]
     assert set(detail["renditions"][0]) == {"name", "width", "height", "bandwidth"}
@@ -130,23 +166,31 @@ def test_chunk_fault_is_retried_and_the_retry_is_byte_identical(cloud, media, mo
         "video": job["plan"]["video"], "renditions": job["plan"]["renditions"],
         "quality_every": job["plan"]["quality_every"], "chunk": job["plan"]["chunks"][1]}
     name = job["plan"]["renditions"][0]["name"]
-    key = f"work/t-fault/chunks/{name}/00001.mp4"
+    prefix = f"titles/t-fault/hls/cap2160/cap1080/cap720/{name}/"
 
     encode_chunk.lambda_handler({**item, "attempt": 0})
-    clean = cloud.digest(key)
+    written = cloud.keys(prefix)
+    assert written == [prefix + "init.mp4", prefix + "seg_00001.m4s"]  # chunk 1 = segment 1
+    clean = {key: cloud.digest(key) for key in written}
 
     monkeypatch.setenv("TRANSCODE_FAULTS", json.dumps({"encode_chunk": {"fail_attempts": 1, "chunks": [1]}}))
     wiring.reset()  # a changed environment is a new execution environment (cold start)
     with pytest.raises(Exception) as failed:
         encode_chunk.lambda_handler({**item, "attempt": 0})
     assert type(failed.value).__name__ == "TransientError"
-    # other chunks are unaffected by the fault
+    # other chunks are unaffected by the fault, and write the same init segment
     encode_chunk.lambda_handler({**item, "chunk": job["plan"]["chunks"][0], "attempt": 0})
+    assert cloud.digest(prefix + "init.mp4") == clean[prefix + "init.mp4"]
     out = encode_chunk.lambda_handler({**item, "attempt": 1})
     assert out == {"index": 1, "frames": 50}
-    assert cloud.digest(key) == clean
+    # the retry rewrote the same objects with the same bytes: nothing stray, nothing different
+    assert {key: cloud.digest(key) for key in written} == clean
+    assert cloud.keys(prefix) == [prefix + "init.mp4", prefix + "seg_00000.m4s", prefix + "seg_00001.m4s"]
     meta = json.loads(cloud.get("work/t-fault/chunks/meta/00001.json"))
     assert meta["frames"] == 50 and set(meta["quality"]) == {name}
+    [segment] = meta["tracks"][name]["segments"]
+    assert segment["index"] == 1 and segment["duration_s"] == 2.0
+    assert [int(r["part_num"]) for r in cloud.parts("t-fault", name)] == [0, 1]
 
 
 def test_workflow_retries_an_injected_chunk_fault(cloud, media, monkeypatch):
@@ -225,7 +269,7 @@ def test_variable_frame_rate_source_is_resampled_onto_the_grid(cloud, media_dir,
     p = execution.calls("plan")[0].output
     assert p["video"]["exact"] is False
     hls = cloud.download_prefix("titles/t-vfr/hls/", tmp_path / "hls")
-    frames, times, _size = decode_hls(hls / "180p" / "index.m3u8")
+    frames, times, _size = decode_hls(hls / "cap2160/cap1080/cap720/180p" / "index.m3u8")
     assert abs(frames - p["total_frames"]) <= 1
     assert all(round(b - a, 4) == round(1 / 30, 4) for a, b in zip(times, times[1:], strict=False))
     assert cloud.title("t-vfr")["status"] == "READY"

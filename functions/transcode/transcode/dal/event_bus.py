@@ -23,7 +23,7 @@ class EventBridgeBus(EventBus):
                 "EventBusName": self.bus_name,
                 "Source": EVENT_SOURCE,
                 "DetailType": detail_type,
-                "Detail": detail.model_dump_json(),
+                "Detail": detail.model_dump_json(exclude_none=True),
             }])
         except (ClientError, BotoCoreError) as exc:
             raise TransientError(f"EventBridge did not take {detail_type}: {exc}") from exc

@@ -34,15 +34,21 @@ class DynamoPartIndex(PartIndex):
     def __init__(self, table: Any) -> None:
         self.table = table  # a boto3 DynamoDB Table resource
 
-    def replace(self, title_id: str, rendition: str, parts: Sequence[Mapping[str, Any]]) -> int:
-        """Write parts 0..n-1 (overwriting) and delete any part >= n left by an earlier run."""
+    def put(self, title_id: str, rendition: str, parts: Sequence[Mapping[str, Any]]) -> int:
         pk = part_pk(title_id, rendition)
         with self.table.batch_writer(overwrite_by_pkeys=["title_format", "part_num"]) as batch:
-            for num, part in enumerate(parts):
-                batch.put_item(Item=to_dynamo({**part, "title_format": pk, "part_num": num}))
-        stale = [n for n in self.part_numbers(title_id, rendition) if n >= len(parts)]
-        self._delete(pk, stale)
+            for part in parts:
+                batch.put_item(Item=to_dynamo({**part, "title_format": pk}))
         return len(parts)
+
+    def delete(self, title_id: str, rendition: str, numbers: Sequence[int]) -> int:
+        self._delete(part_pk(title_id, rendition), numbers)
+        return len(numbers)
+
+    def truncate(self, title_id: str, rendition: str, count: int) -> int:
+        stale = [n for n in self.part_numbers(title_id, rendition) if n >= count]
+        self._delete(part_pk(title_id, rendition), stale)
+        return len(stale)
 
     def delete_rendition(self, title_id: str, rendition: str) -> int:
         try:

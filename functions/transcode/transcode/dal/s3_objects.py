@@ -54,6 +54,19 @@ class S3ObjectStore(ObjectStore):
             extra["CacheControl"] = cache_control
         self.s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
 
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str,
+                  cache_control: str | None = None) -> None:
+        extra: dict[str, str] = {"ContentType": content_type}
+        if cache_control:
+            extra["CacheControl"] = cache_control
+        self.s3.put_object(Bucket=bucket, Key=key, Body=data, **extra)
+
+    def list_etags(self, bucket: str, prefix: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            out.update({obj["Key"]: str(obj.get("ETag", "")).strip('"') for obj in page.get("Contents", [])})
+        return out
+
     def download_file(self, bucket: str, key: str, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.s3.download_file(bucket, key, str(path))

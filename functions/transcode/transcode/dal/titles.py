@@ -48,13 +48,14 @@ class DynamoTitleStore(TitleStore):
                 Key=title_key(title_id),
                 UpdateExpression=("SET #s = :s, gsi1pk = :g, transcode_job_id = :j, source_etag = :e, "
                                   "updated_at = :now, gsi1sk = if_not_exists(gsi1sk, :gsk) "
-                                  "REMOVE failure_reason"),
+                                  "REMOVE failure_reason ADD version :one"),
                 ConditionExpression=("attribute_exists(pk) AND (#s = :waiting OR "
                                      "(#s = :s AND transcode_job_id = :j))"),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={":s": TRANSCODING, ":g": f"STATUS#{TRANSCODING}", ":j": job_id,
                                            ":e": source_etag or "", ":now": now_iso(),
-                                           ":gsk": f"{now_iso()}#{title_id}", ":waiting": UPLOADING},
+                                           ":gsk": f"{now_iso()}#{title_id}", ":waiting": UPLOADING,
+                                           ":one": 1},
                 # The refusing item comes back with the error: no GetItem (nor its IAM grant) needed.
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
@@ -68,6 +69,15 @@ class DynamoTitleStore(TitleStore):
                                 "before uploading its video.")
         return str(_deserialize.deserialize(current["status"])) if "status" in current else "(no status)"
 
+    def ownership(self, title_id: str) -> tuple[str | None, str | None]:
+        item = self.table.get_item(Key=title_key(title_id), ConsistentRead=True,
+                                   ProjectionExpression="#s, transcode_job_id",
+                                   ExpressionAttributeNames={"#s": "status"}).get("Item")
+        if not item:
+            return None, None
+        job = item.get("transcode_job_id")
+        return str(item.get("status")), (str(job) if job is not None else None)
+
     def record_outputs(self, title_id: str, job_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """Set output attributes; returns their previous values (an earlier upload's renditions)."""
         names = {f"#a{i}": k for i, k in enumerate(attrs)}
@@ -76,13 +86,15 @@ class DynamoTitleStore(TitleStore):
         return self._owned_update(title_id, job_id, f"SET {sets}, updated_at = :now",
                                   names, {**values, ":now": now_iso()}, allowed=(TRANSCODING,))
 
-    def mark_ready(self, title_id: str, job_id: str) -> None:
-        # READY -> READY is allowed so a retried publish step is idempotent.
-        self._owned_update(title_id, job_id, "SET #s = :ready, gsi1pk = :g, updated_at = :now",
-                           {"#s": "status"}, {":ready": READY, ":g": f"STATUS#{READY}", ":now": now_iso()},
-                           allowed=(TRANSCODING, READY))
+    def mark_ready(self, title_id: str, job_id: str) -> dict[str, Any]:
+        # READY -> READY is allowed so a retried publish step is idempotent (it still counts as a
+        # write: the version moves, and consumers only ever act on the newest version).
+        return self._owned_update(title_id, job_id, "SET #s = :ready, gsi1pk = :g, updated_at = :now",
+                                  {"#s": "status"},
+                                  {":ready": READY, ":g": f"STATUS#{READY}", ":now": now_iso()},
+                                  allowed=(TRANSCODING, READY), returns="ALL_NEW")
 
-    def mark_failed(self, title_id: str, job_id: str | None, reason: str) -> bool:
+    def mark_failed(self, title_id: str, job_id: str | None, reason: str) -> int | None:
         """FAILED with a reason, only if `job_id` claimed the title. Returns whether it was marked.
 
         A job that never claimed the title (a failure before the claim, an upload for a title that
@@ -91,34 +103,38 @@ class DynamoTitleStore(TitleStore):
             return False
         condition = "attribute_exists(pk) AND transcode_job_id = :j"
         values: dict[str, Any] = {":f": FAILED, ":g": f"STATUS#{FAILED}", ":r": reason[:1000],
-                                  ":now": now_iso(), ":j": job_id}
+                                  ":now": now_iso(), ":j": job_id, ":one": 1}
         try:
-            self.table.update_item(
+            resp = self.table.update_item(
                 Key=title_key(title_id),
                 UpdateExpression="SET #s = :f, gsi1pk = :g, failure_reason = :r, updated_at = :now "
-                                 "REMOVE manifest_path, renditions, quality, duration_s",
+                                 "REMOVE manifest_path, renditions, quality, duration_s, playback_tiers "
+                                 "ADD version :one",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=values,
+                ReturnValues="UPDATED_NEW",
             )
-            return True
         except ClientError as exc:
             if conditional_failed(exc):
-                return False
+                return None
             raise
+        return int(from_dynamo(resp.get("Attributes", {})).get("version") or 0)
 
     def _owned_update(self, title_id: str, job_id: str, expression: str, names: dict[str, str],
-                      values: dict[str, Any], *, allowed: Sequence[str]) -> dict[str, Any]:
+                      values: dict[str, Any], *, allowed: Sequence[str],
+                      returns: str = "UPDATED_OLD") -> dict[str, Any]:
+        """Contract D: every write of the title item moves its `version` (ADD: atomic)."""
         status_values = {f":st{i}": s for i, s in enumerate(allowed)}
         try:
             resp = self.table.update_item(
                 Key=title_key(title_id),
-                UpdateExpression=expression,
+                UpdateExpression=f"{expression} ADD version :one",
                 ConditionExpression=(f"attribute_exists(pk) AND transcode_job_id = :job AND "
                                      f"#status IN ({', '.join(status_values)})"),
                 ExpressionAttributeNames={**names, "#status": "status"},
-                ExpressionAttributeValues={**values, **status_values, ":job": job_id},
-                ReturnValues="UPDATED_OLD",
+                ExpressionAttributeValues={**values, **status_values, ":job": job_id, ":one": 1},
+                ReturnValues=returns,
             )
         except ClientError as exc:
             if conditional_failed(exc):

@@ -1,4 +1,5 @@
-"""Assemble step: chunks -> HLS, part index, title outputs. Input: `AssembleInput`. Output: `Assembled`.
+"""Assemble step: playlists from the chunks' and the audio's segment records (no media), title outputs.
+Input: `AssembleInput`. Output: `Assembled`.
 """
 
 from __future__ import annotations

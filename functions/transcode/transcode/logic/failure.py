@@ -12,8 +12,8 @@ import logging
 from transcode.logic import keys
 from transcode.logic.ports import Dependencies, PartIndex
 from transcode.logic.upload import job_id_of, title_id_of
+from transcode.media.hls import AUDIO_NAME
 from transcode.media.ladder import LADDER_NAMES
-from transcode.media.package import AUDIO_NAME
 from transcode.models.domain import TITLE_FAILED, TitleFailedDetail
 from transcode.models.errors import PERMANENT_ERRORS, TransientError
 from transcode.models.steps import Failed, FailInput, StepError
@@ -48,7 +48,8 @@ def fail(state: FailInput, deps: Dependencies) -> Failed:
     if not title_id:
         log.warning("failure without a title (%s)", reason)
         return Failed(title_id=None, status="IGNORED", failure_reason=reason, deleted=0)
-    if not deps.titles.mark_failed(title_id, job_id_of(state), reason):
+    version = deps.titles.mark_failed(title_id, job_id_of(state), reason)
+    if version is None:
         # Missing title, or a job that never claimed it (or lost it): its outputs are not ours.
         log.warning("title %s not marked FAILED (missing or not owned by this job): %s", title_id, reason)
         return Failed(title_id=title_id, status="NOT_OWNED", failure_reason=reason, deleted=0)
@@ -56,7 +57,8 @@ def fail(state: FailInput, deps: Dependencies) -> Failed:
     deleted += deps.objects.delete_prefix(settings.media_bucket, keys.work_prefix(title_id))
     deleted += _delete_parts(deps.parts, title_id, state)
     try:
-        deps.bus.publish(TITLE_FAILED, TitleFailedDetail(title_id=title_id, failure_reason=reason))
+        deps.bus.publish(TITLE_FAILED, TitleFailedDetail(title_id=title_id, failure_reason=reason,
+                                                         version=version or None))
     except TransientError:
         log.exception("could not announce the failure of %s", title_id)  # the title item is the record
     log.info("title %s FAILED: %s (%s objects/rows deleted)", title_id, reason, deleted)

@@ -34,6 +34,15 @@ class ObjectStore(ABC):
                     cache_control: str | None = None) -> None: ...
 
     @abstractmethod
+    def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str,
+                  cache_control: str | None = None) -> None:
+        """One PUT (never multipart), so the object's ETag is the MD5 of `data`."""
+
+    @abstractmethod
+    def list_etags(self, bucket: str, prefix: str) -> dict[str, str]:
+        """Every key under `prefix` with its ETag (without quotes)."""
+
+    @abstractmethod
     def download_file(self, bucket: str, key: str, path: Path) -> Path: ...
 
     @abstractmethod
@@ -64,24 +73,38 @@ class TitleStore(ABC):
         same job), else the status that refused it. Raises TitleNotFound for a missing title."""
 
     @abstractmethod
+    def ownership(self, title_id: str) -> tuple[str | None, str | None]:
+        """(status, transcode_job_id) of the title, read consistently; (None, None) if missing."""
+
+    @abstractmethod
     def record_outputs(self, title_id: str, job_id: str, attrs: Mapping[str, Any]) -> dict[str, Any]:
         """Set output attributes; returns their previous values. Raises Superseded if not owned."""
 
     @abstractmethod
-    def mark_ready(self, title_id: str, job_id: str) -> None:
-        """TRANSCODING (or READY: retries) -> READY. Raises Superseded if not owned."""
+    def mark_ready(self, title_id: str, job_id: str) -> dict[str, Any]:
+        """TRANSCODING (or READY: retries) -> READY; returns the item as written (its new
+        `version`, its `kind`). Raises Superseded if not owned."""
 
     @abstractmethod
-    def mark_failed(self, title_id: str, job_id: str | None, reason: str) -> bool:
-        """FAILED with a reason if `job_id` owns the title; returns whether it was marked."""
+    def mark_failed(self, title_id: str, job_id: str | None, reason: str) -> int | None:
+        """FAILED with a reason if `job_id` owns the title; returns the new version, or None when
+        it was not marked."""
 
 
 class PartIndex(ABC):
     """The part index: one row per HLS media segment of one rendition."""
 
     @abstractmethod
-    def replace(self, title_id: str, rendition: str, parts: Sequence[Mapping[str, Any]]) -> int:
-        """Rows 0..n-1 (overwriting), and no row >= n left of an earlier run."""
+    def put(self, title_id: str, rendition: str, parts: Sequence[Mapping[str, Any]]) -> int:
+        """Write rows keyed by each part's `part_num` (overwriting): what one chunk indexes."""
+
+    @abstractmethod
+    def delete(self, title_id: str, rendition: str, numbers: Sequence[int]) -> int:
+        """Delete the rows with these part numbers."""
+
+    @abstractmethod
+    def truncate(self, title_id: str, rendition: str, count: int) -> int:
+        """Delete rows with part_num >= count (an earlier, longer upload's); returns how many."""
 
     @abstractmethod
     def delete_rendition(self, title_id: str, rendition: str) -> int:

@@ -21,6 +21,7 @@ class Chunk:
     start_frame: int
     frames: int  # frames this chunk contributes to the output
     pad_frames: int = 0  # frames encoded past the end, then dropped (keeps the tail at full quality)
+    first_segment: int = 0  # title-wide number of the chunk's first HLS segment
 
 
 def boundary_frame(seconds: Fraction | int, fps: Fraction) -> int:
@@ -52,9 +53,24 @@ def plan_chunks(total_frames: int, fps: Fraction, chunk_seconds: int, segment_se
         # last frames like any others, and the first pad frame is the next boundary's IDR, so a
         # stream-copy trim to `frames` packets cuts exactly there (closed GOP).
         pad_end = min(end + math.ceil(Fraction(pad_seconds) * fps), total_frames)
-        chunks.append(Chunk(index=k, start_frame=start, frames=end - start, pad_frames=pad_end - end))
+        chunks.append(Chunk(index=k, start_frame=start, frames=end - start, pad_frames=pad_end - end,
+                            first_segment=k * (chunk_seconds // segment_seconds)))
         k += 1
     return chunks
+
+
+def segment_frames(chunk: Chunk, fps: Fraction, segment_seconds: int) -> list[int]:
+    """Frames in each of the chunk's segments (title-wide segment m starts at frame
+    ceil(m*S*fps)), the last one cut at the chunk's end."""
+    end = chunk.start_frame + chunk.frames
+    out: list[int] = []
+    m = chunk.first_segment
+    while True:
+        start = boundary_frame(m * segment_seconds, fps)
+        if start >= end:
+            return out
+        out.append(min(boundary_frame((m + 1) * segment_seconds, fps), end) - start)
+        m += 1
 
 
 def keyframe_offsets(chunk: Chunk, fps: Fraction, segment_seconds: int) -> list[int]:

@@ -7,6 +7,7 @@ its end and then trimmed to exactly `frames` packets by stream copy.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from fractions import Fraction
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from pydantic.dataclasses import dataclass
 
-from transcode.media import ffmpeg
+from transcode.media import cmaf, ffmpeg
 from transcode.media.chunks import (
     Chunk,
     force_key_frames_arg,
@@ -23,10 +24,15 @@ from transcode.media.chunks import (
     sample_count,
     sample_select,
     seek_seconds,
+    segment_frames,
 )
 from transcode.media.ladder import Rendition
 from transcode.models.errors import FfmpegError, MediaRejected, OutputMismatch, TransientError
 
+# Fragmented MP4 with one fragment per keyframe (= per segment: keyframes sit exactly on the segment
+# grid), negative composition offsets (the first frame is presented at its decode time, with no
+# edit list a player might ignore), CMAF brands, no mfra trailer. See media/cmaf.py.
+CMAF_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets+skip_trailer+cmaf"
 AUDIO_BITRATE = "128k"
 AUDIO_SAMPLE_RATE = 48000
 AAC_FRAME_SAMPLES = 1024
@@ -47,6 +53,17 @@ class VideoParams:
     @property
     def fps(self) -> Fraction:
         return Fraction(self.fps_num, self.fps_den)
+
+    @property
+    def timescale(self) -> int:
+        """Track timescale: a multiple of the frame rate's numerator near 90 kHz, so every frame
+        duration (and so every segment boundary) is a whole number of ticks (24000/1001 fps ->
+        96000, 1 frame = 4004 ticks; 25 -> 90000; 30000/1001 -> 90000)."""
+        return self.fps_num * max(1, math.ceil(90000 / self.fps_num))
+
+    @property
+    def frame_ticks(self) -> int:
+        return self.fps_den * self.timescale // self.fps_num
 
 
 def source_chain(video: VideoParams) -> str:
@@ -131,27 +148,46 @@ def encode_chunk(
                  "-f", "yuv4mpegpipe", "-y", str(reference)]
     _run_media(args, what=f"encode chunk {chunk.index}", timeout=timeout, at_s=chunk.start_frame / fps)
 
+    # Always re-muxed by stream copy into fragmented MP4 (CMAF_MOVFLAGS); with pad frames, cut to
+    # exactly `frames` packets: they are in decode order and the first pad frame is an IDR of a
+    # closed GOP, so the first `frames` packets are exactly the first `frames` pictures.
     out = {r.name: workdir / f"{r.name}.mp4" for r in renditions}
-    if chunk.pad_frames:
-        trim: list[str] = ["-v", "error"]
-        for r in renditions:
-            trim += ["-i", str(raw[r.name])]
-        for i, r in enumerate(renditions):
-            # Packets are in decode order; the first pad frame is an IDR of a closed GOP, so the
-            # first `frames` packets are exactly the first `frames` pictures.
-            trim += ["-map", f"{i}:v:0", "-c", "copy", "-frames:v", str(chunk.frames), "-y", str(out[r.name])]
-        ffmpeg.run(trim, what=f"trim chunk {chunk.index}", timeout=timeout)
-        for p in raw.values():
-            p.unlink(missing_ok=True)
-    else:
-        for r in renditions:
-            raw[r.name].replace(out[r.name])
-
+    remux: list[str] = ["-v", "error"]
     for r in renditions:
-        got = ffmpeg.frame_count(out[r.name])
-        if got != chunk.frames and (video.exact or got == 0 or got > chunk.frames):
-            raise OutputMismatch(f"chunk {chunk.index} {r.name}: {got} frames, expected {chunk.frames}")
+        remux += ["-i", str(raw[r.name])]
+    for i, r in enumerate(renditions):
+        remux += ["-map", f"{i}:v:0", "-c", "copy", "-frames:v", str(chunk.frames), *cmaf_args(video),
+                  "-y", str(out[r.name])]
+    ffmpeg.run(remux, what=f"segment chunk {chunk.index}", timeout=timeout)
+    for p in raw.values():
+        p.unlink(missing_ok=True)
+
     return out
+
+
+def chunk_segments(path: Path, *, video: VideoParams, chunk: Chunk, name: str) -> cmaf.Track:
+    """A chunk's fragmented MP4 as CMAF segments on the title's timeline, checked against the
+    segment grid: one fragment per planned segment with exactly its frames (CFR sources; a
+    resampled VFR source may end a frame short or long in its last segment, never elsewhere)."""
+    track = cmaf.split(path.read_bytes(), base_time=chunk.start_frame * video.frame_ticks,
+                       first_sequence=chunk.first_segment + 1)
+    planned = segment_frames(chunk, video.fps, video.segment_seconds)
+    got = [f.samples for f in track.fragments]
+    exact = got == planned
+    near = (len(got) == len(planned) and got[:-1] == planned[:-1] and got and abs(got[-1] - planned[-1]) <= 1)
+    if not exact and (video.exact or not near):
+        raise OutputMismatch(f"chunk {chunk.index} {name}: segments of {got[:8]}... frames "
+                             f"({sum(got)} in {len(got)}), planned {planned[:8]}... ({chunk.frames} in {len(planned)})")
+    if track.timescale != video.timescale:
+        raise OutputMismatch(f"chunk {chunk.index} {name}: timescale {track.timescale}, expected {video.timescale}")
+    return track
+
+
+def cmaf_args(video: VideoParams) -> list[str]:
+    # No btrt box: its bit rates would be measured per chunk, and the init segment must be the same
+    # bytes for every chunk.
+    return ["-f", "mp4", "-movflags", CMAF_MOVFLAGS, "-video_track_timescale", str(video.timescale),
+            "-write_btrt", "0", "-map_metadata", "-1", "-fflags", "+bitexact"]
 
 
 def encode_audio(source: str, out_path: Path, *, video_start_s: float, duration_s: float,
@@ -171,6 +207,25 @@ def encode_audio(source: str, out_path: Path, *, video_start_s: float, duration_
             "-map_metadata", "-1", "-movflags", "+faststart", "-y", str(out_path)]
     _run_media(args, what="encode audio", timeout=timeout, at_s=None)
     return out_path
+
+
+def segment_audio(audio: Path, out_dir: Path, *, segment_seconds: int,
+                  timeout: float | None = None) -> tuple[Path, list[Path]]:
+    """The title's AAC track as fMP4 HLS segments on the video's grid: ffmpeg's HLS muxer cuts
+    before the first audio frame at or after m*segment_seconds (the title-wide grid, not
+    "segment_seconds after the previous cut", which would drift 5 ms per segment), with one
+    timeline for the whole track. Returns (init segment, segments in order)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ffmpeg.run(["-v", "error", "-i", str(audio), "-map", "0:a:0", "-c", "copy", "-fflags", "+bitexact",
+                "-f", "hls", "-hls_time", str(segment_seconds), "-hls_playlist_type", "vod",
+                "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
+                "-hls_segment_filename", str(out_dir / "seg_%05d.m4s"), str(out_dir / "index.m3u8")],
+               what="segment audio", timeout=timeout)
+    init = out_dir / "init.mp4"
+    segments = sorted(out_dir.glob("seg_*.m4s"))
+    if not init.exists() or not segments:
+        raise OutputMismatch("audio segmenting wrote no segments")
+    return init, segments
 
 
 def encode_single_pass(source: str, *, video: VideoParams, renditions: Sequence[Rendition],

@@ -44,16 +44,31 @@ class PublishedRendition(_Value):
     bandwidth: int
 
 
+class PublishedTier(_Value):
+    max_height: int
+    prefix: str
+    master: str
+    renditions: list[str]
+
+
 class TitlePublishedDetail(_Value):
+    """Contract D: `version` is the title item's version after this write (consumers ignore an
+    event older than what they hold); `playback_tiers` as in contract B (ascending max_height);
+    `kind` as the catalog stored it, when it did."""
+
     title_id: str
+    version: int | None
     manifest_path: str
     renditions: list[PublishedRendition]
     duration_s: float
+    playback_tiers: list[PublishedTier]
+    kind: str | None = None
 
 
 class TitleFailedDetail(_Value):
     title_id: str
     failure_reason: str
+    version: int | None = None
 
 
 class Upload(_Value):

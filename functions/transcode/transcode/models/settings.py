@@ -15,8 +15,17 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SECONDS = 60
 DEFAULT_SEGMENT_SECONDS = 2
-DEFAULT_MAX_SOURCE_BYTES = 50 * 1024**3  # 50 GiB: sources are streamed, never copied whole to /tmp
-DEFAULT_MAX_DURATION_S = 4 * 3600
+# Sources are streamed (presigned GET, byte ranges), never copied whole to /tmp, and no step holds
+# more than one chunk's renditions: the limits are what a source read and the workflow allow, not
+# disk. 100 GiB covers a 4-hour film at ~55 Mbit/s (a high-bitrate H.264/HEVC mezzanine);
+# 6 hours keeps the longest step (encode_audio reads and encodes the whole soundtrack once,
+# ~15 s per hour measured) far inside its 15 minutes, and 360 chunks of 60 s far inside the
+# Map's history budget (docs/architecture.md, "Transcode").
+DEFAULT_MAX_SOURCE_BYTES = 100 * 1024**3
+DEFAULT_MAX_DURATION_S = 6 * 3600
+# The plans' height caps (reelstack_common.plans.height_caps(); infra sets PLAN_HEIGHT_CAPS from
+# them: this Lambda has no shared layer). The media layout nests renditions by these.
+DEFAULT_PLAN_HEIGHT_CAPS = (720, 1080, 2160)
 DEFAULT_X264_PRESET = "veryfast"
 
 
@@ -46,6 +55,7 @@ class Settings:
     max_duration_s: int = DEFAULT_MAX_DURATION_S
     x264_preset: str = DEFAULT_X264_PRESET
     faults: dict[str, Any] = field(default_factory=dict)
+    plan_height_caps: tuple[int, ...] = DEFAULT_PLAN_HEIGHT_CAPS
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -77,7 +87,21 @@ class Settings:
             max_duration_s=_int_env("MAX_DURATION_S", DEFAULT_MAX_DURATION_S),
             x264_preset=os.environ.get("X264_PRESET", "").strip() or DEFAULT_X264_PRESET,
             faults=faults,
+            plan_height_caps=_caps_env("PLAN_HEIGHT_CAPS"),
         )
+
+
+def _caps_env(name: str) -> tuple[int, ...]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return DEFAULT_PLAN_HEIGHT_CAPS
+    try:
+        caps = tuple(sorted({int(part) for part in raw.split(",") if part.strip()}))
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a comma-separated list of heights") from exc
+    if not caps or caps[0] <= 0:
+        raise ConfigError(f"{name}={raw!r} must list positive heights")
+    return caps
 
 
 def _required(name: str) -> str:

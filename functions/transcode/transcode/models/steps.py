@@ -130,17 +130,45 @@ class EncodedChunk(Payload):
     frames: int
 
 
+class SegmentMeta(Payload):
+    """One published CMAF segment: title-wide number, exact duration, size and MD5 (its ETag)."""
+
+    index: int
+    duration_s: float
+    bytes: int
+    md5: str
+
+
+class TrackSegments(Payload):
+    """What one step wrote of one rendition (or the audio): its init segment and segments."""
+
+    init_md5: str  # every chunk's init segment of a rendition is the same object: same bytes
+    codec: str
+    segments: list[SegmentMeta]
+
+
 class ChunkMeta(Payload):
-    """work/{title_id}/chunks/meta/{index}.json, written last: its presence means a complete chunk."""
+    """work/{title_id}/chunks/meta/{index}.json, written last: its presence means a complete chunk
+    (every segment and part row it lists is written)."""
 
     index: int
     start_frame: int
     frames: int
     job_id: str | None = None
     bytes: dict[str, int]
+    tracks: dict[str, TrackSegments] = {}
     quality: dict[str, QualitySums] = {}
     encode_s: float = 0.0
     total_s: float = 0.0
+
+
+class AudioMeta(Payload):
+    """work/{title_id}/audio/meta.json: the title's audio, segmented on the video's grid."""
+
+    job_id: str | None = None
+    channels: int
+    source_channels: int
+    track: TrackSegments
 
 
 class EncodeAudioInput(Payload):
@@ -149,11 +177,13 @@ class EncodeAudioInput(Payload):
     source: SourceObject
     media: MediaInfo
     duration_s: float | None = None
+    segment_seconds: int | None = None  # the plan's grid (the setting's value when absent)
     attempt: int = 0
 
 
 class AudioTrack(Payload):
-    """Encode-audio's output ($.encoded.audio): key None for a source without audio."""
+    """Encode-audio's output ($.encoded.audio): key (of its `AudioMeta`) None for a source without
+    audio."""
 
     key: str | None
     channels: int = 0
@@ -177,12 +207,22 @@ class RenditionSummary(Payload):
     codecs: str
 
 
+class PlaybackTier(Payload):
+    """One plan tier of the layout (contract B): what a plan with cap >= max_height may play."""
+
+    max_height: int
+    prefix: str  # "titles/{id}/hls/cap2160/cap1080/cap720/"
+    master: str  # prefix + "master.m3u8"
+    renditions: list[str]
+
+
 class TitleOutputs(Payload):
     """What publish reads of assemble's output."""
 
     manifest_path: str
     renditions: list[RenditionSummary]
     duration_s: float
+    playback_tiers: list[PlaybackTier] = []
 
 
 class Assembled(TitleOutputs):
@@ -205,6 +245,7 @@ class Published(Payload):
     status: Literal["READY"] = "READY"
     manifest_path: str
     event_id: str
+    version: int | None = None
 
 
 # --- fail (every Catch) ----------------------------------------------------------------------------
