@@ -1,0 +1,173 @@
+"""The front door at `cdn_url`: picks the edge for each request (placement.py), forwards it over
+HTTP, and routes around an edge that does not answer; a request carrying
+`X-Reelstack-Prefill-Copies: n` is sent to the object's first n edges so each holds a copy.
+`/_reelstack/...` is the admin surface for tests and operators (edges, placement, stop/start an
+edge); it needs the admin token from endpoints.json and never serves content."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs
+
+import urllib3
+
+from local.cdn.edge import EDGE_HEADER, object_key
+from local.cdn.placement import Placement, Popularity, title_of
+from local.edge.messages import Reply, Request, error
+
+log = logging.getLogger("reelstack.local.cdn")
+
+PREFILL_HEADER = "x-reelstack-prefill-copies"
+PREFILLED_HEADER = "x-reelstack-prefilled"
+ADMIN_PREFIX = "/_reelstack/"
+ADMIN_TOKEN_HEADER = "x-reelstack-admin-token"
+DOWN_FOR_S = 2.0  # an edge that failed is skipped this long, then tried again
+_FORWARD_DROP = ("host", "connection", "content-length", "keep-alive", "transfer-encoding", PREFILL_HEADER,
+                 ADMIN_TOKEN_HEADER)
+
+
+@dataclass
+class EdgeAdmin:
+    """What the front door may do to the fleet (fleet.py implements it)."""
+
+    stop: Callable[[str], None]
+    start: Callable[[str], None]
+    describe: Callable[[str, str], dict[str, Any]]
+
+
+class FrontDoor:
+    def __init__(self, placement: Placement, edge_urls: dict[str, str], admin_token: str, admin: EdgeAdmin,
+                 popularity: Popularity | None = None, *, connect_timeout: float = 0.5,
+                 read_timeout: float = 15.0) -> None:
+        self.placement = placement
+        self.edge_urls = dict(edge_urls)
+        self.admin_token = admin_token
+        self.admin = admin
+        self.popularity = popularity or Popularity()
+        self.prefill_copies: dict[str, int] = {}  # title -> copies asked for by prefill
+        self._inflight: dict[str, int] = dict.fromkeys(edge_urls, 0)
+        self._down_until: dict[str, float] = {}
+        self._lock = threading.Lock()
+        self._http = urllib3.PoolManager(num_pools=64, maxsize=16, retries=False,
+                                         timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout))
+
+    # ------------------------------------------------------------------ routing
+    def live(self) -> list[str]:
+        now = time.monotonic()
+        return [e for e in self.placement.ring.edges if self._down_until.get(e, 0.0) <= now]
+
+    def copies(self, key: str) -> int:
+        title = title_of(key)
+        if title is None:
+            return 1
+        return max(self.prefill_copies.get(title, 1), self.popularity.copies(title))
+
+    def handle(self, req: Request) -> Reply:
+        if req.path.startswith(ADMIN_PREFIX):
+            return self._admin(req)
+        try:
+            key = object_key(req.path) or ""
+        except UnicodeDecodeError:
+            key = ""
+        prefill = req.headers.get(PREFILL_HEADER)
+        if prefill is not None:
+            return self._prefill(req, key, prefill)
+        title = title_of(key)
+        if title is not None and req.method == "GET":
+            self.popularity.record(title, time.time())
+        live = self.live() or list(self.placement.ring.edges)  # all marked down: try them anyway
+        with self._lock:
+            loads = dict(self._inflight)
+        order = self.placement.route(key, self.copies(key), loads, live)
+        for edge in order:
+            reply = self._forward(edge, req)
+            if reply is not None:
+                return reply
+        return error(503, "NO_EDGE", "no edge answered", "Service Unavailable")
+
+    def _prefill(self, req: Request, key: str, raw: str) -> Reply:
+        n = len(self.placement.ring.edges)
+        if not raw.strip().isdigit() or not 1 <= int(raw) <= n:
+            return error(400, "BAD_PREFILL", f"{PREFILL_HEADER} must be 1..{n}", "Bad Request")
+        copies = int(raw)
+        title = title_of(key)
+        if title is not None:
+            with self._lock:
+                self.prefill_copies[title] = max(copies, self.prefill_copies.get(title, 1))
+        filled: list[str] = []
+        first: Reply | None = None
+        for edge in self.placement.replicas(key, copies, self.live()):
+            reply = self._forward(edge, req)
+            if reply is None:
+                continue
+            if reply.status < 400:
+                filled.append(edge)
+            first = first or reply
+        if first is None:
+            return error(503, "NO_EDGE", "no edge answered", "Service Unavailable")
+        first.headers[PREFILLED_HEADER] = ",".join(filled)
+        return first
+
+    def _forward(self, edge: str, req: Request) -> Reply | None:
+        """The edge's reply, or None when it did not answer (then it is marked down for a while)."""
+        headers = {k: v for k, v in req.headers.items() if k not in _FORWARD_DROP}
+        headers["x-forwarded-for"] = req.source_ip
+        with self._lock:
+            self._inflight[edge] = self._inflight.get(edge, 0) + 1
+        try:
+            resp = self._http.request(req.method, self.edge_urls[edge] + req.target, headers=headers,
+                                      preload_content=True, redirect=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            log.warning("edge %s did not answer (%s): routing around it for %.0f s", edge, type(exc).__name__,
+                        DOWN_FOR_S)
+            with self._lock:
+                self._down_until[edge] = time.monotonic() + DOWN_FOR_S
+            return None
+        finally:
+            with self._lock:
+                self._inflight[edge] -= 1
+        with self._lock:
+            self._down_until.pop(edge, None)
+        out = {k.lower(): v for k, v in resp.headers.items()}
+        if req.method != "HEAD":
+            out.pop("content-length", None)  # the server counts the body it sends
+        out.setdefault(EDGE_HEADER, edge)
+        return Reply(resp.status, out, resp.data or b"")
+
+    # ------------------------------------------------------------------ admin
+    def _admin(self, req: Request) -> Reply:
+        token = req.headers.get(ADMIN_TOKEN_HEADER, "")
+        if not hmac.compare_digest(token.encode(), self.admin_token.encode()):
+            return error(403, "FORBIDDEN", "admin token required", "Forbidden")
+        parts = req.path[len(ADMIN_PREFIX):].strip("/").split("/")
+        q = {k: v[0] for k, v in parse_qs(req.query).items()}
+        if parts == ["edges"] and req.method == "GET":
+            live = set(self.live())
+            return _json(200, {"edges": [{**self.admin.describe(e, q.get("prefix", "")), "url": self.edge_urls[e],
+                                          "routed": e in live} for e in self.placement.ring.edges]})
+        if parts == ["placement"] and req.method == "GET" and q.get("key"):
+            key = q["key"].lstrip("/")
+            return _json(200, {"key": key, "walk": list(self.placement.ring.walk(key)), "copies": self.copies(key),
+                               "replicas": self.placement.replicas(key, self.copies(key), self.live())})
+        if len(parts) == 3 and parts[0] == "edges" and parts[1] in self.edge_urls and req.method == "POST":
+            edge, action = parts[1], parts[2]
+            if action == "stop":
+                self.admin.stop(edge)
+                return _json(200, {"edge": edge, "stopped": True})
+            if action == "start":
+                self.admin.start(edge)
+                with self._lock:
+                    self._down_until.pop(edge, None)
+                return _json(200, {"edge": edge, "started": True})
+        return error(404, "NOT_FOUND", f"no admin action {req.method} {req.path}", "Not Found")
+
+
+def _json(status: int, body: Any) -> Reply:
+    return Reply(status, {"content-type": "application/json"}, json.dumps(body).encode())

@@ -1,0 +1,175 @@
+"""Where an object lives in the edge fleet: a consistent-hash ring over edge ids (uhashring: md5,
+160 points per edge), bounded loads on top of it (Mirrokni, Thorup, Zadimoghaddam, SODA 2018:
+an edge takes a request only while its load is under ⌈(1+ε)·(m+1)/n⌉, else the request walks on
+clockwise) and more than one copy for popular titles (the first `copies` edges of an object's walk).
+
+The fleet (local/cdn/front_door.py) and the trace simulator (bench/delivery.py) both place with
+this module, so what the benchmark measures is what `make up` runs.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+
+from uhashring import HashRing
+
+DEFAULT_VNODES = 160  # uhashring's default; ~±8 % spread of ring share per edge
+DEFAULT_EPSILON = 0.25  # capacity 1.25× the mean: HAProxy's hash-balance-factor 125, as Vimeo ran it
+
+
+class Ring:
+    """The consistent-hash ring. `walk(key)` lists every edge once, in the clockwise order from the
+    key's point: the first is the key's owner, the next ones its replicas and fallbacks."""
+
+    def __init__(self, edge_ids: Iterable[str], vnodes: int = DEFAULT_VNODES) -> None:
+        self.vnodes = vnodes
+        self._lock = threading.Lock()
+        self._ring = HashRing(nodes=[], vnodes=vnodes)
+        for edge in edge_ids:
+            self._ring.add_node(edge)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        # The walk from a key only depends on which ring point the key lands on: precompute the
+        # distinct-edge order once per point (n·vnodes points), so a lookup is one md5 + bisect.
+        points = [node for _pos, node in self._ring.get_points()]
+        n = len(set(points))
+        walks: list[tuple[str, ...]] = []
+        if points:
+            # Walk backwards once, keeping for each point the order of first appearance clockwise.
+            size = len(points)
+            nxt: list[tuple[str, ...]] = [()] * size
+            order: list[str] = []
+            # Seed with a full turn so positions near the end wrap to the start.
+            for i in range(2 * size - 1, -1, -1):
+                node = points[i % size]
+                if node in order:
+                    order.remove(node)
+                order.insert(0, node)
+                if i < size:
+                    nxt[i] = tuple(order[:n])
+            walks = nxt
+        self._walks = walks
+        self._edges = tuple(sorted(set(points)))
+
+    @property
+    def edges(self) -> tuple[str, ...]:
+        return self._edges
+
+    def walk(self, key: str) -> tuple[str, ...]:
+        walks = self._walks
+        if not walks:
+            return ()
+        return walks[self._ring.get_node_pos(key)]
+
+    def owner(self, key: str) -> str | None:
+        walk = self.walk(key)
+        return walk[0] if walk else None
+
+    def add(self, edge: str) -> None:
+        with self._lock:
+            self._ring.add_node(edge)
+            self._rebuild()
+
+    def remove(self, edge: str) -> None:
+        with self._lock:
+            self._ring.remove_node(edge)
+            self._rebuild()
+
+
+def capacity(total_load: int, edges: int, epsilon: float) -> int:
+    """MTZ's per-edge capacity when the next unit of load arrives: ⌈(1+ε)·(m+1)/n⌉."""
+    return max(1, math.ceil((1 + epsilon) * (total_load + 1) / max(1, edges)))
+
+
+def copies_for_share(share: float, max_copies: int = 3) -> int:
+    """How many edges hold a title, from its share of the fleet's requests: Open Connect keeps more
+    copies of what is watched more. One copy below 1 %, two from 1 %, three from 5 % (with Zipf(1.0)
+    over 2,000 titles that is the top ~12 titles with 2+ copies and the top 2 with 3)."""
+    copies = 1 + (share >= 0.01) + (share >= 0.05)
+    return min(max_copies, int(copies))
+
+
+def title_of(key: str) -> str | None:
+    """`titles/{id}/...` -> id (the unit copies are decided for); None for any other key."""
+    parts = key.split("/", 2)
+    return parts[1] if len(parts) == 3 and parts[0] == "titles" and parts[1] else None
+
+
+class Placement:
+    """Ring + bounded loads + copies: the edges an object is stored on and the order a request for
+    it tries them."""
+
+    def __init__(self, edge_ids: Iterable[str], *, epsilon: float | None = DEFAULT_EPSILON,
+                 vnodes: int = DEFAULT_VNODES) -> None:
+        self.ring = Ring(edge_ids, vnodes)
+        self.epsilon = epsilon  # None: plain consistent hashing (no load bound)
+
+    def replicas(self, key: str, copies: int = 1, live: Iterable[str] | None = None) -> list[str]:
+        """The edges that hold `key`: the first `copies` live edges of its walk."""
+        walk = self.ring.walk(key)
+        alive = walk if live is None else [e for e in walk if e in set(live)]
+        return list(alive[: max(1, copies)])
+
+    def route(self, key: str, copies: int, loads: Mapping[str, int], live: Sequence[str] | None = None) -> list[str]:
+        """The order in which to try edges for one request of `key`.
+
+        The first is the least-loaded of the key's replicas (ties: ring order); with bounded loads,
+        when that one is at capacity the request walks on clockwise to the first edge under it. The
+        rest of the walk follows, for failover when an edge does not answer."""
+        walk = list(self.ring.walk(key))
+        if live is not None:
+            alive = set(live)
+            walk = [e for e in walk if e in alive]
+        if not walk:
+            return []
+        reps = walk[: max(1, copies)]
+        first = min(reps, key=lambda e: loads.get(e, 0))  # min keeps the earliest on ties
+        if self.epsilon is not None:
+            cap = capacity(sum(loads.get(e, 0) for e in walk), len(walk), self.epsilon)
+            if loads.get(first, 0) >= cap:
+                start = walk.index(first)
+                first = next((e for e in walk[start:] + walk[:start] if loads.get(e, 0) < cap), first)
+        return [first, *(e for e in walk if e != first)]
+
+
+class Popularity:
+    """Each title's share of recent requests (counts decayed with a half-life), for `copies`. A
+    share means nothing on a handful of requests: until `min_samples` requests were seen every
+    title has one copy."""
+
+    def __init__(self, half_life_s: float = 600.0, min_samples: int = 500, max_copies: int = 3) -> None:
+        self._rate = math.log(2) / half_life_s
+        self._min_samples = min_samples
+        self.max_copies = max_copies
+        self._counts: dict[str, float] = {}
+        self._total = 0.0
+        self._samples = 0
+        self._ref: float | None = None
+        self._lock = threading.Lock()
+
+    def record(self, title: str, now: float, weight: float = 1.0) -> None:
+        # Lazy decay: new weights grow as exp(rate·t) instead of every count shrinking; rescale rarely.
+        with self._lock:
+            if self._ref is None:
+                self._ref = now
+            w = math.exp(self._rate * (now - self._ref)) * weight
+            if w > 1e12:
+                scale = weight / w
+                self._counts = {k: v * scale for k, v in self._counts.items() if v * scale > 1e-9}
+                self._total *= scale
+                self._ref, w = now, weight
+            self._counts[title] = self._counts.get(title, 0.0) + w
+            self._total += w
+            self._samples += 1
+
+    def share(self, title: str) -> float:
+        with self._lock:
+            return self._counts.get(title, 0.0) / self._total if self._total > 0 else 0.0
+
+    def copies(self, title: str) -> int:
+        if self._samples < self._min_samples:
+            return 1
+        return copies_for_share(self.share(title), self.max_copies)

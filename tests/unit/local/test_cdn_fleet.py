@@ -1,0 +1,134 @@
+"""local/cdn/fleet.py + front_door.py over real HTTP in this process: routing by the ring, routing
+around a stopped edge, prefill on n edges, the admin surface."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from local.cdn.behaviors import Distribution
+from local.cdn.fleet import Fleet, FleetSettings
+from local.ports import free_port
+from tests.unit.local.cdn_fakes import KEY_ID, KEYS, FakeOrigin, grant
+
+KEYS_T1 = [f"titles/T1/hls/cap2160/720p/seg_{i:05d}.m4s" for i in range(24)]
+
+
+@pytest.fixture
+def origin() -> FakeOrigin:
+    o = FakeOrigin()
+    for k in KEYS_T1:
+        o.add(k, k.encode() * 100, "public, max-age=86400")
+    return o
+
+
+@pytest.fixture
+def fleet(origin: FakeOrigin) -> Iterator[Fleet]:
+    f = Fleet(FleetSettings("127.0.0.1", free_port(), "unused", "media", edges=4, cache_mb=8,
+                            distribution=Distribution(public_keys={KEY_ID: KEYS.public_pem})), origin=origin)
+    f.start()
+    yield f
+    f.stop()
+
+
+def admin(fleet: Fleet) -> dict[str, str]:
+    return {"x-reelstack-admin-token": fleet.admin_token}
+
+
+def test_each_object_is_served_by_its_ring_owner_and_hit_the_second_time(fleet: Fleet, origin: FakeOrigin) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    s = requests.Session()
+    for key in KEYS_T1:
+        r = s.get(f"{fleet.url}/{key}", cookies=g.cookies, timeout=5)
+        assert r.status_code == 200 and r.content == key.encode() * 100
+        assert r.headers["x-reelstack-edge"] == fleet.placement.ring.owner(key)
+        assert r.headers["x-cache"].startswith("Miss")
+    assert len({fleet.placement.ring.owner(k) for k in KEYS_T1}) > 1  # spread over the fleet
+    for key in KEYS_T1:
+        assert s.get(f"{fleet.url}/{key}", cookies=g.cookies, timeout=5).headers["x-cache"].startswith("Hit")
+    assert len(origin.calls) == len(KEYS_T1)
+
+
+def test_a_stopped_edge_is_routed_around_and_rejoins(fleet: Fleet) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    s = requests.Session()  # keep-alive connections to the front door, which keeps its own to the edges
+    key = KEYS_T1[0]
+    walk = fleet.placement.ring.walk(key)
+    assert s.get(f"{fleet.url}/{key}", cookies=g.cookies, timeout=5).headers["x-reelstack-edge"] == walk[0]
+    r = s.post(f"{fleet.url}/_reelstack/edges/{walk[0]}/stop", headers=admin(fleet), timeout=5)
+    assert r.status_code == 200
+    with pytest.raises(requests.ConnectionError):
+        requests.get(fleet.edge_urls[walk[0]] + "/" + key, timeout=2)
+    started = time.monotonic()
+    for key2 in KEYS_T1:  # every object, including those the stopped edge owned
+        r = s.get(f"{fleet.url}/{key2}", cookies=g.cookies, timeout=5)
+        assert r.status_code == 200 and r.headers["x-reelstack-edge"] != walk[0]
+    assert time.monotonic() - started < 5
+    r = s.get(f"{fleet.url}/{key}", cookies=g.cookies, timeout=5)
+    assert r.headers["x-reelstack-edge"] == walk[1]
+    edges = s.get(f"{fleet.url}/_reelstack/edges", headers=admin(fleet), timeout=5).json()["edges"]
+    assert [e["routed"] for e in edges if e["id"] == walk[0]] == [False]
+    s.post(f"{fleet.url}/_reelstack/edges/{walk[0]}/start", headers=admin(fleet), timeout=5)
+    r = s.get(f"{fleet.url}/{key}", cookies=g.cookies, timeout=5)
+    assert r.headers["x-reelstack-edge"] == walk[0] and r.headers["x-cache"].startswith("Hit")  # its cache kept
+
+
+def test_no_edge_answering_is_a_quick_503(fleet: Fleet) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    for e in fleet.edges:
+        fleet.stop_edge(e)
+    started = time.monotonic()
+    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}", cookies=g.cookies, timeout=10)
+    assert r.status_code == 503 and time.monotonic() - started < 3
+
+
+def test_prefill_lands_on_the_first_n_edges_of_the_walk(fleet: Fleet, origin: FakeOrigin) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    key = KEYS_T1[5]
+    r = requests.get(f"{fleet.url}/{key}?{g.query}", headers={"x-reelstack-prefill-copies": "3"}, timeout=5)
+    walk = fleet.placement.ring.walk(key)
+    assert r.status_code == 200 and r.headers["x-reelstack-prefilled"] == ",".join(walk[:3])
+    holders = {e for e, edge in fleet.edges.items() if key in edge.cache}
+    assert holders == set(walk[:3])
+    placement = requests.get(f"{fleet.url}/_reelstack/placement", params={"key": key}, headers=admin(fleet),
+                             timeout=5).json()
+    assert placement["copies"] == 3 and placement["replicas"] == list(walk[:3])
+    listed = requests.get(f"{fleet.url}/_reelstack/edges", params={"prefix": "titles/T1/"}, headers=admin(fleet),
+                          timeout=5).json()["edges"]
+    assert {e["id"] for e in listed if key in e["keys"]} == set(walk[:3])
+    # a second prefill fetches nothing from the origin again
+    calls = len(origin.calls)
+    requests.get(f"{fleet.url}/{key}?{g.query}", headers={"x-reelstack-prefill-copies": "3"}, timeout=5)
+    assert len(origin.calls) == calls
+
+
+@pytest.mark.parametrize("value", ["0", "5", "x", "-1", "1" * 50])
+def test_bad_prefill_counts_are_400(fleet: Fleet, value: str) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", headers={"x-reelstack-prefill-copies": value}, timeout=5)
+    assert r.status_code == 400
+
+
+def test_prefill_still_needs_a_grant(fleet: Fleet, origin: FakeOrigin) -> None:
+    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}", headers={"x-reelstack-prefill-copies": "2"}, timeout=5)
+    assert r.status_code == 403 and origin.calls == []
+
+
+def test_the_admin_surface_needs_its_token_and_serves_no_content(fleet: Fleet) -> None:
+    for headers in ({}, {"x-reelstack-admin-token": "wrong"}):
+        assert requests.get(f"{fleet.url}/_reelstack/edges", headers=headers, timeout=5).status_code == 403
+        r = requests.post(f"{fleet.url}/_reelstack/edges/edge-0/stop", headers=headers, timeout=5)
+        assert r.status_code == 403
+    assert fleet.describe("edge-0")["running"] is True
+    r = requests.get(f"{fleet.url}/_reelstack/titles/T1/hls/x", headers=admin(fleet), timeout=5)
+    assert r.status_code == 404
+    r = requests.post(f"{fleet.url}/_reelstack/edges/edge-99/stop", headers=admin(fleet), timeout=5)
+    assert r.status_code == 404
+
+
+def test_request_bodies_are_refused(fleet: Fleet) -> None:
+    r = requests.post(f"{fleet.url}/{KEYS_T1[0]}", data=b"x" * 100_000, timeout=5)
+    assert r.status_code == 413
