@@ -95,6 +95,20 @@ class ReelstackStack(Stack):
             vpc_subnets=self.network.private_subnets,
         )
 
+        # Search (issue 14): OpenSearch in the VPC, GET /search*, indexer fed by the catalog's events.
+        self.search = SearchService(
+            self,
+            "Search",
+            api=self.edge,
+            identity=self.identity,
+            events_bus=self.events,
+            catalog=self.catalog_data,
+            data=self.data,
+            layers=[*self.layers.all, self.layers.search],
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.private_subnets,
+        )
+
         # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local
         # cloud can read them by name.
         outputs = {

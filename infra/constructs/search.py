@@ -39,6 +39,7 @@ from constructs import Construct
 from infra.constructs.api import Edge
 from infra.constructs.data import CatalogData, DataTables
 from infra.constructs.events import PlatformEvents
+from infra.constructs.identity import Identity
 from infra.constructs.nag import acknowledge
 from infra.constructs.service import ServiceApi, service_function
 from infra.routers import SEARCH
@@ -116,6 +117,7 @@ class SearchService(Construct):
         construct_id: str,
         *,
         api: Edge,
+        identity: Identity,
         events_bus: PlatformEvents,
         catalog: CatalogData,
         data: DataTables,
@@ -148,6 +150,9 @@ class SearchService(Construct):
                 **env,
                 "SEARCH_TIMEOUT_S": str(SEARCH_TIMEOUT_S),
                 "ACCOUNTS_TABLE": data.accounts_table.table_name,
+                # ALB events carry the bearer token: the function verifies it against the pool.
+                "USER_POOL_ID": identity.user_pool.user_pool_id,
+                "USER_POOL_CLIENT_ID": identity.user_pool_client.user_pool_client_id,
             },
             api=api,
             layers=layers,

@@ -35,6 +35,7 @@ def _build(outdir: Path, **context: Any) -> tuple[cdk.Stack, SearchService]:
         stack,
         "Search",
         api=edge,
+        identity=identity,
         events_bus=PlatformEvents(stack, "Events"),
         catalog=CatalogData(stack, "CatalogData"),
         data=DataTables(stack, "Data"),
@@ -79,9 +80,10 @@ def test_domain_is_private_encrypted_https_only(synth: tuple) -> None:
 def test_domain_security_group_admits_https_from_the_three_search_functions_only(synth: tuple) -> None:
     stack, search, template, _ = synth
     sg = _lid(stack, search.security_group)
+    group = {"Fn::GetAtt": [sg, "GroupId"]}
     ingress = [
         r["Properties"] for r in template.to_json()["Resources"].values()
-        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == {"Fn::GetAtt": [sg, "GroupId"]}
+        if r["Type"] == "AWS::EC2::SecurityGroupIngress" and r["Properties"]["GroupId"] == group
     ]  # fmt: skip
     assert len(ingress) == 3
     assert {(i["FromPort"], i["ToPort"], i["IpProtocol"]) for i in ingress} == {(443, 443, "tcp")}
