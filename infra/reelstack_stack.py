@@ -87,19 +87,6 @@ class ReelstackStack(Stack):
             self,
             "Search",
             api=self.edge,
-            events_bus=self.events,
-            catalog=self.catalog_data,
-            data=self.data,
-            layers=[*self.layers.all, self.layers.search],
-            vpc=self.network.vpc,
-            vpc_subnets=self.network.private_subnets,
-        )
-
-        # Search (issue 14): OpenSearch in the VPC, GET /search*, indexer fed by the catalog's events.
-        self.search = SearchService(
-            self,
-            "Search",
-            api=self.edge,
             identity=self.identity,
             events_bus=self.events,
             catalog=self.catalog_data,
