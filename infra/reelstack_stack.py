@@ -13,11 +13,13 @@ from infra.constructs.billing import BillingSchedule
 from infra.constructs.catalog import CatalogService
 from infra.constructs.data import CatalogData, DataTables
 from infra.constructs.dax import DaxCache
+from infra.constructs.delivery import Delivery
 from infra.constructs.events import PlatformEvents
 from infra.constructs.identity import Identity
 from infra.constructs.layers import Layers
 from infra.constructs.media_pipeline import MediaPipeline
 from infra.constructs.network import Network
+from infra.constructs.playback import PlaybackService
 from infra.constructs.search import SearchService
 
 
@@ -81,6 +83,17 @@ class ReelstackStack(Stack):
             events=self.events,
             layers=self.layers.all,
         )
+        # Delivery (issue 12): CloudFront (OAC, signed grants, titles/ only) in front of the media
+        # bucket, and the prefill that warms it on TitlePublished. Same stack as the bucket (OAC).
+        self.delivery = Delivery(
+            self,
+            "Delivery",
+            media_bucket=self.media.media_bucket,
+            events_bus=self.events,
+            layers=self.layers.all,
+        )
+        CfnOutput(self, "CdnDomainName", value=self.delivery.distribution.distribution_domain_name)
+        CfnOutput(self, "CdnKeyPairId", value=self.delivery.public_key.public_key_id)
 
         # Search (issue 14): OpenSearch in the VPC, GET /search*, indexer fed by the catalog's events.
         self.search = SearchService(
@@ -94,6 +107,18 @@ class ReelstackStack(Stack):
             layers=[*self.layers.all, self.layers.search],
             vpc=self.network.vpc,
             vpc_subnets=self.network.private_subnets,
+        )
+
+        # Playback (issue 13): sessions, stream leases, watch states, view stream -> Firehose -> lake.
+        self.playback = PlaybackService(
+            self,
+            "Playback",
+            api=self.edge,
+            identity=self.identity,
+            data=self.data,
+            catalog=self.catalog_data,
+            signing=self.delivery,
+            layers=self.layers.all,
         )
 
         # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local

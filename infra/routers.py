@@ -117,6 +117,15 @@ SEARCH = HttpService(
 )
 HTTP_SERVICES: tuple[HttpService, ...] = (ACCOUNTS, CATALOG)
 HTTP_SERVICES += (SEARCH,)
+PLAYBACK = HttpService(
+    name="playback",
+    handler="playback.handlers.http.lambda_handler",
+    # GET /profiles/{id}/continue-watching is playback's too: its own ALB rule (priority 60, in front
+    # of accounts' /profiles*) is added by infra/constructs/playback.py.
+    alb_path_patterns=("/playback*",),
+    alb_priority=400,
+)
+HTTP_SERVICES += (PLAYBACK,)
 
 
 @dataclass(frozen=True)

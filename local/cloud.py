@@ -215,6 +215,8 @@ class LocalCloud:
             "event_buses": p.event_buses,
             "schedules": [asdict(s) for s in p.schedules],
             "stream_mappings": [asdict(m) for m in p.stream_mappings],
+            "kinesis_streams": p.kinesis_streams,
+            "kinesis_mappings": [asdict(m) for m in p.kinesis_mappings],
             "http_routes": sorted(r.route_key for r in p.http_routes),
             "outputs": p.outputs,
         }
@@ -287,6 +289,13 @@ class LocalCloud:
         streams = boto3.client("dynamodbstreams", endpoint_url=self.dynamodb_url, region_name="us-east-1",
                                aws_access_key_id="local", aws_secret_access_key="local")
         start_pollers(streams, self.runtime.invoke, self.provisioned.stream_mappings, "us-east-1", self._stop)
+        if self.provisioned.kinesis_mappings:  # Kinesis (moto) -> Lambda, as for DynamoDB streams
+            from local import kinesis
+
+            kinesis_client = boto3.client("kinesis", endpoint_url=self.aws_url, region_name="us-east-1",
+                                          aws_access_key_id="local", aws_secret_access_key="local")
+            kinesis.start_pollers(kinesis_client, self.runtime.invoke, self.provisioned.kinesis_mappings, "us-east-1",
+                                  self._stop)
 
     # ------------------------------------------------------------------ seed
     def _seed_admin(self) -> dict[str, str] | None:

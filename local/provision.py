@@ -26,6 +26,7 @@ import boto3
 from local.assembly import StackTemplate
 from local.edge import AlbRule, CorsConfig, HttpRoute, JwtAuthorizer
 from local.edge.alb import DEFAULT_ACTION_PRIORITY
+from local.kinesis import KinesisMapping, is_kinesis_arn
 from local.lambda_runtime import FunctionSpec, LambdaRuntime
 from local.resolve import REGION, Physical, Resolver, Unresolvable, arn, scrub
 from local.streams import StreamMapping, is_stream_arn
@@ -69,6 +70,8 @@ class Provisioned:
     exports: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     stream_mappings: list[StreamMapping] = field(default_factory=list)  # delivered by local/streams.py
+    kinesis_streams: dict[str, str] = field(default_factory=dict)  # logical id -> name (moto)
+    kinesis_mappings: list[KinesisMapping] = field(default_factory=list)  # delivered by local/kinesis.py
 
 
 def _name(stack: str, lid: str, limit: int, lower: bool = False) -> str:
@@ -167,6 +170,7 @@ class Provisioner:
             "AWS::Lambda::LayerVersion": self.layer,
             "AWS::Lambda::Function": self.function,
             "AWS::Lambda::EventSourceMapping": self.event_source_mapping,
+            "AWS::Kinesis::Stream": self.kinesis_stream,
             "AWS::StepFunctions::StateMachine": self.state_machine,
             "AWS::ApiGatewayV2::Api": self.http_api,
             "AWS::ApiGatewayV2::Integration": self.http_integration,
@@ -433,10 +437,31 @@ class Provisioner:
             self.out.stream_mappings.append(StreamMapping.from_template(p, fn))
             res.physical[lid] = Physical(f"stream-mapping-{lid}")
             return
+        if is_kinesis_arn(str(p.get("EventSourceArn", ""))):
+            # moto's mappings know SQS and DynamoDB streams only: local/kinesis.py delivers these.
+            fn = self.runtime.resolve_name(str(p["FunctionName"]))
+            self.out.kinesis_mappings.append(KinesisMapping.from_template(p, fn))
+            res.physical[lid] = Physical(f"kinesis-mapping-{lid}")
+            return
         args = {k: p[k] for k in ("FunctionName", "EventSourceArn", "BatchSize", "StartingPosition", "Enabled")
                 if k in p}
         uuid_ = self.client("lambda").create_event_source_mapping(**args)["UUID"]
         res.physical[lid] = Physical(uuid_)
+
+    def kinesis_stream(self, stack: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
+        name = p.get("Name") or _name(stack.name, lid, 128)
+        kinesis = self.client("kinesis")
+        mode = (p.get("StreamModeDetails") or {}).get("StreamMode", "PROVISIONED")
+        try:
+            if mode == "ON_DEMAND":
+                kinesis.create_stream(StreamName=name, StreamModeDetails={"StreamMode": "ON_DEMAND"})
+            else:
+                kinesis.create_stream(StreamName=name, ShardCount=int(p.get("ShardCount", 1)))
+        except kinesis.exceptions.ResourceInUseException:
+            pass  # kept from an earlier run
+        stream_arn = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+        res.physical[lid] = Physical(name, {"Arn": stream_arn})
+        self.out.kinesis_streams[lid] = name
 
     def state_machine(self, stack: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
         name = p.get("StateMachineName") or _name(stack.name, lid, 80)

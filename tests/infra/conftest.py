@@ -25,6 +25,21 @@ TEST_CONTEXT: dict[str, Any] = {
 }
 
 
+def _test_cdn_public_key() -> str:
+    """A fresh RSA public key for the CloudFront key group (issue 12): synth needs one in context
+    (``infra.cdn_keys`` writes the real one for deploys); its private half is thrown away."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return pem.decode()
+
+
+TEST_CDN_PUBLIC_KEY_PEM = _test_cdn_public_key()
+TEST_CONTEXT["reelstack:cdnPublicKeyPem"] = TEST_CDN_PUBLIC_KEY_PEM
+
+
 @dataclass
 class Synth:
     app: Any

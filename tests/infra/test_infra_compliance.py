@@ -39,6 +39,16 @@ EXPECTED_ACKNOWLEDGED_RULES = {
     "AwsSolutions-OS4",
     "AwsSolutions-OS5",
     "AwsSolutions-IAM5[Resource::<SearchDomain62FD613E.Arn>/*]",
+    # Delivery (issue 12): no distribution-wide geo block (per-title territories), no WAF (every
+    # byte needs a signed grant; a CloudFront web ACL lives in us-east-1), the default certificate.
+    "AwsSolutions-CFR1",
+    "AwsSolutions-CFR2",
+    "AwsSolutions-CFR4",
+    # Playback (issue 13): Firehose's objects under the lake's two prefixes, a Kinesis-sourced
+    # delivery stream (no SSE of its own: the source stream is encrypted).
+    "AwsSolutions-IAM5[Resource::<PlaybackLakeBucket195E014D.Arn>/views/*]",
+    "AwsSolutions-IAM5[Resource::<PlaybackLakeBucket195E014D.Arn>/errors/*]",
+    "AwsSolutions-KDF1",
 }
 # Actions that only support Resource "*".
 STAR_RESOURCE_ACTIONS = {

@@ -116,7 +116,8 @@ def test_every_route_is_a_declared_route_with_its_declared_auth(reelstack: Synth
     (authorizer_id, _) = find_one(reelstack.resources("AWS::ApiGatewayV2::Authorizer"), lambda k, v: True)
     reasons = {reason for _, rule, reason in iter_acknowledgements(reelstack.stack) if rule == "AwsSolutions-APIG4"}
     integrations = reelstack.resources("AWS::ApiGatewayV2::Integration")
-    fn_of = {"accounts": _arn(ids["accounts_fn"]), "catalog": _arn(ids["catalog_fn"])}
+    # Each service's construct is the stack attribute named after it (stack.accounts, stack.playback, ...).
+    fn_of = {s.name: _arn(logical_id(reelstack, getattr(reelstack.stack, s.name).function)) for s in HTTP_SERVICES}
     for key, (service, route) in declared.items():
         props = routes[key]
         if route.auth:

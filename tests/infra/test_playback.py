@@ -1,0 +1,124 @@
+"""Template assertions for playback (issue 13): table with TTL, view stream, Firehose to the lake,
+both edges (incl. the continue-watching ALB rule in front of accounts'), least-privilege grants."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.constructs.playback import CONTINUE_WATCHING_PATTERN, CONTINUE_WATCHING_PRIORITY
+from infra.routers import ACCOUNTS, PLAYBACK
+from tests.infra.conftest import Synth, logical_id
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.fixture(scope="module")
+def pb(reelstack: Synth) -> Any:
+    return reelstack.stack.playback
+
+
+def _statements(synth: Synth, role_lid: str) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for pol in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_lid} in pol["Properties"]["Roles"]:
+            out += pol["Properties"]["PolicyDocument"]["Statement"]
+    return out
+
+
+def test_table_keys_index_and_ttl(reelstack: Synth, pb: Any) -> None:
+    table = reelstack.template_json["Resources"][logical_id(reelstack, pb.table)]
+    props = table["Properties"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert [k["AttributeName"] for k in props["KeySchema"]] == ["pk", "sk"]
+    assert [g["IndexName"] for g in props["GlobalSecondaryIndexes"]] == ["gsi1"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST" and table["DeletionPolicy"] == "Retain"
+
+
+def test_view_stream_is_encrypted_on_demand(reelstack: Synth, pb: Any) -> None:
+    props = reelstack.template_json["Resources"][logical_id(reelstack, pb.view_stream)]["Properties"]
+    assert props["StreamModeDetails"] == {"StreamMode": "ON_DEMAND"}
+    assert props["StreamEncryption"]["EncryptionType"] == "KMS"
+
+
+def test_firehose_delivers_the_stream_to_the_lake(reelstack: Synth, pb: Any) -> None:
+    (stream,) = reelstack.resources("AWS::KinesisFirehose::DeliveryStream").values()
+    props = stream["Properties"]
+    assert props["DeliveryStreamType"] == "KinesisStreamAsSource"
+    assert props["KinesisStreamSourceConfiguration"]["KinesisStreamARN"] == {
+        "Fn::GetAtt": [logical_id(reelstack, pb.view_stream), "Arn"]
+    }
+    dest = props["ExtendedS3DestinationConfiguration"]
+    assert dest["BucketARN"] == {"Fn::GetAtt": [logical_id(reelstack, pb.lake_bucket), "Arn"]}
+    assert dest["Prefix"].startswith("views/") and dest["CompressionFormat"] == "GZIP"
+    # The delivery role reads the stream and writes the lake's prefixes; nothing else, no deletes.
+    role_lid = dest["RoleARN"]["Fn::GetAtt"][0]
+    actions = {a for st in _statements(reelstack, role_lid) for a in _as_list(st["Action"])}
+    assert actions == {
+        "kinesis:DescribeStream", "kinesis:GetShardIterator", "kinesis:GetRecords", "kinesis:ListShards",
+        "s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads",
+        "s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload",
+    }  # fmt: skip
+
+
+def test_routes_on_both_edges(reelstack: Synth, pb: Any) -> None:
+    fn_lid = logical_id(reelstack, pb.function)
+    keys = {r["Properties"]["RouteKey"] for r in reelstack.resources("AWS::ApiGatewayV2::Route").values()}
+    assert {
+        "POST /playback/sessions",
+        "PUT /playback/sessions/{session_id}/heartbeat",
+        "DELETE /playback/sessions/{session_id}",
+        "GET /profiles/{profile_id}/continue-watching",
+    } <= keys
+    rules = {
+        r["Properties"]["Priority"]: r["Properties"]["Conditions"][0]["PathPatternConfig"]["Values"]
+        for r in reelstack.resources("AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    }
+    assert rules[PLAYBACK.alb_priority] == ["/playback*"]
+    # In front of accounts' /profiles*: the smaller number wins on the ALB.
+    assert rules[CONTINUE_WATCHING_PRIORITY] == [CONTINUE_WATCHING_PATTERN]
+    assert CONTINUE_WATCHING_PRIORITY < ACCOUNTS.alb_priority
+    tg_lid = logical_id(reelstack, pb.service.target_group)
+    tg = reelstack.template_json["Resources"][tg_lid]["Properties"]
+    assert tg["Targets"] == [{"Id": {"Fn::GetAtt": [fn_lid, "Arn"]}}]
+
+
+def test_function_environment(reelstack: Synth, pb: Any) -> None:
+    env = reelstack.template_json["Resources"][logical_id(reelstack, pb.function)]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert env["PLAYBACK_TABLE"] == {"Ref": logical_id(reelstack, pb.table)}
+    assert env["VIEW_STREAM"] == {"Ref": logical_id(reelstack, pb.view_stream)}
+    assert {"ACCOUNTS_TABLE", "CATALOG_TABLE", "USER_POOL_ID", "USER_POOL_CLIENT_ID", "LEASE_SECONDS"} <= set(env)
+    # Delivery's signing env (contract C).
+    assert {"CDN_URL", "CDN_KEY_PAIR_ID", "CDN_SIGNING_KEY_SECRET"} <= set(env)
+
+
+def test_function_grants_are_exactly_what_it_calls(reelstack: Synth, pb: Any) -> None:
+    s = reelstack.stack
+    role_lid = logical_id(reelstack, pb.function.role)
+    grants: dict[str, set[str]] = {}
+    for st in _statements(reelstack, role_lid):
+        for res in _as_list(st["Resource"]):
+            grants.setdefault(json.dumps(res, sort_keys=True), set()).update(_as_list(st["Action"]))
+
+    def arn(construct: Any, suffix: str = "") -> str:
+        base: Any = {"Fn::GetAtt": [logical_id(reelstack, construct), "Arn"]}
+        if suffix:
+            base = {"Fn::Join": ["", [base, suffix]]}
+        return json.dumps(base, sort_keys=True)
+
+    assert grants[arn(pb.table)] == {
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
+    }  # fmt: skip
+    assert grants[arn(pb.table, "/index/gsi1")] == {"dynamodb:Query"}
+    assert grants[arn(s.data.accounts_table)] == {"dynamodb:GetItem"}  # read-only, contract A
+    assert grants[arn(s.catalog_data.catalog_table)] == {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+    assert grants[arn(pb.view_stream)] == {"kinesis:PutRecords"}
+    every = set().union(*grants.values())
+    assert not {a for a in every if a.endswith((":DeleteItem", ":Scan", ":DeleteTable", ":*"))}
+    assert "secretsmanager:GetSecretValue" in every  # the signing key, via Delivery.grant_signing
