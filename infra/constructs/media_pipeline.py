@@ -11,6 +11,8 @@ result on the platform's event bus (``PlatformEvents``).
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,19 +38,50 @@ from infra.constructs.service import service_function
 
 TRANSCODE_CODE_DIR = REPO_ROOT / "functions" / "transcode"
 TRANSCODE_ASL = REPO_ROOT / "statemachines" / "transcode.asl.json"
+SHARED_LAYER_DIR = REPO_ROOT / "layers" / "shared"
 UPLOADS_PREFIX = "uploads/"
 # Intermediate chunk / audio outputs; everything else in the media bucket is published output.
 WORK_PREFIX = "work/"
 
 GiB = 1024**3
 # Sources above this are refused: by the catalog before issuing an upload URL, by probe after.
+# No step copies the source or holds more than one chunk of output, so the bounds are the two
+# steps that read the WHOLE source in one Lambda (probe lists every packet; encode_audio demuxes
+# the interleaved soundtrack): 50 GiB at >= 60 MB/s is ~14 min, inside the 15-minute ceiling.
 DEFAULT_MAX_SOURCE_BYTES = 50 * GiB
-DEFAULT_MAX_DURATION_S = 4 * 3600
+# The longest single piece of work is encode_audio (the whole soundtrack, once; AAC at ~35x
+# real time measured): 6 hours is ~10 min of it. 360 chunks of 60 s stay far below the inline
+# Map's 25,000-event execution history (~8 events per chunk).
+DEFAULT_MAX_DURATION_S = 6 * 3600
+CHUNK_SECONDS = 60
+SEGMENT_SECONDS = 2
+# The chunk Map's width: the inline Map's ceiling in AWS (40 concurrent iterations), written in
+# statemachines/transcode.asl.json and checked against this by tests/infra.
+CHUNK_MAP_CONCURRENCY = 40
+# encode_chunk's reserved concurrency: three titles transcoding at full width. Reserved capacity
+# both guarantees those slots and caps the burst, so a batch of uploads cannot take the account's
+# (default 1,000) concurrency from the HTTP services; a fourth title's throttled chunks wait in
+# the ASL's Lambda.TooManyRequestsException retry.
+ENCODE_CHUNK_RESERVED_CONCURRENCY = 3 * CHUNK_MAP_CONCURRENCY
+
+
+def plan_height_caps() -> str:
+    """PLAN_HEIGHT_CAPS for the transcoder (contract B): the plans' caps, from the one place plans
+    are defined (``reelstack_common.plans``, loaded from the shared layer's source: infra does not
+    put the layer on its own import path). The transcode Lambda has no shared layer, so it gets
+    them as configuration."""
+    path = SHARED_LAYER_DIR / "python" / "reelstack_common" / "plans.py"
+    spec = importlib.util.spec_from_file_location("_reelstack_plans_for_infra", path)
+    assert spec is not None and spec.loader is not None
+    plans = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = plans  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(plans)
+    return ",".join(str(c) for c in plans.height_caps())
 
 
 # --- what the media bucket holds, and who may touch which part --------------------------------
-# Published HLS lives under these prefixes (``<prefix>{title_id}/...``); ``fail`` deletes a
-# title's partial output from all of them, ``assemble`` writes them.
+# Published HLS lives under these prefixes (``<prefix>{title_id}/...``): the encode steps write
+# the segments, ``assemble`` the playlists; ``fail`` deletes a title's partial output from all.
 OUTPUT_PREFIXES: tuple[str, ...] = ("titles/",)
 
 
@@ -59,25 +92,31 @@ class StepSpec:
     memory_mb: int
     timeout: Duration
     ffmpeg: bool = False  # gets the ffmpeg layer and 10 GB of /tmp
+    reserved_concurrency: int | None = None
 
     @property
     def ephemeral(self) -> Size | None:
-        # The source is streamed (presigned GET), but encoders write a chunk's renditions under
-        # /tmp, and assemble holds the joined renditions plus the HLS output (about two copies of
-        # the title's ladder). 10 GB is Lambda's maximum.
+        # The source is streamed (presigned GET); an encode step's /tmp holds one chunk's
+        # renditions twice (encoded, then re-muxed into segments) and the sampled quality
+        # reference (unscaled frames: ~1.5 GB for a 60 s 4K chunk). 10 GB is Lambda's maximum
+        # and costs next to nothing unused.
         return Size.gibibytes(10) if self.ffmpeg else None
 
 
-# Lambda allocates CPU in proportion to memory (1769 MB = 1 vCPU): 3008 MB gives x264 ~1.7 vCPUs
-# for the encode steps and assemble's remux; bookkeeping steps need little. Timeouts stay under
-# Lambda's 15-minute ceiling: a 60 s chunk of the 4-rung 1080p ladder takes ~1.5 min of wall time
-# (measured: 11.6 s per 10 s on 2 cores).
+# Lambda allocates CPU in proportion to memory (1769 MB = 1 vCPU). encode_chunk gets the maximum,
+# 10,240 MB = 6 vCPUs: a 60 s chunk of the 4-rung 1080p ladder is ~300 CPU-s of x264 veryfast
+# (docs/benchmarks.md), ~1 min on 6 vCPUs, and the title's chunk phase is 120 / 40 = 3 waves of
+# that. encode_audio is single-threaded AAC (1 vCPU is all it uses) but reads the whole source:
+# network throughput grows with memory. probe reads the whole source and keeps one line per
+# packet (~100 MB of text for 6 hours). assemble handles JSON records and playlists only.
+# Timeouts stay at or under Lambda's 15-minute ceiling.
 STEPS: dict[str, StepSpec] = {
-    "probe": StepSpec(memory_mb=1024, timeout=Duration.minutes(5), ffmpeg=True),
+    "probe": StepSpec(memory_mb=3008, timeout=Duration.minutes(15), ffmpeg=True),
     "plan": StepSpec(memory_mb=512, timeout=Duration.minutes(1)),
-    "encode_chunk": StepSpec(memory_mb=3008, timeout=Duration.minutes(15), ffmpeg=True),
-    "encode_audio": StepSpec(memory_mb=1769, timeout=Duration.minutes(15), ffmpeg=True),
-    "assemble": StepSpec(memory_mb=3008, timeout=Duration.minutes(15), ffmpeg=True),
+    "encode_chunk": StepSpec(memory_mb=10240, timeout=Duration.minutes(15), ffmpeg=True,
+                             reserved_concurrency=ENCODE_CHUNK_RESERVED_CONCURRENCY),
+    "encode_audio": StepSpec(memory_mb=3008, timeout=Duration.minutes(15), ffmpeg=True),
+    "assemble": StepSpec(memory_mb=1024, timeout=Duration.minutes(5)),
     "publish": StepSpec(memory_mb=512, timeout=Duration.minutes(1)),
     "fail": StepSpec(memory_mb=512, timeout=Duration.minutes(5)),
 }
@@ -157,10 +196,11 @@ class MediaPipeline(Construct):
             "CATALOG_TABLE": catalog_table.table_name,
             "PARTS_TABLE": self.parts_table.table_name,
             **events_bus.environment,
-            "CHUNK_SECONDS": "60",
-            "SEGMENT_SECONDS": "2",
+            "CHUNK_SECONDS": str(CHUNK_SECONDS),
+            "SEGMENT_SECONDS": str(SEGMENT_SECONDS),
             "MAX_SOURCE_BYTES": str(max_source_bytes),
             "MAX_DURATION_S": str(max_duration_s),
+            "PLAN_HEIGHT_CAPS": plan_height_caps(),
         }
         self.functions: dict[str, lambda_.Function] = {
             step: self._step_function(step, spec, environment, ffmpeg_layer, pydantic_layer, log_level)
@@ -268,7 +308,7 @@ class MediaPipeline(Construct):
     ) -> lambda_.Function:
         # No retry settings: the workflow invokes each step synchronously and its Retry/Catch
         # decide; Lambda's async retries never apply.
-        return service_function(
+        fn = service_function(
             self,
             f"{pascal(step)}Function",
             name=f"transcode-{step.replace('_', '-')}",
@@ -282,6 +322,11 @@ class MediaPipeline(Construct):
             log_level=log_level,
             description=f"Reelstack transcode: {step}",
         )
+        if spec.reserved_concurrency is not None:
+            cfn_fn = fn.node.default_child
+            assert isinstance(cfn_fn, lambda_.CfnFunction)
+            cfn_fn.reserved_concurrent_executions = spec.reserved_concurrency
+        return fn
 
     # --- workflow -----------------------------------------------------------------------------
 
@@ -419,8 +464,8 @@ def grant_steps(
     events}.py), on the narrowest resources. Notes on the less obvious ones:
 
     * ffmpeg reads the source through presigned GET URLs signed by the step itself, so the
-      signer needs s3:GetObject; boto3's multipart ``upload_file`` aborts with
-      s3:AbortMultipartUpload on failure.
+      signer needs s3:GetObject. Every write is one PutObject (segments, records, playlists:
+      never multipart, so ETags are MD5s assemble can check).
     * HeadObject on a missing key answers 404 only with s3:ListBucket on the bucket (else 403);
       probe and assemble rely on that 404, so their ListBucket is unconditioned. Steps that only
       list (publish, fail) get ListBucket restricted to their prefixes.
@@ -435,15 +480,19 @@ def grant_steps(
     rights["probe"].allow(["s3:ListBucket"], [ingest.bucket_arn])
     rights["probe"].allow(["dynamodb:UpdateItem"], [catalog])
     # plan: pure computation over probe's output -- no AWS access at all.
-    # encode_chunk / encode_audio: read the source, write their outputs under work/.
+    # encode_chunk / encode_audio: read the source, write their final segments (titles/) and their
+    # records (work/), index the segments; after writing, re-read the title's owner (GetItem) and
+    # remove what they wrote if their run was failed meanwhile (DeleteObject, part rows).
     for step in ("encode_chunk", "encode_audio"):
         rights[step].allow_objects(["s3:GetObject"], ingest, [UPLOADS_PREFIX])
-        rights[step].allow_objects(["s3:PutObject", "s3:AbortMultipartUpload"], media, [WORK_PREFIX])
-    # assemble: read chunks, write HLS, prune stale output and work/, index parts, record outputs.
+        rights[step].allow_objects(["s3:PutObject"], media, [WORK_PREFIX])
+        rights[step].allow_objects(["s3:PutObject", "s3:DeleteObject"], media, OUTPUT_PREFIXES)
+        rights[step].allow(["dynamodb:BatchWriteItem"], [parts])
+        rights[step].allow(["dynamodb:GetItem"], [catalog])
+    # assemble: read the records, check the segments (one listing), write playlists and the quality
+    # report, prune stale output and work/, trim stale part rows, record outputs.
     rights["assemble"].allow_objects(["s3:GetObject", "s3:DeleteObject"], media, [WORK_PREFIX])
-    rights["assemble"].allow_objects(
-        ["s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject"], media, OUTPUT_PREFIXES
-    )
+    rights["assemble"].allow_objects(["s3:PutObject", "s3:DeleteObject"], media, OUTPUT_PREFIXES)
     rights["assemble"].allow(["s3:ListBucket"], [media.bucket_arn])
     rights["assemble"].allow(["dynamodb:BatchWriteItem", "dynamodb:Query"], [parts])
     rights["assemble"].allow(["dynamodb:UpdateItem"], [catalog])

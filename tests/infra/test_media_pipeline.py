@@ -17,7 +17,7 @@ from aws_cdk.assertions import Match
 from tests.infra.conftest import TEST_CONTEXT, Synth, logical_id, synth_stack
 
 STEPS = ("probe", "plan", "encode_chunk", "encode_audio", "assemble", "publish", "fail")
-FFMPEG_STEPS = {"probe", "encode_chunk", "encode_audio", "assemble"}
+FFMPEG_STEPS = {"probe", "encode_chunk", "encode_audio"}
 PLACEHOLDERS = {
     "probe": "ProbeFunctionArn",
     "plan": "PlanFunctionArn",
@@ -37,6 +37,7 @@ PIPELINE_ENV = {
     "SEGMENT_SECONDS",
     "MAX_SOURCE_BYTES",
     "MAX_DURATION_S",
+    "PLAN_HEIGHT_CAPS",
 }
 STACK_ID = "MediaTest"
 
@@ -167,6 +168,28 @@ def test_state_machine_from_asl_file_with_all_arns_substituted(media: Synth, ids
     assert "DefinitionS3Location" not in props  # inline, not an asset
 
 
+def plans_caps() -> str:
+    """The caps as the plans define them, read in a child with the shared layer on its path."""
+    import subprocess
+    import sys
+
+    from infra.constructs.media_pipeline import SHARED_LAYER_DIR
+
+    code = "from reelstack_common.plans import height_caps; print(','.join(map(str, height_caps())))"
+    out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(SHARED_LAYER_DIR / "python")},
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def chunk_map_concurrency() -> int:
+    from infra.constructs.media_pipeline import CHUNK_MAP_CONCURRENCY, TRANSCODE_ASL
+
+    asl = json.loads(TRANSCODE_ASL.read_text())
+    chunk_map = asl["States"]["Encode"]["Branches"][0]["States"]["EncodeChunks"]
+    assert chunk_map["MaxConcurrency"] == CHUNK_MAP_CONCURRENCY == 40  # the inline Map's ceiling
+    return CHUNK_MAP_CONCURRENCY
+
+
 def test_state_machine_may_invoke_exactly_the_seven_functions(media: Synth, ids: dict[str, str]) -> None:
     role_id = media.resources("AWS::StepFunctions::StateMachine")[ids["sm"]]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     invoke = [
@@ -201,6 +224,9 @@ def test_transcode_function(media: Synth, ids: dict[str, str], step: str) -> Non
     env = props["Environment"]["Variables"]
     assert set(env) >= PIPELINE_ENV
     assert env["CHUNK_SECONDS"] == "60" and env["SEGMENT_SECONDS"] == "2"
+    assert int(env["CHUNK_SECONDS"]) % int(env["SEGMENT_SECONDS"]) == 0
+    # Contract B: the plans' caps, from reelstack_common.plans (the transcoder has no shared layer).
+    assert env["PLAN_HEIGHT_CAPS"] == plans_caps() == "720,1080,2160"
     assert env["INGEST_BUCKET"] == {"Ref": ids["ingest"]}
     assert env["MEDIA_BUCKET"] == {"Ref": ids["media"]}
     assert env["CATALOG_TABLE"] == {"Ref": ids["catalog_table"]}
@@ -210,8 +236,14 @@ def test_transcode_function(media: Synth, ids: dict[str, str], step: str) -> Non
     assert {layer["Ref"] for layer in props.get("Layers", [])} == expected_layers
     if step in FFMPEG_STEPS:
         assert props["EphemeralStorage"] == {"Size": 10240}
-    if step.startswith("encode_chunk") or step == "assemble":
-        assert props["MemorySize"] == 3008
+    else:
+        assert "EphemeralStorage" not in props  # assemble handles JSON and playlists only
+    if step == "encode_chunk":
+        # 6 vCPUs for x264, and reserved room for three titles at the Map's full width.
+        assert props["MemorySize"] == 10240
+        assert props["ReservedConcurrentExecutions"] == 3 * chunk_map_concurrency()
+    else:
+        assert "ReservedConcurrentExecutions" not in props
 
 
 def test_least_privilege_grants(media: Synth, ids: dict[str, str]) -> None:
@@ -228,16 +260,22 @@ def test_least_privilege_grants(media: Synth, ids: dict[str, str]) -> None:
     assert not any(a.startswith("s3:Put") or a == "s3:DeleteObject" for a, _ in g["probe"])
     assert g["plan"] == []  # pure computation
     for step in ("encode_chunk", "encode_audio"):
+        # final segments straight to titles/, records to work/, part rows; the owner re-read
         assert _has(g[step], "s3:GetObject", ingest, "/uploads/*")
         assert _has(g[step], "s3:PutObject", media_b, "/work/*")
-        assert not _has(g[step], "s3:PutObject", media_b, "/titles/*")
+        assert _has(g[step], "s3:PutObject", media_b, "/titles/*")
+        assert _has(g[step], "s3:DeleteObject", media_b, "/titles/*")
+        assert not _has(g[step], "s3:GetObject", media_b)
         assert not _has(g[step], "s3:PutObject", ingest)
-        assert not any(a.startswith("dynamodb:") for a, _ in g[step])
+        assert {a for a, _ in g[step] if a.startswith("dynamodb:")} == {"dynamodb:BatchWriteItem", "dynamodb:GetItem"}
+        assert _has(g[step], "dynamodb:BatchWriteItem", parts) and _has(g[step], "dynamodb:GetItem", catalog)
+        assert not _has(g[step], "dynamodb:UpdateItem", catalog)
     assert _has(g["assemble"], "s3:GetObject", media_b, "/work/*")
     assert _has(g["assemble"], "s3:PutObject", media_b, "/titles/*")
     assert _has(g["assemble"], "dynamodb:BatchWriteItem", parts)
     assert _has(g["assemble"], "dynamodb:UpdateItem", catalog)
     assert not _has(g["assemble"], "s3:GetObject", ingest)
+    assert not _has(g["assemble"], "s3:GetObject", media_b, "/titles/*")  # it never reads media
     assert _has(g["publish"], "dynamodb:UpdateItem", catalog)
     assert _has(g["publish"], "events:PutEvents", bus)
     assert not _has(g["publish"], "s3:DeleteObject", media_b, "/titles/*")

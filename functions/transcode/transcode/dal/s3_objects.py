@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -47,13 +46,6 @@ class S3ObjectStore(ObjectStore):
         return str(self.s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key},
                                                   ExpiresIn=PRESIGN_SECONDS))
 
-    def upload_file(self, path: Path, bucket: str, key: str, content_type: str,
-                    cache_control: str | None = None) -> None:
-        extra: dict[str, str] = {"ContentType": content_type}
-        if cache_control:
-            extra["CacheControl"] = cache_control
-        self.s3.upload_file(str(path), bucket, key, ExtraArgs=extra)
-
     def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str,
                   cache_control: str | None = None) -> None:
         extra: dict[str, str] = {"ContentType": content_type}
@@ -66,11 +58,6 @@ class S3ObjectStore(ObjectStore):
         for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             out.update({obj["Key"]: str(obj.get("ETag", "")).strip('"') for obj in page.get("Contents", [])})
         return out
-
-    def download_file(self, bucket: str, key: str, path: Path) -> Path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.s3.download_file(bucket, key, str(path))
-        return path
 
     def put_json(self, bucket: str, key: str, data: Any) -> None:
         self.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(data, sort_keys=True).encode(),

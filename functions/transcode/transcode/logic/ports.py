@@ -5,7 +5,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
@@ -30,10 +29,6 @@ class ObjectStore(ABC):
         """A GET URL ffmpeg can read with Range requests."""
 
     @abstractmethod
-    def upload_file(self, path: Path, bucket: str, key: str, content_type: str,
-                    cache_control: str | None = None) -> None: ...
-
-    @abstractmethod
     def put_bytes(self, bucket: str, key: str, data: bytes, content_type: str,
                   cache_control: str | None = None) -> None:
         """One PUT (never multipart), so the object's ETag is the MD5 of `data`."""
@@ -41,9 +36,6 @@ class ObjectStore(ABC):
     @abstractmethod
     def list_etags(self, bucket: str, prefix: str) -> dict[str, str]:
         """Every key under `prefix` with its ETag (without quotes)."""
-
-    @abstractmethod
-    def download_file(self, bucket: str, key: str, path: Path) -> Path: ...
 
     @abstractmethod
     def put_json(self, bucket: str, key: str, data: Any) -> None: ...
