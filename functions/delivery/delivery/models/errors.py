@@ -1,0 +1,17 @@
+"""Why a prefill did not finish. A raised error returns the SQS message (retry, then the DLQ)."""
+
+from __future__ import annotations
+
+
+class BadEvent(Exception):
+    """The message can never be processed (not JSON, not TitlePublished, invalid detail): dropped."""
+
+
+class PrefillIncomplete(Exception):
+    """Some objects could not be fetched (5xx, timeouts, out of time): the title is retried; what
+    was filled is an edge hit the next time."""
+
+
+class PrefillDenied(Exception):
+    """The CDN refused our own grant (403): wrong key pair or secret. Retried, then the DLQ, where
+    it is visible; never silently dropped."""

@@ -1,0 +1,44 @@
+"""The event prefill consumes: ``TitlePublished`` (source ``reelstack.catalog``) as the transcoder
+announces it (contracts B and D in the brief; docs/architecture.md "Events").
+
+Fields prefill does not use are ignored; the ones it uses are validated here, because they end up
+in URLs: ``title_id`` is a plain identifier, paths are checked again in logic against the title's
+own prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+TITLE_PUBLISHED = "TitlePublished"
+EVENT_SOURCE = "reelstack.catalog"
+
+TitleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")]
+KeyPath = Annotated[str, StringConstraints(min_length=1, max_length=1024)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class PlaybackTier(_Model):
+    """One plan tier's directory (contract B): its master lists the renditions inside it."""
+
+    max_height: int = Field(ge=0)
+    prefix: KeyPath
+    master: KeyPath
+    renditions: list[str] = Field(default_factory=list, max_length=64)
+
+
+class TitlePublished(_Model):
+    title_id: TitleId
+    # Events written before titles had versions count as version 0: any versioned event supersedes them.
+    version: int = Field(default=0, ge=0)
+    manifest_path: KeyPath
+    playback_tiers: list[PlaybackTier] = Field(default_factory=list, max_length=16)
+    kind: str = "movie"
+    duration_s: float | None = None
+    # An optional hint a publisher may add (nothing sets it yet): "high" gets the most copies.
+    expected_popularity: Literal["low", "normal", "high"] = "normal"

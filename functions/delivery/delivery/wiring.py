@@ -1,0 +1,55 @@
+"""Composition root: the signer, the ledger and the policy, built from the environment once per
+execution environment (warm invocations reuse them).
+
+Env: ``PREFILL_TABLE``; ``CDN_URL``, ``CDN_KEY_PAIR_ID``, ``CDN_SIGNING_KEY_SECRET``
+(+ ``CDN_SIGNING_KEY_STAGE``) from ``Delivery.grant_signing``; optional ``PREFILL_SECONDS`` (300),
+``PREFILL_HOT_SECONDS`` (60), ``PREFILL_COPIES`` (1), ``PREFILL_MAX_COPIES`` (3),
+``PREFILL_CONCURRENCY`` (8), ``PREFILL_LEASE_S`` (360).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import boto3
+from reelstack_common.cdn_signing import CdnSigner
+
+from delivery.dal.cdn_http import CdnHttp
+from delivery.dal.dynamo_ledger import DynamoPrefillLedger
+from delivery.logic.prefill import PrefillPolicy
+
+_lock = threading.Lock()
+_ledger: DynamoPrefillLedger | None = None
+
+
+def policy_from_env() -> PrefillPolicy:
+    d = PrefillPolicy()
+    env = os.environ.get
+    return PrefillPolicy(
+        prefill_seconds=float(env("PREFILL_SECONDS") or d.prefill_seconds),
+        hot_seconds=float(env("PREFILL_HOT_SECONDS") or d.hot_seconds),
+        base_copies=int(env("PREFILL_COPIES") or d.base_copies),
+        max_copies=int(env("PREFILL_MAX_COPIES") or d.max_copies),
+        lease_s=int(env("PREFILL_LEASE_S") or d.lease_s),
+        concurrency=int(env("PREFILL_CONCURRENCY") or d.concurrency),
+    )
+
+
+def ledger() -> DynamoPrefillLedger:
+    global _ledger
+    with _lock:
+        if _ledger is None:
+            _ledger = DynamoPrefillLedger(boto3.resource("dynamodb").Table(os.environ["PREFILL_TABLE"]))
+        return _ledger
+
+
+def cdn_for_title(title_id: str, grant_ttl_s: int) -> CdnHttp:
+    """A CDN client holding a grant for this title only (the signer and its key are cached)."""
+    return CdnHttp(CdnSigner.from_environment(), f"titles/{title_id}/", grant_ttl_s=grant_ttl_s)
+
+
+def reset() -> None:
+    global _ledger
+    with _lock:
+        _ledger = None
