@@ -1,14 +1,20 @@
 """The deploy-time step that creates (or rotates) the CloudFront signing key pair.
 
-    python -m infra.cdn_keys            # create once; later runs check and change nothing
-    python -m infra.cdn_keys --rotate   # new key pair (then `cdk deploy`)
+    python -m infra.cdn_keys                # create once; later runs check and change nothing
+    python -m infra.cdn_keys --rotate       # new key pair (then `cdk deploy`)
+    python -m infra.cdn_keys --synth-only   # no AWS: a throwaway public key, for `make synth` only
 
 * The private key (RSA-2048 PEM) goes to Secrets Manager as ``reelstack/cdn-signing-key``
   (SecretString = the PEM; the version carries the staging labels AWSCURRENT and the public key's
   fingerprint ``pk-<24 hex>``). It is never written to disk, the repository or the template.
 * The public key goes to ``cdk.context.json`` under ``reelstack:cdnPublicKeyPem``: the CDK CLI reads
   that file on every synth, and the ``Delivery`` construct puts the key in a CloudFront PublicKey +
-  KeyGroup and sets ``CDN_SIGNING_KEY_STAGE`` to its fingerprint on every signing function.
+  KeyGroup and sets ``CDN_SIGNING_KEY_STAGE`` to its fingerprint on every signing function
+  (``python app.py`` reads the file too: see ``Delivery``). The file is per deployment (account):
+  a public key is safe to commit, but each account has its own.
+* ``--synth-only`` writes a public key whose private half is discarded: the template synthesizes,
+  but nothing could sign for it; a later run without ``--synth-only`` refuses it and asks for
+  ``--rotate``, so it cannot reach a deploy unnoticed.
 
 Rotation is safe to deploy: after ``--rotate`` the secret's current version is the new key, while the
 functions still deployed read the version labelled with the OLD key's fingerprint (their
@@ -161,7 +167,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--context-file", type=Path, default=CONTEXT_FILE)
     parser.add_argument("--secret-name", default=SIGNING_KEY_SECRET_NAME)
     parser.add_argument("--region", default=None, help="AWS region of the stack (default: the SDK's)")
+    parser.add_argument(
+        "--synth-only", action="store_true", help="no AWS: write a throwaway public key (not deployable)"
+    )
     args = parser.parse_args(argv)
+    if args.synth_only:
+        if read_public_key(args.context_file) and not args.rotate:
+            print(f"unchanged: {args.context_file} already holds a public key (--rotate to replace it)")
+            return 0
+        write_public_key(generate_key_pair().public_pem, args.context_file)
+        print(f"synth-only key written to {args.context_file}: run without --synth-only --rotate before a deploy")
+        return 0
 
     import boto3  # noqa: PLC0415 -- only the CLI talks to AWS
 

@@ -21,7 +21,8 @@ origin fetch.
 
 The signing key: the public half reaches synth as context ``reelstack:cdnPublicKeyPem`` (written by
 ``python -m infra.cdn_keys``, which also stores the private half in Secrets Manager as
-``reelstack/cdn-signing-key``). Without it, the construct records an ERROR annotation naming that
+``reelstack/cdn-signing-key``; ``--synth-only`` writes a throwaway public key for template work
+without AWS). Without it, the construct records an ERROR annotation naming that
 command (``cdk synth``/``cdk deploy`` stop there) and puts a placeholder in the template so in-process
 synths that tolerate findings (tests, the local cloud) still produce a template; a placeholder key
 cannot verify any grant, and CloudFormation rejects it, so it can never be deployed by accident.
@@ -43,7 +44,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.cdn_keys import PUBLIC_KEY_CONTEXT, SIGNING_KEY_SECRET_NAME, key_fingerprint
+from infra.cdn_keys import PUBLIC_KEY_CONTEXT, SIGNING_KEY_SECRET_NAME, key_fingerprint, read_public_key
 from infra.constructs.events import PlatformEvents
 from infra.constructs.house import house_bucket, house_table
 from infra.constructs.layers import REPO_ROOT
@@ -88,7 +89,12 @@ _DENY_FUNCTION = """function handler(event) {
 
 
 def public_key_from_context(scope: Construct) -> str | None:
+    """The key from context; when the key is absent, from ``cdk.context.json`` (the CDK CLI merges
+    that file itself, ``python app.py`` -- ``make synth`` -- does not). An empty value means "no key"
+    without the fallback."""
     value = scope.node.try_get_context(PUBLIC_KEY_CONTEXT)
+    if value is None:
+        value = read_public_key()
     if value is None or not str(value).strip():
         return None
     return str(value).strip() + "\n"

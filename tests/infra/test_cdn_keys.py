@@ -95,3 +95,12 @@ def test_cli_exits_non_zero_on_mismatch(sm: Any, tmp_path: Path, capsys: pytest.
     sm.delete_secret(SecretId=SECRET, ForceDeleteWithoutRecovery=True)
     assert cdn_keys.main(["--context-file", str(context)]) == 2
     assert "--rotate" in capsys.readouterr().err
+
+
+def test_synth_only_key_cannot_reach_a_deploy_unnoticed(sm: Any, tmp_path: Path) -> None:
+    context = tmp_path / "cdk.context.json"
+    assert cdn_keys.main(["--synth-only", "--context-file", str(context)]) == 0
+    assert cdn_keys.read_public_key(context)
+    assert "Name" not in json.dumps(sm.list_secrets()["SecretList"])  # no AWS call made a secret
+    with pytest.raises(RuntimeError, match="--rotate"):
+        cdn_keys.ensure_key(sm, context_file=context)
