@@ -15,6 +15,7 @@ from infra.constructs.data import CatalogData, DataTables
 from infra.constructs.dax import DaxCache
 from infra.constructs.delivery import Delivery
 from infra.constructs.events import PlatformEvents
+from infra.constructs.home import HomeService
 from infra.constructs.identity import Identity
 from infra.constructs.layers import Layers
 from infra.constructs.media_pipeline import MediaPipeline
@@ -120,6 +121,26 @@ class ReelstackStack(Stack):
             signing=self.delivery,
             layers=self.layers.all,
         )
+
+        # Home (issue 15): GET /home, ratings, campaigns; the daily training workflow; trending from
+        # the playback view stream.
+        self.home = HomeService(
+            self,
+            "Home",
+            api=self.edge,
+            identity=self.identity,
+            data=self.data,
+            catalog=self.catalog_data,
+            layers=self.layers.all,
+            vpc=self.network.vpc,
+            vpc_subnets=self.network.private_subnets,
+            dax_cache=self.dax,
+            playback_table=self.playback.table,
+            view_stream=self.playback.view_stream,
+            access_log_bucket=self.media.access_log_bucket,
+        )
+        CfnOutput(self, "HomeStateMachineArn", value=self.home.state_machine.state_machine_arn)
+        CfnOutput(self, "HomeModelBucketName", value=self.home.model_bucket.bucket_name)
 
         # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local
         # cloud can read them by name.

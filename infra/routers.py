@@ -127,6 +127,16 @@ PLAYBACK = HttpService(
 )
 HTTP_SERVICES += (PLAYBACK,)
 
+RECOMMENDATIONS = HttpService(
+    name="recommendations",
+    handler="recommendations.handlers.http.lambda_handler",
+    # PUT/DELETE /profiles/{id}/ratings/{title_id} are recommendations' too: their own ALB rule
+    # (priority 70, in front of accounts' /profiles*) is added by infra/constructs/home.py.
+    alb_path_patterns=("/home*", "/campaigns*"),
+    alb_priority=500,
+)
+HTTP_SERVICES += (RECOMMENDATIONS,)
+
 
 @dataclass(frozen=True)
 class RouterReading:

@@ -1,0 +1,175 @@
+"""HomeService (issue 15) in the real app: tables, the training workflow from its ASL file, the
+schedule, both ALB rules, routes, the numpy/scipy layer, the trending consumer, least privilege and
+cdk-nag."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.infra.conftest import Synth, find_one, logical_id
+
+HOME_ROUTES = {
+    "GET /home",
+    "PUT /profiles/{profile_id}/ratings/{title_id}",
+    "DELETE /profiles/{profile_id}/ratings/{title_id}",
+    "POST /campaigns",
+    "GET /campaigns",
+    "GET /campaigns/{campaign_id}",
+    "PUT /campaigns/{campaign_id}",
+    "DELETE /campaigns/{campaign_id}",
+}
+
+
+def _statements(synth: Synth, fn: Any) -> list[dict[str, Any]]:
+    role_id = logical_id(synth, fn.role)
+    out = []
+    for policy in synth.resources("AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            out += policy["Properties"]["PolicyDocument"]["Statement"]
+    return out
+
+
+def _actions(statements: list[dict[str, Any]]) -> set[str]:
+    acts: set[str] = set()
+    for s in statements:
+        a = s["Action"]
+        acts |= {a} if isinstance(a, str) else set(a)
+    return acts
+
+
+def _resources_of(statements: list[dict[str, Any]], action: str) -> list[Any]:
+    out: list[Any] = []
+    for s in statements:
+        a = s["Action"]
+        if action in ({a} if isinstance(a, str) else set(a)):
+            r = s["Resource"]
+            out += r if isinstance(r, list) else [r]
+    return out
+
+
+def test_tables_are_retained_with_the_house_defaults(reelstack: Synth) -> None:
+    home = reelstack.stack.home
+    for table, keys in ((home.home_table, ["pk", "sk"]), (home.ratings_table, ["profile_id", "title_id"])):
+        res = reelstack.template_json["Resources"][logical_id(reelstack, table)]
+        assert [k["AttributeName"] for k in res["Properties"]["KeySchema"]] == keys
+        assert res["DeletionPolicy"] == "Retain"
+        assert res["Properties"]["BillingMode"] == "PAY_PER_REQUEST"
+        assert res["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+def test_the_workflow_is_the_asl_file_with_the_three_step_functions(reelstack: Synth) -> None:
+    from infra.constructs.home import HOME_ASL
+
+    home = reelstack.stack.home
+    sm = reelstack.template_json["Resources"][logical_id(reelstack, home.state_machine)]
+    props = sm["Properties"]
+    assert json.loads(props["DefinitionString"]) == json.loads(HOME_ASL.read_text())
+    subs = props["DefinitionSubstitutions"]
+    assert set(subs) == {"TrainFunctionArn", "BuildFunctionArn", "PublishFunctionArn"}
+    for step, fn in home.job_functions.items():
+        assert subs[f"{step}FunctionArn"] == {"Fn::GetAtt": [logical_id(reelstack, fn), "Arn"]}
+    asl = json.loads(HOME_ASL.read_text())
+    assert asl["States"]["BuildBatches"]["Type"] == "Map" and asl["States"]["BuildBatches"]["MaxConcurrency"] == 10
+    assert "ItemReader" not in asl["States"]["BuildBatches"]  # inline Map: the one the local engine runs
+    invoked = _resources_of(_statements(reelstack, home.state_machine), "lambda:InvokeFunction")
+    assert sorted(json.dumps(r) for r in invoked) == sorted(
+        json.dumps({"Fn::GetAtt": [logical_id(reelstack, fn), "Arn"]}) for fn in home.job_functions.values()
+    )
+
+
+def test_a_daily_schedule_starts_the_workflow(reelstack: Synth) -> None:
+    home = reelstack.stack.home
+    rule = reelstack.template_json["Resources"][logical_id(reelstack, home.schedule)]["Properties"]
+    assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": logical_id(reelstack, home.state_machine)}
+
+
+def test_both_alb_rules_forward_to_the_service(reelstack: Synth) -> None:
+    rules = reelstack.resources("AWS::ElasticLoadBalancingV2::ListenerRule")
+    home = reelstack.stack.home
+    tg = {"Ref": logical_id(reelstack, home.service.target_group)}
+    by_priority = {r["Properties"]["Priority"]: r["Properties"] for r in rules.values()}
+    for priority, patterns in ((70, ["/profiles/*/ratings*"]), (500, ["/home*", "/campaigns*"])):
+        rule = by_priority[priority]
+        assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == patterns
+        assert rule["Actions"][0]["TargetGroupArn"] == tg
+    assert 70 < 100 == min(p for p, r in by_priority.items() if "/profiles*" in json.dumps(r["Conditions"]))
+
+
+def test_every_route_the_router_declares_is_on_the_http_api_with_jwt(reelstack: Synth) -> None:
+    routes = {
+        r["Properties"]["RouteKey"]: r["Properties"] for r in reelstack.resources("AWS::ApiGatewayV2::Route").values()
+    }
+    assert set(routes) >= HOME_ROUTES
+    assert all(routes[k]["AuthorizationType"] == "JWT" for k in HOME_ROUTES)
+
+
+def test_the_api_function_has_the_engine_layer_dax_and_its_environment(reelstack: Synth) -> None:
+    home = reelstack.stack.home
+    fn = reelstack.template_json["Resources"][logical_id(reelstack, home.function)]["Properties"]
+    env = fn["Environment"]["Variables"]
+    assert {
+        "HOME_TABLE",
+        "RATINGS_TABLE",
+        "CATALOG_TABLE",
+        "ACCOUNTS_TABLE",
+        "PLAYBACK_TABLE",
+        "MODEL_BUCKET",
+        "DAX_ENDPOINT",
+        "USER_POOL_ID",
+        "ADMINS_GROUP",
+    } <= set(env)
+    assert env["PLAYBACK_TABLE"] == {"Ref": logical_id(reelstack, reelstack.stack.playback.table)}
+    assert "VpcConfig" in fn
+    assert {"Ref": logical_id(reelstack, home.scientific_layer)} in fn["Layers"]
+    assert fn["MemorySize"] == 2048
+
+
+def test_the_trending_consumer_reads_the_playback_view_stream(reelstack: Synth) -> None:
+    home = reelstack.stack.home
+    fn_id = logical_id(reelstack, home.trending_function)
+    _, mapping = find_one(
+        reelstack.resources("AWS::Lambda::EventSourceMapping"),
+        lambda _k, v: v["Properties"]["FunctionName"] == {"Ref": fn_id},
+    )
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {
+        "Fn::GetAtt": [logical_id(reelstack, reelstack.stack.playback.view_stream), "Arn"]
+    }
+    assert props["BisectBatchOnFunctionError"] is True and props["StartingPosition"] == "LATEST"
+
+
+def test_each_function_gets_only_the_calls_it_makes(reelstack: Synth) -> None:
+    home = reelstack.stack.home
+    api = _statements(reelstack, home.function)
+    train = _statements(reelstack, home.job_functions["Train"])
+    build = _statements(reelstack, home.job_functions["Build"])
+    publish = _statements(reelstack, home.job_functions["Publish"])
+    trending_fn = _statements(reelstack, home.trending_function)
+    for statements in (api, train, build, publish, trending_fn):
+        assert not any(a.endswith(":*") for a in _actions(statements))
+    assert "dynamodb:Scan" not in _actions(api) | _actions(build) | _actions(publish) | _actions(trending_fn)
+    assert "s3:PutObject" not in _actions(api)
+    scans = _resources_of(train, "dynamodb:Scan")
+    assert {json.dumps(r) for r in scans} == {
+        json.dumps({"Fn::GetAtt": [logical_id(reelstack, t), "Arn"]})
+        for t in (home.ratings_table, reelstack.stack.data.accounts_table, reelstack.stack.playback.table)
+    }
+    assert _actions(trending_fn) >= {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchGetItem"}
+    # The DAX cluster may read the home table on a miss.
+    dax = _statements(reelstack, reelstack.stack.dax)
+    assert any(
+        json.dumps({"Fn::GetAtt": [logical_id(reelstack, home.home_table), "Arn"]}) in json.dumps(s["Resource"])
+        for s in dax
+    )
+
+
+def test_cdk_nag_has_no_finding_on_the_home_constructs(reelstack: Synth) -> None:
+    findings = []
+    for report in reelstack.validation_report().get("pluginReports", []):
+        for v in report.get("violations", []):
+            paths = [c.get("constructPath", "") for c in v.get("violatingConstructs", [])]
+            findings += [(v.get("ruleName"), p) for p in paths if "/Home/" in p]
+    assert findings == []
