@@ -289,3 +289,56 @@ def test_assemble_refuses_a_chunk_whose_meta_is_missing(cloud):
     # Only a missing object reads as "not completed": other S3 errors still surface.
     with pytest.raises(ClientError):
         objects.get_json("no-such-bucket", "work/t1/chunks/meta/00000.json")
+
+
+def _prepared(cloud, media, title_id: str) -> tuple[dict, list[dict]]:
+    """Probe + plan a 4 s clip; returns (job with plan, Map items as the ASL builds them)."""
+    cloud.create_title(title_id)
+    job = probe.lambda_handler(cloud.upload(title_id, media("plain", seconds=4)))
+    job["plan"] = plan.lambda_handler({"media": job["media"]})
+    items = [{k: job[k] for k in ("title_id", "job_id", "source")} | {
+        "video": job["plan"]["video"], "renditions": job["plan"]["renditions"],
+        "quality_every": job["plan"]["quality_every"], "chunk": c, "attempt": 0} for c in job["plan"]["chunks"]]
+    return job, items
+
+
+def test_assemble_checks_every_segment_is_stored_with_its_bytes(cloud, media):
+    from transcode.handlers import assemble
+    from transcode.models.errors import OutputMismatch
+
+    job, items = _prepared(cloud, media, "t-check")
+    for item in items:
+        encode_chunk.lambda_handler(item)
+    request = {"title_id": "t-check", "job_id": job["job_id"], "plan": job["plan"], "audio": None}
+    segment = "titles/t-check/hls/cap2160/cap1080/cap720/180p/seg_00001.m4s"
+    good = cloud.get(segment)
+    cloud.s3.delete_object(Bucket="reelstack-media", Key=segment)
+    with pytest.raises(OutputMismatch, match="1 segments missing"):
+        assemble.lambda_handler(request)
+    cloud.put(segment, good[:-1] + b"\x00")  # e.g. a straggler of another run wrote this name
+    with pytest.raises(OutputMismatch, match="1 with other bytes"):
+        assemble.lambda_handler(request)
+    cloud.put(segment, good)
+    out = assemble.lambda_handler(request)
+    assert out["parts"] == 2 and out["has_audio"] is False
+    assert [t["max_height"] for t in out["playback_tiers"]] == [720, 1080, 2160]
+    assert cloud.keys("work/t-check/") == []
+
+
+def test_a_chunk_that_outlives_its_failed_title_removes_what_it_wrote(cloud, media):
+    """The Map stops when one chunk fails, but a chunk already running finishes: the fail step may
+    have cleaned titles/{id}/ before it writes. It re-reads the title and takes its output back."""
+    from transcode.handlers import fail
+    from transcode.models.errors import Superseded
+
+    job, items = _prepared(cloud, media, "t-late")
+    failed = fail.lambda_handler({**job, "error": {"Error": "OutputMismatch", "Cause": "chunk 0 broke"}})
+    assert failed["status"] == "FAILED"
+    assert int(cloud.title("t-late")["version"]) == 3  # created 1, claim 2, FAILED 3
+    [event] = [e for e in cloud.received_events() if e["detail-type"] == "TitleFailed"]
+    assert event["detail"]["version"] == 3
+    with pytest.raises(Superseded):
+        encode_chunk.lambda_handler(items[1])
+    assert cloud.keys("titles/t-late/") == []
+    assert cloud.parts("t-late", "180p") == []
+    assert cloud.keys("work/t-late/") == []  # no record: assemble could never count it

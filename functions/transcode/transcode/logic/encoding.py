@@ -95,7 +95,8 @@ def ensure_still_owned(deps: Dependencies, title_id: str, job_id: str | None,
     if owner == job_id:
         caps = deps.settings.plan_height_caps
         for name, track in written.items():
-            doomed = [keys.segment_key(title_id, name, caps, s.index) for s in track.segments]
+            doomed = [keys.init_key(title_id, name, caps)]
+            doomed += [keys.segment_key(title_id, name, caps, s.index) for s in track.segments]
             deps.objects.delete_keys(deps.settings.media_bucket, doomed)
             if deps.parts is not None:
                 deps.parts.delete(title_id, name, [s.index for s in track.segments])
