@@ -18,6 +18,9 @@ ENVIRONMENT = f"""environment (each sets an option's default; the option wins):
   REELSTACK_API_PORT        port of the HTTP API (--api-port)
   REELSTACK_ALB_PORT        port of the ALB (--alb-port)
   REELSTACK_STATE_DIR       state directory (--state-dir)
+  REELSTACK_CDN_PORT        port of the CDN front door, cdn_url (--cdn-port; default: any free port)
+  REELSTACK_EDGES           edge caches behind the front door (--edges, default 4)
+  REELSTACK_EDGE_CACHE_MB   each edge's cache size in MB (--edge-cache-mb, default 256)
   REELSTACK_KEEP_STATE      1: keep DynamoDB, Cognito users and S3 objects across restarts (--keep-state)
   REELSTACK_ADMIN_EMAIL     the demo admin's email (default {DEFAULT_ADMIN["email"]})
   REELSTACK_ADMIN_PASSWORD  the demo admin's password (default in the source: set your own)
@@ -49,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="port of the HTTP API (API Gateway stand-in) (default: %(default)s)")
     up.add_argument("--alb-port", type=int, default=int(env("REELSTACK_ALB_PORT", "4511")),
                     help="port of the Application Load Balancer stand-in (default: %(default)s)")
+    up.add_argument("--cdn-port", type=int, default=int(env("REELSTACK_CDN_PORT", "0")),
+                    help="port of the CDN front door (CloudFront stand-in); 0: any free port (default: %(default)s)")
+    up.add_argument("--edges", type=int, default=int(env("REELSTACK_EDGES", "4")),
+                    help="edge caches in the CDN fleet (default: %(default)s)")
+    up.add_argument("--edge-cache-mb", type=int, default=int(env("REELSTACK_EDGE_CACHE_MB", "256")),
+                    help="each edge cache's size in MB (default: %(default)s)")
     up.add_argument("--state-dir", type=Path, default=Path(env("REELSTACK_STATE_DIR", ".reelstack")),
                     help="where the synthesized app, function logs and endpoints.json go (default: %(default)s)")
     up.add_argument("--no-search", action="store_true",
@@ -89,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
             seed_admin=not args.no_seed,
             keep_state=args.keep_state,
             extend=args.extend,
+            cdn_port=args.cdn_port,
+            edges=args.edges,
+            edge_cache_mb=args.edge_cache_mb,
         ),
         progress=lambda m: print(m, flush=True),
     )

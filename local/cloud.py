@@ -40,6 +40,9 @@ class Settings:
     search: bool = True
     max_workers: int = 4
     extend: str | None = None  # "module:function(app)" adding constructs before synth (tests)
+    cdn_port: int = 0  # the edge fleet's front door (cdn_url); 0: any free port
+    edges: int = field(default_factory=lambda: int(os.environ.get("REELSTACK_EDGES", "4")))
+    edge_cache_mb: int = field(default_factory=lambda: int(os.environ.get("REELSTACK_EDGE_CACHE_MB", "256")))
 
 
 class LocalCloud:
@@ -59,6 +62,9 @@ class LocalCloud:
         self._stop = threading.Event()
         self.runtime: Any = None
         self.provisioned: Any = None
+        self.cdn_url = ""
+        self._fleet: Any = None
+        self._cdn_keys: Any = None
         self.assembly: CloudAssembly | None = None
 
     # ------------------------------------------------------------------ start
@@ -70,6 +76,7 @@ class LocalCloud:
         endpoints_file.unlink(missing_ok=True)
         os.environ["MOTO_PORT"] = str(self.s.aws_port)  # moto's ASL engine calls back on this port
         self._open_state()
+        self._prepare_cdn()
         dynamodb = self._spawn_dynamodb()  # on this thread: the JVM dies with the thread that spawned it
         with ThreadPoolExecutor(max_workers=4) as pool:
             synth_f = pool.submit(self._synth)
@@ -95,6 +102,7 @@ class LocalCloud:
         )
         skipped = sorted(set(self.provisioned.unsupported.values()))
         log.info("not emulated locally: %s", ", ".join(skipped))
+        self._start_cdn()
         self._start_scheduler()
         if self._kept is not None:
             restored = self._kept.restore(self.provisioned.user_pools, self.provisioned.buckets)
@@ -107,6 +115,8 @@ class LocalCloud:
             "aws_endpoint_url": self.aws_url,
             "dynamodb_endpoint_url": self.dynamodb_url,  # also reachable through aws_endpoint_url
             "search_url": self.search_url,
+            "cdn_url": self.cdn_url,
+            "cdn": self._fleet.endpoints() if self._fleet is not None else None,
             "region": "us-east-1",
             "admin": admin,
             "resources": self.resources(),
@@ -120,7 +130,44 @@ class LocalCloud:
     def _synth(self) -> CloudAssembly:
         from local.synth_process import synth_in_child
 
-        return synth_in_child(self.s.state_dir / "cdk.out", self.s.extend)
+        context = {"reelstack:cdnPublicKeyPem": self._cdn_keys.public_pem.decode()} if self._cdn_keys else None
+        return synth_in_child(self.s.state_dir / "cdk.out", self.s.extend, context)
+
+    def _prepare_cdn(self) -> None:
+        """Before synthesis: the distribution's key pair (its public half goes into the template as
+        CDK context) and the front door's port (functions get it as CDN_URL)."""
+        from local.cdn import keys
+
+        self._cdn_keys = keys.load_or_create(self.s.state_dir, self.s.keep_state)
+        port = self.s.cdn_port
+        while port in (0, self.s.aws_port, self.s.api_port, self.s.alb_port):
+            port = free_port(self.s.host)
+        self.s.cdn_port = port
+        self.cdn_url = f"http://{self.s.host}:{port}"
+
+    def _start_cdn(self) -> None:
+        """The edge fleet in front of the media bucket, configured by the template's distribution
+        (its behaviors, policies and trusted keys) when there is one; the signing key stored where
+        the functions read it (Secrets Manager), as the deploy-time step does in AWS."""
+        from local.cdn import keys
+        from local.cdn.behaviors import Distribution
+        from local.cdn.fleet import Fleet, FleetSettings
+
+        cdn = self.provisioned.cdn
+        bucket = cdn.origin_bucket() or next(
+            (b for lid, b in self.provisioned.buckets.items() if "mediabucket" in lid.lower()), None)
+        if bucket is None:
+            log.warning("no media bucket in the template: the edge fleet is not started")
+            return
+        keys.store_secret(self.aws_url, self._cdn_keys)
+        dist = cdn.distribution() or Distribution()
+        if not dist.public_keys:  # no key group in the template (yet): trust the local key
+            dist.public_keys = {keys.local_key_id(self._cdn_keys.public_pem): self._cdn_keys.public_pem}
+        self._fleet = Fleet(FleetSettings(self.s.host, self.s.cdn_port, self.aws_url, bucket,
+                                          edges=self.s.edges, cache_mb=self.s.edge_cache_mb, distribution=dist))
+        self._fleet.start()
+        self.progress(f"  cdn             {self.cdn_url}  ({self.s.edges} edges x {self.s.edge_cache_mb} MB, "
+                      f"origin s3://{bucket})")
 
     def _open_state(self) -> None:
         if not self.s.keep_state:
@@ -189,7 +236,7 @@ class LocalCloud:
 
         self._start_execution = start_execution
         moto_hooks.install(self.runtime, start_execution)
-        prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url},
+        prov = Provisioner(self.aws_url, self.runtime, {"api": self.api_url, "alb": self.alb_url, "cdn": self.cdn_url},
                            {"dynamodb": self.dynamodb_url, "dynamodbstreams": self.dynamodb_url,
                             "opensearch": self.search_url})
         assert self.assembly is not None
@@ -332,6 +379,8 @@ class LocalCloud:
         # First, so a script polling for the file never reads the endpoints of a stopping cloud.
         (self.s.state_dir / "endpoints.json").unlink(missing_ok=True)
         self._stop.set()
+        if self._fleet is not None:
+            self._fleet.stop()
         for srv in self._servers:
             srv.shutdown()
             srv.server_close()

@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 
 from local.assembly import StackTemplate
+from local.cdn.template import CLOUDFRONT_TYPES, CdnResources
 from local.edge import AlbRule, CorsConfig, HttpRoute, JwtAuthorizer
 from local.edge.alb import DEFAULT_ACTION_PRIORITY
 from local.kinesis import KinesisMapping, is_kinesis_arn
@@ -72,6 +73,7 @@ class Provisioned:
     stream_mappings: list[StreamMapping] = field(default_factory=list)  # delivered by local/streams.py
     kinesis_streams: dict[str, str] = field(default_factory=dict)  # logical id -> name (moto)
     kinesis_mappings: list[KinesisMapping] = field(default_factory=list)  # delivered by local/kinesis.py
+    cdn: CdnResources = field(default_factory=CdnResources)  # CloudFront resources, for the edge fleet
 
 
 def _name(stack: str, lid: str, limit: int, lower: bool = False) -> str:
@@ -180,6 +182,7 @@ class Provisioner:
             "AWS::ElasticLoadBalancingV2::Listener": self.alb_listener,
             "AWS::ElasticLoadBalancingV2::ListenerRule": self.alb_rule,
             "AWS::ElasticLoadBalancingV2::TargetGroup": self.target_group,
+            **dict.fromkeys(CLOUDFRONT_TYPES, self.cloudfront),
             "AWS::OpenSearchService::Domain": self.search_domain,
         }
 
@@ -399,6 +402,8 @@ class Provisioner:
         name = p.get("FunctionName") or _name(stack.name, lid, 64)
         code_dir = stack.asset_dir(lid)
         env = {k: str(v) for k, v in p.get("Environment", {}).get("Variables", {}).items()}
+        if "CDN_URL" in env and self.gateway_urls.get("cdn"):
+            env["CDN_URL"] = self.gateway_urls["cdn"]  # https://<distribution domain> in AWS; the fleet's front door
         self.client("lambda").create_function(
             FunctionName=name,
             Runtime=p.get("Runtime", "python3.12"),
@@ -521,6 +526,12 @@ class Provisioner:
         url = self.service_endpoints.get("opensearch", "")
         domain_arn = arn("es", f"domain/{name}")
         res.physical[lid] = Physical(name, {"DomainEndpoint": url, "Arn": domain_arn, "DomainArn": domain_arn})
+
+    # ---------------------------------------------------------------- CloudFront
+    def cloudfront(self, _s: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], r: Any) -> None:
+        # The local edge fleet (local/cdn) stands in for the distribution.
+        self.out.cdn.front_door = self.gateway_urls.get("cdn", "")
+        res.physical[lid] = self.out.cdn.resolve(lid, r["Type"], p)
 
     # ---------------------------------------------------------------- ALB
     def alb(self, _s: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:

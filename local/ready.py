@@ -30,6 +30,9 @@ def ready_block(endpoints: dict[str, Any], endpoints_file: Path, keep_state: boo
     ]
     if endpoints.get("search_url"):
         lines.append(f"  search     {endpoints['search_url']}   (OpenSearch API)")
+    if endpoints.get("cdn_url"):
+        edges = (endpoints.get("cdn") or {}).get("edges", [])
+        lines.append(f"  cdn        {endpoints['cdn_url']}   (CloudFront: {len(edges)} edge caches, signed grants)")
     admin = endpoints.get("admin")
     if admin:
         lines.append(f"  admin      {admin['email']}   (password: admin.password in {where})")

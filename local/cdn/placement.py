@@ -17,14 +17,16 @@ from uhashring import HashRing
 
 DEFAULT_VNODES = 160  # uhashring's default; ~±8 % spread of ring share per edge
 DEFAULT_EPSILON = 0.25  # capacity 1.25× the mean: HAProxy's hash-balance-factor 125, as Vimeo ran it
+MEMO_KEYS = 1 << 20  # walks remembered per key (one md5 saved per repeat request); cleared when full
 
 
 class Ring:
     """The consistent-hash ring. `walk(key)` lists every edge once, in the clockwise order from the
     key's point: the first is the key's owner, the next ones its replicas and fallbacks."""
 
-    def __init__(self, edge_ids: Iterable[str], vnodes: int = DEFAULT_VNODES) -> None:
+    def __init__(self, edge_ids: Iterable[str], vnodes: int = DEFAULT_VNODES, memo_keys: int = MEMO_KEYS) -> None:
         self.vnodes = vnodes
+        self.memo_keys = memo_keys
         self._lock = threading.Lock()
         self._ring = HashRing(nodes=[], vnodes=vnodes)
         for edge in edge_ids:
@@ -53,16 +55,23 @@ class Ring:
             walks = nxt
         self._walks = walks
         self._edges = tuple(sorted(set(points)))
+        self._memo: dict[str, tuple[str, ...]] = {}
 
     @property
     def edges(self) -> tuple[str, ...]:
         return self._edges
 
     def walk(self, key: str) -> tuple[str, ...]:
-        walks = self._walks
-        if not walks:
-            return ()
-        return walks[self._ring.get_node_pos(key)]
+        memo = self._memo
+        walk = memo.get(key)
+        if walk is None:
+            walks = self._walks
+            if not walks:
+                return ()
+            if len(memo) >= self.memo_keys:
+                memo.clear()
+            walk = memo[key] = walks[self._ring.get_node_pos(key)]
+        return walk
 
     def owner(self, key: str) -> str | None:
         walk = self.walk(key)
@@ -103,8 +112,8 @@ class Placement:
     it tries them."""
 
     def __init__(self, edge_ids: Iterable[str], *, epsilon: float | None = DEFAULT_EPSILON,
-                 vnodes: int = DEFAULT_VNODES) -> None:
-        self.ring = Ring(edge_ids, vnodes)
+                 vnodes: int = DEFAULT_VNODES, ring: Ring | None = None) -> None:
+        self.ring = ring or Ring(edge_ids, vnodes)  # a shared ring shares its memo (the simulator)
         self.epsilon = epsilon  # None: plain consistent hashing (no load bound)
 
     def replicas(self, key: str, copies: int = 1, live: Iterable[str] | None = None) -> list[str]:
@@ -113,12 +122,14 @@ class Placement:
         alive = walk if live is None else [e for e in walk if e in set(live)]
         return list(alive[: max(1, copies)])
 
-    def route(self, key: str, copies: int, loads: Mapping[str, int], live: Sequence[str] | None = None) -> list[str]:
+    def route(self, key: str, copies: int, loads: Mapping[str, int], live: Sequence[str] | None = None,
+              total: int | None = None) -> list[str]:
         """The order in which to try edges for one request of `key`.
 
         The first is the least-loaded of the key's replicas (ties: ring order); with bounded loads,
         when that one is at capacity the request walks on clockwise to the first edge under it. The
-        rest of the walk follows, for failover when an edge does not answer."""
+        rest of the walk follows, for failover when an edge does not answer. `total`: the sum of
+        `loads` over the live edges when the caller keeps it (the simulator), else it is summed."""
         walk = list(self.ring.walk(key))
         if live is not None:
             alive = set(live)
@@ -128,7 +139,9 @@ class Placement:
         reps = walk[: max(1, copies)]
         first = min(reps, key=lambda e: loads.get(e, 0))  # min keeps the earliest on ties
         if self.epsilon is not None:
-            cap = capacity(sum(loads.get(e, 0) for e in walk), len(walk), self.epsilon)
+            if total is None:
+                total = sum(loads.get(e, 0) for e in walk)
+            cap = capacity(total, len(walk), self.epsilon)
             if loads.get(first, 0) >= cap:
                 start = walk.index(first)
                 first = next((e for e in walk[start:] + walk[:start] if loads.get(e, 0) < cap), first)
