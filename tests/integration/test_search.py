@@ -1,11 +1,12 @@
 """Search over real HTTP on the local cloud (osmem-server stands in for the OpenSearch domain).
 
-Shortcut, documented: titles are made searchable through the real EVENT path -- the catalog title
+Most tests take a shortcut, documented: titles are made searchable through the real EVENT path -- the catalog title
 item is written into the catalog table (the layout the catalog service writes) and a
 TitlePublished / TitleUpdated / TitleWithdrawn event (source reelstack.catalog, contract D) is put
 on the platform bus; EventBridge -> SQS -> the indexer Lambda -> the engine then run as deployed.
 Publishing through upload + transcode would add a minute of ffmpeg per title and test nothing more
-of search (tests/integration/test_ingest.py covers that path).
+of search (tests/integration/test_ingest.py covers that path). One test uses the catalog API's own
+events end to end (a series: READY from creation, so no transcode is involved).
 
 The engine-down test stops the local engine: it runs last in this file.
 """
@@ -186,17 +187,27 @@ def test_reindex_while_queries_run_never_answers_an_empty_page(
     name = f"Obsidian Harbour {uuid.uuid4().hex[:4]}"
     catalog.publish(name)
     _until(lambda: name in _titles(http, api, admin, adult, "obsidian harbour"), "the title")
-    empty, answered = [], []
+    empty: list[Any] = []
+    answered: list[int] = []
     stop = threading.Event()
 
     def query() -> None:
         with requests.Session() as s:
             while not stop.is_set():
-                titles = _titles(s, api, admin, adult, "obsidian harbour")
-                answered.append(1)
+                r = _get(s, api + "/search", admin, q="obsidian harbour", profile_id=adult)
+                answered.append(r.status_code)
+                titles = [h["title"] for h in r.json().get("items", [])] if r.status_code == 200 else []
                 if name not in titles:
-                    empty.append(titles)
+                    empty.append((r.status_code, r.text[:300]))
 
+    # Two warm execution environments first: a cold start on this shared 2-core machine can take
+    # most of the function's 10 s timeout (the local runtime counts init in it) and is not what
+    # this test is about.
+    warm = [threading.Thread(target=_titles, args=(http, api, admin, adult, "obsidian")) for _ in range(2)]
+    for t in warm:
+        t.start()
+    for t in warm:
+        t.join()
     readers = [threading.Thread(target=query) for _ in range(2)]
     for t in readers:
         t.start()
@@ -211,7 +222,7 @@ def test_reindex_while_queries_run_never_answers_an_empty_page(
         for t in readers:
             t.join()
     assert report["titles"] >= 1 and report["index"].startswith("titles-")
-    assert len(answered) > 3 and empty == []
+    assert len(answered) > 3 and empty == []  # every answer during the swap held the title
     assert name in _titles(http, api, admin, adult, "obsidian harbour")
 
 
@@ -233,6 +244,31 @@ def test_bad_input_is_a_400_and_another_accounts_profile_a_404(
         assert r.status_code == status, (params, r.text)
         assert set(r.json()["error"]) == {"code", "message"}
     assert _get(http, api + "/search", {}, q="heat", profile_id=adult).status_code == 401
+
+
+def test_the_catalog_apis_own_events_publish_edit_and_withdraw_a_series(
+    endpoints: dict[str, Any], http: requests.Session, admin: dict[str, str], profiles: dict[str, str],
+) -> None:
+    """No shortcut: the catalog API writes the title and announces it (TitlePublished v1 for a
+    series, READY from creation; TitleUpdated v2 on PATCH; TitleWithdrawn v3)."""
+    api, adult = endpoints["api_url"], profiles["adult"]
+    name, renamed = f"Tangerine Observatory {uuid.uuid4().hex[:4]}", f"Cobalt Observatory {uuid.uuid4().hex[:4]}"
+    r = http.post(api + "/titles", headers=admin, json={
+        "kind": "series", "title": name, "description": "a series", "genres": ["drama"], "cast": ["Ines Varga"],
+        "language": "en", "maturity_rating": "TV-14", "year": 2024,
+    })  # fmt: skip
+    assert r.status_code == 201, r.text
+    series = r.json()["title_id"]
+    _until(lambda: name in _titles(http, api, admin, adult, "tangerine observatory"), "the new series")
+    page = _get(http, api + "/search", admin, q="tangerine observatory", profile_id=adult, kind="series").json()
+    assert page["items"][0]["title_id"] == series and page["items"][0]["kind"] == "series"
+    r = http.patch(api + f"/titles/{series}", headers=admin, json={"title": renamed, "expected_version": 1})
+    assert r.status_code == 200, r.text
+    _until(lambda: _titles(http, api, admin, adult, "cobalt observatory")[:1] == [renamed], "the rename")
+    assert name not in _titles(http, api, admin, adult, "tangerine observatory")
+    r = http.post(api + f"/titles/{series}/withdraw", headers=admin)
+    assert r.status_code == 200, r.text
+    _until(lambda: renamed not in _titles(http, api, admin, adult, "cobalt observatory"), "the withdrawal")
 
 
 def _engine_pid(cloud: Any) -> int:
