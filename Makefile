@@ -35,17 +35,36 @@ $(TOOLS_STAMP): local/tools/package.json local/tools/package-lock.json
 	cd local/tools && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $(TOOLS_STAMP)
 
-install: $(STAMP) $(TOOLS_STAMP)
+# The web app (web/, issue 16): its npm dependencies from the committed lock file; the local cloud
+# builds it when its sources change. The browser tests drive Debian's chromium (Playwright's own
+# browser download is not reachable), installed from apt when missing.
+WEB_STAMP := web/node_modules/.installed
+$(WEB_STAMP): web/package.json web/package-lock.json $(TOOLS_STAMP)
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(WEB_STAMP)
 
-up: $(STAMP) $(TOOLS_STAMP)
-	$(PY) -m local up
+CHROMIUM_STAMP := $(VENV)/.chromium
+$(CHROMIUM_STAMP):
+	@command -v chromium >/dev/null || { \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; echo "installing chromium (apt) for the browser tests"; \
+	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium; } \
+	    || { echo "could not install chromium: run 'sudo apt-get install chromium'" >&2; exit 1; }; }
+	@touch $(CHROMIUM_STAMP)
 
-test: $(STAMP) $(TOOLS_STAMP)
+install: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP) $(CHROMIUM_STAMP)
+
+# make up: the app at a fixed port, and a few playable demo titles published in the background.
+up: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP)
+	REELSTACK_WEB_PORT=$${REELSTACK_WEB_PORT:-4512} REELSTACK_SEED_CONTENT=$${REELSTACK_SEED_CONTENT:-1} $(PY) -m local up
+
+test: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP) $(CHROMIUM_STAMP)
+	cd web && npm test --silent
 	$(PY) -m pytest $(PYTEST_ARGS)
 	@$(MAKE) --no-print-directory lint
 
 # Each Lambda asset is its own import root (as in Lambda), so mypy checks them one by one.
-lint: $(STAMP)
+lint: $(STAMP) $(WEB_STAMP)
+	cd web && npm run --silent lint
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy local infra app.py
 	cd layers/shared/python && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml reelstack_common

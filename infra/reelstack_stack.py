@@ -22,6 +22,7 @@ from infra.constructs.media_pipeline import MediaPipeline
 from infra.constructs.network import Network
 from infra.constructs.playback import PlaybackService
 from infra.constructs.search import SearchService
+from infra.constructs.web import WebApp
 
 
 class ReelstackStack(Stack):
@@ -141,6 +142,9 @@ class ReelstackStack(Stack):
         )
         CfnOutput(self, "HomeStateMachineArn", value=self.home.state_machine.state_machine_arn)
         CfnOutput(self, "HomeModelBucketName", value=self.home.model_bucket.bucket_name)
+
+        # The web app (issue 16): the API allows the app's origin (the distribution's domain).
+        self.web = WebApp(self, "Web", api=self.edge, delivery=self.delivery)
 
         # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local
         # cloud can read them by name.

@@ -43,6 +43,11 @@ class Settings:
     cdn_port: int = 0  # the edge fleet's front door (cdn_url); 0: any free port
     edges: int = field(default_factory=lambda: int(os.environ.get("REELSTACK_EDGES", "4")))
     edge_cache_mb: int = field(default_factory=lambda: int(os.environ.get("REELSTACK_EDGE_CACHE_MB", "256")))
+    # The web app (local/web.py) at web_url; 0: any free port (make up pins 4512).
+    web_port: int = field(default_factory=lambda: int(os.environ.get("REELSTACK_WEB_PORT", "0")))
+    # Playable demo titles through the real ingest path, in the background once ready (make up sets it).
+    seed_content: bool = field(
+        default_factory=lambda: os.environ.get("REELSTACK_SEED_CONTENT", "") not in ("", "0", "false"))
 
 
 class LocalCloud:
@@ -66,6 +71,8 @@ class LocalCloud:
         self._fleet: Any = None
         self._cdn_keys: Any = None
         self.assembly: CloudAssembly | None = None
+        self.web_url = ""
+        self._web: Any = None
 
     # ------------------------------------------------------------------ start
     def start(self) -> dict[str, Any]:
@@ -77,11 +84,13 @@ class LocalCloud:
         os.environ["MOTO_PORT"] = str(self.s.aws_port)  # moto's ASL engine calls back on this port
         self._open_state()
         self._prepare_cdn()
+        self._prepare_web()
         dynamodb = self._spawn_dynamodb()  # on this thread: the JVM dies with the thread that spawned it
         with ThreadPoolExecutor(max_workers=4) as pool:
             synth_f = pool.submit(self._synth)
             moto_f = pool.submit(self._start_moto)
             search_f = pool.submit(self._start_search) if self.s.search else None
+            web_f = pool.submit(self._build_web)
             ddb_f = pool.submit(dynamodb.wait_ready)
             moto_f.result()
             self.progress(f"  aws (moto)      {self.aws_url}  ({time.perf_counter() - t0:.1f} s)")
@@ -103,6 +112,7 @@ class LocalCloud:
         skipped = sorted(set(self.provisioned.unsupported.values()))
         log.info("not emulated locally: %s", ", ".join(skipped))
         self._start_cdn()
+        self._start_web(web_f.result())
         self._start_scheduler()
         if self._kept is not None:
             restored = self._kept.restore(self.provisioned.user_pools, self.provisioned.buckets)
@@ -117,6 +127,7 @@ class LocalCloud:
             "search_url": self.search_url,
             "cdn_url": self.cdn_url,
             "cdn": self._fleet.endpoints() if self._fleet is not None else None,
+            "web_url": self.web_url,
             "region": "us-east-1",
             "admin": admin,
             "resources": self.resources(),
@@ -125,12 +136,40 @@ class LocalCloud:
         tmp.write_text(json.dumps(endpoints, indent=2))
         tmp.replace(endpoints_file)  # readers never see a half-written file
         self.progress(f"ready in {time.perf_counter() - t0:.1f} s — endpoints in {endpoints_file}")
+        if self.s.seed_content and admin:
+            from local import seed_content
+
+            seed_content.start_in_background(endpoints, self.s.state_dir, self._stop, self.progress)
         return endpoints
+
+    def _build_web(self) -> str:
+        from local import web
+
+        try:
+            return web.build_if_stale()
+        except Exception as exc:  # the platform runs without its app; the log says why
+            return f"not built: {exc}"
+
+    def _prepare_web(self) -> None:
+        """Before synthesis: the app's port (its origin goes into the API's CORS as CDK context)."""
+        port = self.s.web_port
+        while port in (0, self.s.aws_port, self.s.api_port, self.s.alb_port, self.s.cdn_port):
+            port = free_port(self.s.host)
+        self.s.web_port = port
+        self.web_url = f"http://{self.s.host}:{port}"
+
+    def _start_web(self, build: str) -> None:
+        from local import web
+
+        self._web = web.serve(self.s.host, self.s.web_port, {"api_url": self.api_url, "cdn_url": self.cdn_url})
+        self.progress(f"  web             {self.web_url}  (the app; {build})")
 
     def _synth(self) -> CloudAssembly:
         from local.synth_process import synth_in_child
 
         context = {"reelstack:cdnPublicKeyPem": self._cdn_keys.public_pem.decode()} if self._cdn_keys else None
+        # The app's origin may call the API (CORS): infra/constructs/web.py reads it.
+        context = {**(context or {}), "reelstack:playerOrigins": self.web_url}
         return synth_in_child(self.s.state_dir / "cdk.out", self.s.extend, context)
 
     def _prepare_cdn(self) -> None:
@@ -379,6 +418,9 @@ class LocalCloud:
         # First, so a script polling for the file never reads the endpoints of a stopping cloud.
         (self.s.state_dir / "endpoints.json").unlink(missing_ok=True)
         self._stop.set()
+        if self._web is not None:
+            self._web.shutdown()
+            self._web.server_close()
         if self._fleet is not None:
             self._fleet.stop()
         for srv in self._servers:

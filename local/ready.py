@@ -24,6 +24,8 @@ def ready_block(endpoints: dict[str, Any], endpoints_file: Path, keep_state: boo
     lines = [
         "",
         "Reelstack is up.",
+        *([f"  web app    {endpoints['web_url']}   (open it in a browser; sign up, any 6-digit code confirms)"]
+          if endpoints.get("web_url") else []),
         f"  HTTP API   {api}   (API Gateway; contract at {api}/openapi.json)",
         f"  ALB        {alb}   (the same services behind the load balancer)",
         f"  AWS        {aws}   (every AWS service the app uses)",
