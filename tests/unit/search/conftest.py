@@ -86,6 +86,17 @@ class Engine:
         self.client.indices.refresh(index="titles")
 
 
+@pytest.fixture(scope="session")
+def osmem_server() -> Iterator[Any]:
+    """The plugin's server without Japanese analysis, as the local cloud runs it (with it, the
+    first index creation loads a dictionary for ~6 s)."""
+    from osmem_server import OsmemServer
+
+    server = OsmemServer.start(japanese=False)
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def catalog() -> FakeCatalog:
     return FakeCatalog()
