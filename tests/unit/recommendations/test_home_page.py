@@ -268,3 +268,19 @@ def test_the_documents_the_job_writes_parse_and_fit_the_bound(base: World) -> No
         documents.parse(stored.doc_json)
         assert len(stored.doc_json.encode()) <= documents.WORST_CASE_BYTES
     assert DAY > 0
+
+
+def test_thumbs_down_titles_are_kept_out_of_the_ranking_not_cut_from_full_rows(base: World) -> None:
+    from recommendations.logic import mapping
+    from recommendations.logic.home import build_document
+
+    loaded = base.deps().models.current()
+    assert loaded is not None
+    history = mapping.interactions(FAMILY, [], base.ratings.for_profile(FAMILY))
+    plain = build_document(loaded.models, "v", FAMILY, "en", "adults", False, history, [], NOW)
+    similar = next(r for r in plain["rows"] if r["kind"] == "similar_interests")["title_ids"]
+    disliked = similar[:10]  # the ten titles it would have offered first
+    doc = build_document(loaded.models, "v", FAMILY, "en", "adults", False, history, disliked, NOW)
+    row = next(r for r in doc["rows"] if r["kind"] == "similar_interests")["title_ids"]
+    assert not set(row) & set(disliked)
+    assert len(row) == len(similar)  # the row is filled from the next-best titles

@@ -90,6 +90,8 @@ class Profile:
     history: tuple[Interaction, ...] = ()
     # Facts the CF model can use (``fit_models(profile_attributes=...)``), e.g. "region:eu".
     attributes: tuple[str, ...] = ()
+    # Titles never to show that are not history (a thumbs-down): kept out of every row, not scored.
+    excluded: tuple[str, ...] = ()
 
     @property
     def max_level(self) -> int:
@@ -98,7 +100,7 @@ class Profile:
         return min(level, KIDS_MAX_LEVEL) if self.kids else level
 
     def finished_ids(self) -> frozenset[str]:
-        return frozenset(i.title_id for i in self.history if i.finished)
+        return frozenset(i.title_id for i in self.history if i.finished) | frozenset(self.excluded)
 
     def recent_title_ids(self) -> list[str]:
         """Distinct titles, most recent first; ties broken by title id for determinism."""

@@ -200,7 +200,7 @@ def build_document(
     """``engine.build_home`` for one profile, bounded (documents.bound_document), thumbs-down removed."""
     from recommendations.engine import RowConfig, build_home
 
-    profile = mapping.engine_profile(profile_id, language, tier, kids, history)
+    profile = mapping.engine_profile(profile_id, language, tier, kids, history, disliked)
     raw = build_home(profile, models, (), now=now, config=RowConfig(row_size=ROW_ITEMS, model_version=model_version))
     bad = set(disliked)
     for row in raw["rows"]:

@@ -101,6 +101,7 @@ def engine_profile(
     maturity_tier: str,
     kids: bool,
     history: Sequence[Interaction],
+    excluded: Sequence[str] = (),
 ) -> Profile:
     from recommendations.engine import Profile
 
@@ -111,4 +112,5 @@ def engine_profile(
         kids=kids,
         history=tuple(history),
         attributes=attributes(language, maturity_tier),
+        excluded=tuple(excluded),
     )

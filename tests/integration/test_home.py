@@ -1,0 +1,181 @@
+"""The home page over real HTTP on the local cloud: the demo seed (``local.seed``: MovieLens titles in
+the catalog table, demo profiles with their histories as ratings, the lake, a campaign) and one run of
+the training workflow through Step Functions, then GET /home, ratings and campaigns through both
+edges, and the fallback under an injected fault (the function's HOME_TABLE pointed at a missing
+table through UpdateFunctionConfiguration, as an operator's mistake or a lost table would)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from local.seed import DEMO_EMAIL, DEMO_PASSWORD, seed, wait_for_execution
+
+
+def _login(endpoints: dict[str, Any], http: requests.Session, email: str, password: str) -> dict[str, str]:
+    r = http.post(endpoints["api_url"] + "/accounts/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+    return {"authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture(scope="module")
+def seeded(endpoints: dict[str, Any]) -> dict[str, Any]:
+    return seed(endpoints, log=lambda m: print(m, flush=True))
+
+
+@pytest.fixture(scope="module")
+def demo(endpoints: dict[str, Any], http: requests.Session, seeded: dict[str, Any]) -> dict[str, str]:
+    return _login(endpoints, http, DEMO_EMAIL, DEMO_PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def admin(endpoints: dict[str, Any], http: requests.Session) -> dict[str, str]:
+    return _login(endpoints, http, endpoints["admin"]["email"], endpoints["admin"]["password"])
+
+
+@pytest.fixture(scope="module")
+def stranger(endpoints: dict[str, Any], http: requests.Session) -> dict[str, str]:
+    email, password = f"stranger-{uuid.uuid4().hex[:8]}@example.com", "Str4nger-Pass"
+    r = http.post(endpoints["api_url"] + "/accounts", json={"email": email, "password": password})
+    assert r.status_code == 202, r.text
+    r = http.post(endpoints["api_url"] + "/accounts/confirm", json={"email": email, "code": "000000"})
+    assert r.status_code == 201, r.text
+    return _login(endpoints, http, email, password)
+
+
+def _profile(seeded: dict[str, Any], user: int) -> str:
+    return next(p for p, u in seeded["profiles"].items() if u == user)
+
+
+def _home(endpoints: dict[str, Any], http: requests.Session, headers: dict[str, str], profile: str,
+          base: str = "api_url") -> requests.Response:  # fmt: skip
+    return http.get(endpoints[base] + "/home", params={"profile_id": profile}, headers=headers)
+
+
+@pytest.mark.parametrize("base", ["api_url", "alb_url"])
+def test_a_demo_profile_with_history_gets_personal_rows_after_the_model_run(
+    endpoints: dict[str, Any], http: requests.Session, demo: dict[str, str], seeded: dict[str, Any], base: str
+) -> None:
+    assert seeded["model"]["model_version"]
+    r = _home(endpoints, http, demo, _profile(seeded, 13), base)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["fallback"] is False and body["source"] in ("precomputed", "live")
+    assert body["model_version"] == seeded["model"]["model_version"]
+    kinds = [row["kind"] for row in body["rows"]]
+    assert "because_you_watched" in kinds and "similar_interests" in kinds, kinds
+    sponsored = [row for row in body["rows"] if row["kind"] == "sponsored"]
+    assert len(sponsored) == 1 and sponsored[0]["sponsored"] is True
+    shown = [i["title_id"] for row in body["rows"] for i in row["items"]]
+    assert len(shown) == len(set(shown))
+
+
+def test_the_kids_profile_sees_only_kids_titles(
+    endpoints: dict[str, Any], http: requests.Session, demo: dict[str, str], seeded: dict[str, Any]
+) -> None:
+    body = _home(endpoints, http, demo, _profile(seeded, 1)).json()
+    ratings = {i["maturity_rating"] for row in body["rows"] for i in row["items"]}
+    assert body["rows"] and ratings <= {"G", "PG"}, ratings
+    assert not [row for row in body["rows"] if row["kind"] == "sponsored"]  # not in the campaign's audiences
+
+
+def test_a_rating_is_validated_and_makes_the_page_live(
+    endpoints: dict[str, Any], http: requests.Session, demo: dict[str, str], seeded: dict[str, Any]
+) -> None:
+    profile = _profile(seeded, 405)
+    before = _home(endpoints, http, demo, profile).json()
+    first = next(i["title_id"] for row in before["rows"] if row["kind"] == "because_you_watched" for i in row["items"])
+    path = f"/profiles/{profile}/ratings/{first}"
+    for base in ("api_url", "alb_url"):
+        bad = http.put(endpoints[base] + path, json={"thumb": "sideways"}, headers=demo)
+        assert bad.status_code == 400 and bad.json()["error"]["code"] == "VALIDATION_ERROR"
+    assert http.put(endpoints["api_url"] + path, json={"thumb": "up", "x": 1}, headers=demo).status_code == 400
+    r = http.put(endpoints["alb_url"] + path, json={"thumb": "down"}, headers=demo)
+    assert r.status_code == 200, r.text
+    after = _home(endpoints, http, demo, profile).json()
+    assert after["source"] == "live"
+    assert first not in [i["title_id"] for row in after["rows"] for i in row["items"]]
+    assert http.delete(endpoints["api_url"] + path, headers=demo).status_code == 204
+
+
+def test_another_accounts_profile_is_404_everywhere(
+    endpoints: dict[str, Any], http: requests.Session, stranger: dict[str, str], seeded: dict[str, Any]
+) -> None:
+    profile = _profile(seeded, 13)
+    any_title = next(iter(seeded["titles"].values()))
+    for base in ("api_url", "alb_url"):
+        r = _home(endpoints, http, stranger, profile, base)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "NOT_FOUND"
+        r = http.put(endpoints[base] + f"/profiles/{profile}/ratings/{any_title}", json={"thumb": "up"},
+                     headers=stranger)  # fmt: skip
+        assert r.status_code == 404
+
+
+def test_campaign_bad_input_is_400_and_viewers_cannot_manage_campaigns(
+    endpoints: dict[str, Any], http: requests.Session, admin: dict[str, str], demo: dict[str, str],
+    seeded: dict[str, Any],
+) -> None:  # fmt: skip
+    titles = list(seeded["titles"].values())[:2]
+    good = {"name": "Test", "title_ids": titles, "starts_at": "2026-01-01T00:00:00Z", "ends_at": "2026-02-01T00:00:00Z"}
+    url = endpoints["api_url"] + "/campaigns"
+    for bad, code in (
+        ({"ends_at": "2025-12-01T00:00:00Z"}, "VALIDATION_ERROR"),
+        ({"title_ids": [*titles, "0" * 32]}, "UNKNOWN_TITLES"),
+        ({"priority": "high"}, "VALIDATION_ERROR"),
+    ):
+        r = http.post(url, json={**good, **bad}, headers=admin)
+        assert r.status_code == 400 and r.json()["error"]["code"] == code, r.text
+    assert http.post(url, json=good, headers=demo).status_code == 403
+    r = http.post(endpoints["alb_url"] + "/campaigns", json=good, headers=admin)
+    assert r.status_code == 201, r.text
+    assert http.delete(url + "/" + r.json()["campaign_id"], headers=admin).status_code == 204
+
+
+def test_a_rerun_of_the_same_cutoff_is_the_same_model_and_writes_nothing(
+    endpoints: dict[str, Any], aws: Callable[[str], Any], seeded: dict[str, Any]
+) -> None:
+    sfn = aws("stepfunctions")
+    arn = next(v for k, v in endpoints["resources"]["outputs"].items() if k.endswith(".HomeStateMachineArn"))
+    manifest_cutoff = _cutoff_of(seeded["model"]["model_version"])
+    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"cutoff": manifest_cutoff}))
+    out = wait_for_execution(sfn, run["executionArn"])
+    assert out["model_version"] == seeded["model"]["model_version"] and out.get("reused") is True
+    assert all(b["written"] == 0 for b in out["built"])
+
+
+def _cutoff_of(version: str) -> int:
+    import calendar
+
+    return calendar.timegm(time.strptime(version.split("-")[0], "%Y%m%dT%H%M%SZ"))
+
+
+@pytest.fixture
+def broken_store(endpoints: dict[str, Any], aws: Callable[[str], Any]) -> Iterator[None]:
+    lam = aws("lambda")
+    name = next(n for lid, n in endpoints["resources"]["functions"].items() if lid.startswith("HomeApiFunction"))
+    env = lam.get_function_configuration(FunctionName=name)["Environment"]["Variables"]
+    lam.update_function_configuration(FunctionName=name, Environment={"Variables": {**env, "HOME_TABLE": "gone"}})
+    try:
+        yield
+    finally:
+        lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+
+
+def test_the_fallback_rows_answer_when_the_store_fails(
+    endpoints: dict[str, Any], http: requests.Session, demo: dict[str, str], seeded: dict[str, Any],
+    broken_store: None,
+) -> None:  # fmt: skip
+    r = _home(endpoints, http, demo, _profile(seeded, 13))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["fallback"] is True and body["source"] == "fallback"
+    assert body["rows"] and all(row["items"] for row in body["rows"])
+    kids = _home(endpoints, http, demo, _profile(seeded, 1)).json()
+    assert kids["fallback"] is True
+    assert {i["maturity_rating"] for row in kids["rows"] for i in row["items"]} <= {"G", "PG"}
