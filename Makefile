@@ -72,6 +72,12 @@ lint: $(STAMP) $(WEB_STAMP)
 	  (cd $$fn && MYPYPATH=$(CURDIR)/layers/shared/python $(CURDIR)/$(VENV)/bin/mypy \
 	    --config-file $(CURDIR)/pyproject.toml $$name) || exit 1; done
 
+# Demo data for the platform `make up` runs (another terminal): the MovieLens 100k titles, demo
+# profiles with their histories, a sponsored campaign and one model run (local/seed.py).
+.PHONY: seed
+seed: $(STAMP)
+	$(PY) -m local.seed
+
 synth: $(STAMP)
 	CDK_OUTDIR=cdk.out $(PY) app.py
 
