@@ -2,12 +2,14 @@
 
     python -m bench.transcode                      # 60 s 1080p, 10 s chunks (a few minutes)
     python -m bench.transcode --seconds 12 --height 360 --chunk-seconds 4   # quick check
+    python -m bench.transcode --long 600,1800,7200 --preset superfast      # long-title mode
 
 Both paths use the same library code and settings (transcode.media.*): the same ladder, filters,
 x264 settings and segment-grid keyframes. The chunked path runs its chunks one after another but
 times each, as if each ran in its own Lambda:
-  critical_path = slowest chunk + audio + assemble (concat + HLS packaging); audio really runs
-  beside the chunks, so this is conservative. fanout_speedup = single_wall / critical_path.
+  critical_path = slowest chunk (encode + cutting its CMAF segments) + audio (encode + segment)
+  + assemble (playlists from segment records); audio really runs beside the chunks, so this is
+  conservative. fanout_speedup = single_wall / critical_path.
   cpu_ratio = (all chunks + audio + assemble CPU) / single-pass CPU (ffmpeg children, rusage).
 Quality: PSNR/SSIM of every rendition of both outputs against the source on the same sampled
 frames (2 per second), measured in one ffmpeg run after the timed parts.
@@ -34,8 +36,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "functions" / "transcode"))
 
 from transcode.logic.planning import make_plan  # noqa: E402
-from transcode.media import ffmpeg, package, probe, quality  # noqa: E402
-from transcode.media.encode import encode_audio, encode_chunk, encode_single_pass  # noqa: E402
+from transcode.media import cmaf, ffmpeg, hls, probe, quality  # noqa: E402
+from transcode.media.chunks import Chunk  # noqa: E402
+from transcode.media.encode import (  # noqa: E402
+    chunk_segments,
+    encode_audio,
+    encode_chunk,
+    encode_single_pass,
+    segment_audio,
+)
 from transcode.models.settings import Settings  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "transcode"
@@ -122,7 +131,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         action="store_true",
         help="also time the alternative fan-out: one Map item per (chunk, rendition), each decoding the source",
     )
+    parser.add_argument(
+        "--long",
+        default="",
+        help="long-title mode instead: comma-separated source lengths in seconds (e.g. 600,1800,7200); "
+        "the shipped steps end to end at 128x72, assemble measured alone (bench/transcode_long.py)",
+    )
     args = parser.parse_args(argv)
+    if args.long:
+        return long_titles([int(x) for x in args.long.split(",") if x.strip()], args.preset)
 
     OUT.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
@@ -164,54 +181,57 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     )
     print(f"single pass: {single_t.wall_s:.1f} s wall, {single_t.cpu_s:.1f} s CPU", flush=True)
 
-    # --- chunked: each chunk as its own encode_chunk, then audio, then assemble ------------
+    # --- chunked: each chunk as its own encode_chunk + segmenting, then audio, then assemble --
     chunk_times: list[Timed] = []
     per_rendition: dict[str, list[Path]] = {r.name: [] for r in renditions}
+    fragments: dict[str, list[cmaf.Fragment]] = {r.name: [] for r in renditions}
+    inits: dict[str, set[bytes]] = {r.name: set() for r in renditions}
     for c in chunks:
         cdir = work / f"chunk{c.index:05d}"
         cdir.mkdir()
-        # as the encode_chunk handler does: sampled reference frames are teed off the same decode
-        outs, t = timed(
-            functools.partial(
-                encode_chunk,
-                str(src),
-                video=video,
-                renditions=renditions,
-                chunk=c,
-                workdir=cdir,
-                reference=cdir / "reference.y4m",
-                sample_every=plan.quality_every,
-            )
-        )
+
+        def one_chunk(c: Chunk = c, cdir: Path = cdir) -> dict[str, Path]:
+            # as the encode_chunk step does: sampled reference frames teed off the same decode, then
+            # each rendition cut into its final CMAF segments on the title's timeline
+            outs = encode_chunk(str(src), video=video, renditions=renditions, chunk=c, workdir=cdir,
+                                reference=cdir / "reference.y4m", sample_every=plan.quality_every)
+            for r in renditions:
+                track = chunk_segments(outs[r.name], video=video, chunk=c, name=r.name)
+                inits[r.name].add(track.init)
+                fragments[r.name] += track.fragments
+            return outs
+
+        outs, t = timed(one_chunk)
         chunk_times.append(t)
         for name, path in outs.items():
             per_rendition[name].append(path)
         print(f"chunk {c.index}: {c.frames} frames, {t.wall_s:.1f} s wall, {t.cpu_s:.1f} s CPU", flush=True)
-    audio_path, audio_t = (
-        timed(
-            lambda: encode_audio(
-                str(src), work / "audio.mp4", video_start_s=info.video_start_s, duration_s=plan.duration_s
-            )
-        )
-        if info.has_audio
-        else (None, Timed(0.0, 0.0))
-    )
+
+    def audio_step() -> list[hls.Segment]:
+        out = encode_audio(str(src), work / "audio.mp4", video_start_s=info.video_start_s, duration_s=plan.duration_s)
+        init, paths = segment_audio(out, work / "audio_hls", segment_seconds=args.segment_seconds)
+        head = init.read_bytes()
+        frags = [cmaf.split(head + p.read_bytes(), base_time=None).fragments[0] for p in paths]
+        return [hls.Segment(i, f.duration / 48000, len(f.data)) for i, f in enumerate(frags)]
+
+    audio_segments, audio_t = timed(audio_step) if info.has_audio else ([], Timed(0.0, 0.0))
 
     def assemble() -> list[tuple[str, Path]]:
-        joined = [
-            (
-                r.name,
-                package.concat(
-                    per_rendition[r.name], work / f"chunked_{r.name}.mp4", expected_frames=plan.total_frames
-                ),
-            )
-            for r in renditions
-        ]
-        package.package_hls(joined, audio_path, work / "hls", segment_seconds=args.segment_seconds)
-        return joined
+        # what the assemble step now does: playlists from segment records (no media touched)
+        for r in renditions:
+            segs = [hls.Segment(i, f.duration / video.timescale, len(f.data)) for i, f in enumerate(fragments[r.name])]
+            (work / f"{r.name}.m3u8").write_text(hls.media_playlist(segs))
+        return []
 
-    joined, assemble_t = timed(assemble)
-    print(f"audio {audio_t.wall_s:.1f} s, assemble {assemble_t.wall_s:.1f} s", flush=True)
+    _nothing, assemble_t = timed(assemble)
+    joined: list[tuple[str, Path]] = []
+    for r in renditions:  # the stream a player sees: the init segment, then every segment
+        assert len(inits[r.name]) == 1, f"{r.name}: chunks made different init segments"
+        path = work / f"chunked_{r.name}.mp4"
+        path.write_bytes(next(iter(inits[r.name])) + b"".join(f.data for f in fragments[r.name]))
+        joined.append((r.name, path))
+    print(f"audio {audio_t.wall_s:.1f} s ({len(audio_segments)} segments), assemble {assemble_t.wall_s:.2f} s",
+          flush=True)
 
     # one sample of the quality measurement the encode_chunk handler adds per chunk (not in totals)
     sample_q, sample_q_t = timed(
@@ -323,6 +343,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, sort_keys=False))
+    return result
+
+
+def long_titles(lengths: list[int], preset: str) -> dict[str, Any]:
+    from bench.transcode_long import run_length
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
+    runs = []
+    for seconds in lengths:
+        run = run_length(seconds, OUT, preset)
+        print(json.dumps(run), flush=True)
+        runs.append(run)
+    result = {"mode": "long", "preset": preset, "runs": runs,
+              "loadavg_before": [round(x, 2) for x in load_before],
+              "loadavg_after": [round(x, 2) for x in os.getloadavg()], "cpus": os.cpu_count()}
+    print(json.dumps(result))
     return result
 
 

@@ -49,10 +49,10 @@ GiB = 1024**3
 # steps that read the WHOLE source in one Lambda (probe lists every packet; encode_audio demuxes
 # the interleaved soundtrack): 50 GiB at >= 60 MB/s is ~14 min, inside the 15-minute ceiling.
 DEFAULT_MAX_SOURCE_BYTES = 50 * GiB
-# The longest single piece of work is encode_audio (the whole soundtrack, once; AAC at ~35x
-# real time measured): 6 hours is ~10 min of it. 360 chunks of 60 s stay far below the inline
-# Map's 25,000-event execution history (~8 events per chunk).
-DEFAULT_MAX_DURATION_S = 6 * 3600
+# The longest single piece of work is encode_audio (the whole soundtrack, once; AAC at 16-39x real
+# time per core on music- and noise-like content): 4 hours is 6-15 min of it. The chunk Map would
+# allow far more (240 chunks of 60 s are ~2,000 of an execution's 25,000 history events).
+DEFAULT_MAX_DURATION_S = 4 * 3600
 CHUNK_SECONDS = 60
 SEGMENT_SECONDS = 2
 # The chunk Map's width: the inline Map's ceiling in AWS (40 concurrent iterations), written in

@@ -143,7 +143,14 @@ def test_upload_becomes_an_adaptive_stream(
 
     msgs = aws("sqs").receive_message(QueueUrl=bus_observer, MaxNumberOfMessages=10, WaitTimeSeconds=5)
     published = [json.loads(m["Body"]) for m in msgs.get("Messages", [])]
-    assert any(p["detail"]["title_id"] == title_id for p in published), published
+    [detail] = [p["detail"] for p in published if p["detail"]["title_id"] == title_id]
+    # contracts B and D: the plan tiers (all three hold the <=240p renditions) and the item's version
+    assert [t["max_height"] for t in detail["playback_tiers"]] == [720, 1080, 2160]
+    assert isinstance(detail["version"], int) and detail["version"] >= 2
+    for tier in detail["playback_tiers"]:
+        assert tier["master"] == tier["prefix"] + "master.m3u8"
+        tier_master = m3u8.loads(s3.get_object(Bucket=media, Key=tier["master"])["Body"].read().decode())
+        assert sorted(p.uri.rsplit("/", 2)[-2] for p in tier_master.playlists) == sorted(tier["renditions"])
 
     # Work files are cleaned up; a READY title's source is frozen.
     assert s3.list_objects_v2(Bucket=media, Prefix=f"work/{title_id}/").get("KeyCount", 0) == 0

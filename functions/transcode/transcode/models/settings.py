@@ -15,14 +15,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SECONDS = 60
 DEFAULT_SEGMENT_SECONDS = 2
-# Sources are streamed (presigned GET, byte ranges), never copied whole to /tmp, and no step holds
-# more than one chunk's renditions: the limits are what a source read and the workflow allow, not
-# disk. 100 GiB covers a 4-hour film at ~55 Mbit/s (a high-bitrate H.264/HEVC mezzanine);
-# 6 hours keeps the longest step (encode_audio reads and encodes the whole soundtrack once,
-# ~15 s per hour measured) far inside its 15 minutes, and 360 chunks of 60 s far inside the
-# Map's history budget (docs/architecture.md, "Transcode").
-DEFAULT_MAX_SOURCE_BYTES = 100 * 1024**3
-DEFAULT_MAX_DURATION_S = 6 * 3600
+# Limits, and what binds them (docs/architecture.md, "Transcode"): no step copies the source
+# (ffmpeg reads byte ranges through presigned URLs) or holds more than one chunk of output, and
+# assemble's work grows with the number of segments only. What binds is the two steps that read
+# the WHOLE source in one Lambda (probe lists every packet; encode_audio demuxes the interleaved
+# soundtrack) -- 50 GiB at >= 60 MB/s is ~14 of their 15 minutes -- and encode_audio's single AAC
+# encode of the whole soundtrack: 16-39x real time per core measured on music- and noise-like
+# content, so 4 hours is 6-15 minutes of it (a pure tone, the worst case measured, runs at 9.5x).
+DEFAULT_MAX_SOURCE_BYTES = 50 * 1024**3
+DEFAULT_MAX_DURATION_S = 4 * 3600
 # The plans' height caps (reelstack_common.plans.height_caps(); infra sets PLAN_HEIGHT_CAPS from
 # them: this Lambda has no shared layer). The media layout nests renditions by these.
 DEFAULT_PLAN_HEIGHT_CAPS = (720, 1080, 2160)
