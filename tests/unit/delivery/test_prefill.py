@@ -150,16 +150,16 @@ def test_a_refused_grant_is_an_error_not_a_silent_skip(
 
 def test_out_of_time_stops_and_releases(cdn_server: FakeCdnServer, signer: Any, ledger_table: Any) -> None:
     cdn_server.objects = title_objects("T1", duration_s=400)
-    calls = {"n": 0}
 
-    def stop_after_20() -> bool:
-        calls["n"] += 1
-        return calls["n"] > 20
+    def stop_after_10_segments() -> bool:
+        # The clock stand-in: "time is up" once the CDN has served ten segments.
+        return sum(k.endswith(".m4s") for k in cdn_server.fetched()) >= 10
 
     with pytest.raises(PrefillIncomplete, match="out of time"):
-        _run(signer, ledger_table, _detail(), should_stop=stop_after_20)
+        _run(signer, ledger_table, _detail(), should_stop=stop_after_10_segments)
     inits = [k for k in cdn_server.fetched() if k.endswith("init.mp4")]
     assert len(inits) == 5, "init segments go first"
+    assert sum(k.endswith(".m4s") for k in cdn_server.fetched()) < 10 + 8 * 5, "nothing new starts after the stop"
 
 
 def test_unreachable_cdn_fails_fast(signer: Any, ledger_table: Any) -> None:

@@ -10,10 +10,20 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from reelstack_common import cdn_signing
 
 from tests.unit.delivery.conftest import KEY_ID, FakeCdnServer, published_event, title_objects
-from tests.unit.events import LambdaContext
+from tests.unit.events import LambdaContext as _BaseContext
+
+
+class LambdaContext(_BaseContext):
+    """A prefill runs minutes (timeout 5 min); ``remaining_ms`` sets how much is left."""
+
+    remaining_ms = 300_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
 
 
 def _record(body: Any) -> dict[str, Any]:
@@ -86,6 +96,22 @@ def test_a_failing_fill_is_reported_for_retry(handler: Any, cdn_server: FakeCdnS
     assert response == {"batchItemFailures": []}
     after = Counter(cdn_server.fetched())
     assert after["titles/T1/hls/master.m3u8"] == before["titles/T1/hls/master.m3u8"] == 1
+
+
+def test_near_the_deadline_nothing_starts_and_the_record_is_retried(
+    handler: Any, cdn_server: FakeCdnServer
+) -> None:
+    cdn_server.objects = title_objects("T1", duration_s=40)
+    record = _record(published_event("T1"))
+    context = LambdaContext()
+    context.remaining_ms = 10_000
+    # A batch whose every record failed fails the invocation (Powertools): SQS retries the message.
+    with pytest.raises(BatchProcessingError):
+        handler({"Records": [record]}, context)
+    assert not any(k.endswith(".m4s") for k in cdn_server.fetched())
+    # The lease was released: the redelivery, with time, fills the title.
+    assert handler({"Records": [record]}, LambdaContext()) == {"batchItemFailures": []}
+    assert any(k.endswith(".m4s") for k in cdn_server.fetched())
 
 
 def test_the_handler_imports_without_environment() -> None:

@@ -26,8 +26,9 @@ from delivery.models.events import TITLE_PUBLISHED, TitlePublished
 from delivery.models.prefill import ClaimOutcome
 
 processor = BatchProcessor(event_type=EventType.SQS)
-# Stop starting fetches this long before Lambda's deadline, so the lease is released in time.
-_RESERVE_MS = 20_000
+# Stop starting fetches this long before Lambda's deadline, so the lease is released in time: one
+# fetch may take 3 attempts x 10 s plus backoff (dal/cdn_http.py).
+_RESERVE_MS = 40_000
 _context: dict[str, LambdaContext | None] = {"current": None}
 
 

@@ -107,6 +107,13 @@ class _Run:
             return None
         return fetched.body.decode("utf-8", errors="replace")
 
+    def _fetch_unless_stopped(self, obj: PrefillObject) -> None:
+        # Queued fetches check again when they start: nothing new begins once time is up.
+        if self.should_stop():
+            self.stopped = True
+            return
+        self.fetch(obj)
+
     def run_all(self, pool: ThreadPoolExecutor, objects: Iterable[PrefillObject]) -> None:
         """Fetch in the given order, ``concurrency`` at a time, stopping early when told to."""
         pending = []
@@ -114,7 +121,7 @@ class _Run:
             if self.should_stop():
                 self.stopped = True
                 break
-            pending.append(pool.submit(self.fetch, obj))
+            pending.append(pool.submit(self._fetch_unless_stopped, obj))
             if len(pending) >= self.policy.concurrency * 4:
                 pending.pop(0).result()
         for future in pending:
