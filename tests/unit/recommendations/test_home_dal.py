@@ -1,0 +1,129 @@
+"""The home service's DynamoDB adapters on moto: the trending snapshot's conditional write, the
+batch's version read, the rating mark, the playback history and profile directory readers (the
+layouts the playback and accounts services write), and the stream consumer end to end."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from recommendations.logic.ports import StoredHome, Trending
+
+from tests.unit.tables import create_single_table
+
+HOME, CATALOG, PLAYBACK, ACCOUNTS = "home-dal", "catalog-dal", "playback-dal", "accounts-dal"
+
+
+@pytest.fixture
+def ddb(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from reelstack_common import dynamo
+
+    monkeypatch.setenv("HOME_TABLE", HOME)
+    monkeypatch.setenv("CATALOG_TABLE", CATALOG)
+    with mock_aws():
+        dynamo.reset()
+        res = boto3.resource("dynamodb", region_name="us-east-1")
+        res.create_table(
+            TableName=HOME, BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("pk", "sk")],
+        )  # fmt: skip
+        for name in (CATALOG, PLAYBACK, ACCOUNTS):
+            create_single_table(res, name)
+        yield res
+        dynamo.reset()
+
+
+def test_a_trending_write_loses_to_a_concurrent_one_and_wins_when_fresh(ddb: Any) -> None:
+    from recommendations.dal.home_table import DynamoTrendingStore
+
+    store = DynamoTrendingStore(HOME, consistent=True)
+    assert store.get("en") is None
+    assert store.replace(Trending("en", 100.0, {"t1": (1.0, 1.0)}), 0) is True
+    assert store.replace(Trending("en", 100.0, {"t2": (1.0, 1.0)}), 0) is False  # someone created it first
+    current = store.get("en")
+    assert current is not None and current.revision == 1 and set(current.counts) == {"t1"}
+    assert store.replace(Trending("en", 200.0, {"t1": (2.0, 2.0)}), 1) is True
+    assert store.replace(Trending("en", 200.0, {"t9": (9.0, 9.0)}), 1) is False  # stale revision
+    after = store.get("en")
+    assert after is not None and after.revision == 2 and after.counts == {"t1": (2.0, 2.0)} and after.at == 200.0
+
+
+def test_versions_tell_documents_from_rating_marks_without_reading_bodies(ddb: Any) -> None:
+    from recommendations.dal.home_table import DynamoHomeStore
+
+    store = DynamoHomeStore(HOME)
+    store.put_many([StoredHome("p1", '{"x": 1}', "v1", "k", 10.0, 0.0)])
+    store.mark_ratings_changed("p2", 50.0)  # no document, only the mark
+    store.mark_ratings_changed("p1", 60.0)
+    got = store.versions(["p1", "p2", "p3"])
+    assert set(got) == {"p1", "p2"}
+    assert got["p1"].model_version == "v1" and got["p1"].doc_json == "" and got["p1"].ratings_at == 60.0
+    assert got["p2"].doc_json is None and got["p2"].ratings_at == 50.0
+    full = store.get("p1")
+    assert full is not None and full.doc_json == '{"x": 1}' and full.data_at == 10.0
+
+
+def test_the_playback_history_reads_the_watch_state_items(ddb: Any) -> None:
+    from recommendations.dal.playback_history import DynamoViewHistory
+
+    table = ddb.Table(PLAYBACK)
+    # The playback service's layout (functions/playback/playback/dal/dynamo_playback.py).
+    table.put_item(Item={"pk": "PROFILE#p1", "sk": "TITLE#t1", "type": "state", "profile_id": "p1", "title_id": "t1",
+                         "position_s": 600, "duration_s": 5400, "percent": 11, "finished": False,
+                         "updated_at": "2026-11-30T00:00:00.000Z"})  # fmt: skip
+    table.put_item(Item={"pk": "SESSION#s1", "sk": "SESSION", "type": "session", "profile_id": "p1"})
+    history = DynamoViewHistory(PLAYBACK)
+    (view,) = history.for_profile("p1")
+    assert (view.title_id, view.position_s, view.percent, view.finished) == ("t1", 600.0, 11.0, False)
+    assert view.updated_at == 1795996800.0
+    assert [v.profile_id for v in history.scan_all()] == ["p1"]
+    assert DynamoViewHistory(None).for_profile("p1") == []
+
+
+def test_the_profile_directory_lists_every_profile_of_every_account(ddb: Any) -> None:
+    from recommendations.dal.accounts_profiles import DynamoProfileDirectory
+
+    table = ddb.Table(ACCOUNTS)
+    table.put_item(Item={"pk": "ACCOUNT#u1", "sk": "ACCOUNT", "plan": "premium"})
+    table.put_item(Item={"pk": "ACCOUNT#u1", "sk": "PROFILE#a", "language": "es", "maturity_rating": "13+",
+                         "kids": False})  # fmt: skip
+    table.put_item(Item={"pk": "ACCOUNT#u2", "sk": "PROFILE#b", "kids": True})
+    got = sorted(DynamoProfileDirectory(ACCOUNTS).all_profiles(), key=lambda p: p.profile_id)
+    assert [(p.account_id, p.profile_id, p.language, p.maturity_rating, p.kids) for p in got] == [
+        ("u1", "a", "es", "13+", False),
+        ("u2", "b", "en", "7+", True),
+    ]
+
+
+def test_the_stream_consumer_counts_start_events_per_language(ddb: Any) -> None:
+    from recommendations.dal.home_table import DynamoTrendingStore
+    from recommendations.handlers.trending_stream import lambda_handler
+
+    from tests.unit.events import LambdaContext
+
+    ddb.Table(CATALOG).put_item(Item={"pk": "TITLE#t1", "sk": "META", "title_id": "t1", "title": "T",
+                                      "status": "READY", "language": "fr"})  # fmt: skip
+
+    def record(event: dict[str, Any]) -> dict[str, Any]:
+        return {"kinesis": {"data": base64.b64encode(json.dumps(event).encode()).decode(), "partitionKey": "p"}}
+
+    now = 1_800_000_000.0
+    common = {"ts": now, "profile_id": "p", "session_id": "s"}
+    events = [
+        {"event": "start", "title_id": "t1", **common},
+        {"event": "heartbeat", "title_id": "t1", **common},
+        {"event": "start", "title_id": "t2", "language": "en", **common},
+    ]
+    out = lambda_handler({"Records": [record(e) for e in events]}, LambdaContext())
+    assert out["views"] == 2 and out["languages"] == {"fr": 1, "en": 1, "*": 2}
+    store = DynamoTrendingStore(HOME)
+    fr = store.get("fr")
+    assert fr is not None and set(fr.counts) == {"t1"}
+    every = store.get("*")
+    assert every is not None and set(every.counts) == {"t1", "t2"}
