@@ -24,7 +24,8 @@ in AWS, the local front door locally), ``CDN_KEY_PAIR_ID`` (the CloudFront Publi
 ``CDN_SIGNING_KEY_SECRET`` (Secrets Manager secret name; SecretString = the private key PEM) and,
 optionally, ``CDN_SIGNING_KEY_STAGE`` (the secret version's staging label that holds the private key
 matching ``CDN_KEY_PAIR_ID``; ``infra.cdn_keys`` labels every version with the public key's
-fingerprint, so functions still on the old key id keep signing with the old key during a rotation).
+fingerprint, so functions still on the old key id keep signing with the old key during a rotation;
+without it the current version is read).
 The secret is read once per warm process.
 """
 
@@ -32,7 +33,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import ipaddress
 import json
 import os
@@ -315,6 +315,8 @@ def verify(
         when it is compared with the policy's resource.
     params: the signing values, by cookie names (``CloudFront-Policy`` ...) or query names
         (``Policy`` ...); :func:`signing_params_from_query` extracts the latter from a query string.
+        Pass ONE source: CloudFront judges a request that carries a signed URL by the URL alone and
+        ignores its cookies, so a caller takes the query's values when there are any, else the cookies.
     public_keys: key id -> public key PEM (the key group).
     source_ip: the viewer's address, needed only when a policy carries an ``IpAddress`` condition
         (a policy with one is refused when the address is unknown).
@@ -378,14 +380,6 @@ def verify(
 
 
 # --- the signer functions use ----------------------------------------------------------------------
-
-
-def key_fingerprint(public_key_pem: bytes) -> str:
-    """A short, stable name for a public key (SHA-256 of its DER SubjectPublicKeyInfo): the staging
-    label ``infra.cdn_keys`` puts on the secret version holding the matching private key."""
-    key = serialization.load_pem_public_key(public_key_pem)
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return "pk-" + hashlib.sha256(der).hexdigest()[:24]
 
 
 class CdnSigner:
