@@ -124,3 +124,19 @@ def test_split_refuses_what_is_not_fragmented():
         cmaf.split(_init(90000))
     with pytest.raises(OutputMismatch):
         cmaf.split(_init(90000) + _box(b"moof", b""))
+
+
+def test_plan_height_caps_come_from_the_environment(monkeypatch):
+    from transcode.models.errors import ConfigError
+    from transcode.models.settings import Settings
+
+    monkeypatch.setenv("MEDIA_BUCKET", "m")
+    monkeypatch.setenv("CATALOG_TABLE", "c")
+    monkeypatch.setenv("PLAN_HEIGHT_CAPS", "2160, 720,1080,720")
+    assert Settings.from_env().plan_height_caps == (720, 1080, 2160)
+    monkeypatch.setenv("PLAN_HEIGHT_CAPS", "")
+    assert Settings.from_env().plan_height_caps == (720, 1080, 2160)
+    for bad in ("hd", "0,720"):
+        monkeypatch.setenv("PLAN_HEIGHT_CAPS", bad)
+        with pytest.raises(ConfigError):
+            Settings.from_env()
