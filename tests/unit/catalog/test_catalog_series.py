@@ -297,3 +297,12 @@ def test_a_series_is_withdrawn_only_once_its_episodes_are(cloud: Catalog) -> Non
     status, body = cloud.invoke("POST", f"/titles/{series_id}/withdraw")
     assert status == 200 and body["status"] == "WITHDRAWN"
     assert cloud.invoke("GET", f"/titles/{series_id}/episodes", as_="viewer")[0] == 404
+
+
+def test_a_withdrawn_title_is_not_edited(cloud: Catalog) -> None:
+    title_id = create(cloud)
+    assert cloud.invoke("POST", f"/titles/{title_id}/withdraw")[0] == 200
+    before = cloud.item(title_id)
+    status, body = cloud.invoke("PATCH", f"/titles/{title_id}", {"title": "Back from the dead"})
+    assert (status, error_code(body)) == (409, "TITLE_WITHDRAWN")
+    assert cloud.item(title_id) == before

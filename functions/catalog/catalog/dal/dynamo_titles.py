@@ -249,9 +249,13 @@ class DynamoTitleStore:
     ) -> TitleRecord:
         names = {f"#f{i}": name for i, name in enumerate(changes)}
         values: dict[str, Any] = {f":f{i}": value for i, value in enumerate(changes.values())}
-        values.update({":now": now, ":zero": 0, ":one": 1, ":event": TITLE_UPDATED})
+        values.update(
+            {":now": now, ":zero": 0, ":one": 1, ":event": TITLE_UPDATED, ":withdrawn": TitleStatus.WITHDRAWN.value}
+        )
+        names["#status"] = "status"
         sets = [f"#f{i} = :f{i}" for i in range(len(changes))]
-        condition = "attribute_exists(pk)"
+        # A withdrawn title never changes again (withdrawal is final).
+        condition = "attribute_exists(pk) AND #status <> :withdrawn"
         if expected_version is not None:
             condition += " AND version = :expected"
             values[":expected"] = expected_version

@@ -94,8 +94,9 @@ class TitleStore(Protocol):
     def update_metadata(
         self, title_id: str, changes: dict[str, object], *, expected_version: int | None, now: str
     ) -> TitleRecord:
-        """Apply ``changes``, version +1, announce TitleUpdated; only if the title exists (and is at
-        ``expected_version`` when given). Raises ``TitleMissing`` / ``VersionMismatch``."""
+        """Apply ``changes``, version +1, announce TitleUpdated; only if the title exists, is not
+        WITHDRAWN (and is at ``expected_version`` when given). Raises ``TitleMissing`` /
+        ``VersionMismatch`` (its ``current`` tells a withdrawn title from a newer version)."""
         ...
 
     def withdraw(self, record: TitleRecord, *, now: str) -> TitleRecord:

@@ -45,6 +45,7 @@ from catalog.models.errors import (
     TitleNotFound,
     TitleNotUploadable,
     TitlePublished,
+    TitleWithdrawn,
     UploadNotFound,
     UseMultipart,
     VersionConflict,
@@ -169,7 +170,8 @@ class CatalogService:
         return CreateTitleResponse(title_id=record.title_id)
 
     def update_title(self, title_id: str, request: UpdateTitleRequest) -> TitleView:
-        """A partial metadata edit: version +1 and TitleUpdated, in the same write."""
+        """A partial metadata edit: version +1 and TitleUpdated, in the same write. A withdrawn
+        title is not edited (409 TITLE_WITHDRAWN): withdrawal is final."""
         if not _TITLE_ID.match(title_id):
             raise TitleNotFound()
         try:
@@ -181,6 +183,8 @@ class CatalogService:
         except VersionMismatch as exc:
             if exc.current is None:
                 raise TitleNotFound() from exc
+            if exc.current.status is TitleStatus.WITHDRAWN:
+                raise TitleWithdrawn() from exc
             raise VersionConflict(request.expected_version or 0, exc.current.version) from exc
         return TitleView.of(record)
 

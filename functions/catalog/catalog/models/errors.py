@@ -101,3 +101,8 @@ class SeriesNotEmpty(Conflict):
 class ConcurrentUpdate(Conflict):
     def __init__(self) -> None:
         super().__init__("CONCURRENT_UPDATE", "The title kept changing under this request: retry")
+
+
+class TitleWithdrawn(Conflict):
+    def __init__(self) -> None:
+        super().__init__("TITLE_WITHDRAWN", "The title is withdrawn; a withdrawal is final")
