@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from catalog.dal.interface import TitleStateConflict
+from catalog.dal.interface import TitleStateConflict, VersionMismatch
 from catalog.logic.titles import MIN_PART_BYTES, CatalogService, part_sizes
-from catalog.models.errors import StatusNotListable, TitleNotUploadable, TitlePublished
-from catalog.models.titles import TitleRecord, TitleStatus, UploadRequest
+from catalog.models.errors import ConcurrentUpdate, StatusNotListable, TitleNotUploadable, TitlePublished
+from catalog.models.titles import TitleKind, TitleRecord, TitleStatus, UploadRequest
 
 
 class FakeTitles:
@@ -111,3 +111,74 @@ def test_part_sizes_split_exactly(size: int, parts: int) -> None:
     sizes = part_sizes(size, parts)
     assert len(sizes) == parts and sum(sizes) == size
     assert sizes == sorted(sizes, reverse=True) and sizes[0] - sizes[-1] <= 1
+
+
+# --- withdrawal and episode pages against a scripted store -----------------------------------------
+
+
+def _title(title_id: str, status: TitleStatus, version: int = 1, **extra: object) -> TitleRecord:
+    return TitleRecord(
+        title_id=title_id, title="t", language="en", maturity_rating="PG", year=2024,
+        status=status, version=version, created_at="c", updated_at="u", **extra,  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+class ScriptedTitles(FakeTitles):
+    """``get`` answers from ``records``; ``withdraw`` loses ``races`` times to a concurrent change."""
+
+    def __init__(self, records: dict[str, TitleRecord], races: int = 0) -> None:
+        super().__init__()
+        self.records, self.races, self.withdrawn_from = records, races, []  # type: ignore[var-annotated]
+        self.slot_reads = 0
+
+    def get(self, title_id: str) -> TitleRecord | None:
+        return self.records.get(title_id)
+
+    def withdraw(self, record: TitleRecord, *, now: str) -> TitleRecord:
+        self.withdrawn_from.append(record.version)
+        if self.races:
+            self.races -= 1
+            self.records[record.title_id] = _title(record.title_id, record.status, record.version + 1)
+            raise VersionMismatch(self.records[record.title_id])
+        done = _title(record.title_id, TitleStatus.WITHDRAWN, record.version + 1)
+        self.records[record.title_id] = done
+        return done
+
+    def list_episodes(
+        self, series_id: str, *, season: int | None, limit: int, after: str | None
+    ) -> tuple[list[tuple[str, str]], bool]:
+        self.slot_reads += 1
+        slots = sorted((f"EPISODE#001#{n:04d}", f"{n:032x}") for n in range(1, 201))
+        rest = [s for s in slots if after is None or s[0] > after]
+        return rest[:limit], len(rest) > limit
+
+    def get_many(self, title_ids: Sequence[str]) -> list[TitleRecord]:
+        return [r for t in title_ids if (r := self.records.get(t))]
+
+
+def test_a_withdrawal_decides_again_when_the_title_changed_under_it() -> None:
+    titles = ScriptedTitles({TITLE_ID: _title(TITLE_ID, TitleStatus.READY, 4)}, races=2)
+    view = CatalogService(titles, FakeUploads()).withdraw_title(TITLE_ID)
+    assert view.status is TitleStatus.WITHDRAWN and view.version == 7
+    assert titles.withdrawn_from == [4, 5, 6]
+
+
+def test_a_withdrawal_that_keeps_losing_gives_up_with_409() -> None:
+    titles = ScriptedTitles({TITLE_ID: _title(TITLE_ID, TitleStatus.READY)}, races=10)
+    with pytest.raises(ConcurrentUpdate):
+        CatalogService(titles, FakeUploads()).withdraw_title(TITLE_ID)
+    assert len(titles.withdrawn_from) == 3
+
+
+def test_a_viewer_page_of_a_series_without_published_episodes_stops_after_a_few_reads() -> None:
+    series = "5" * 32
+    records = {series: _title(series, TitleStatus.READY, kind=TitleKind.SERIES)}
+    records.update(
+        {f"{n:032x}": _title(f"{n:032x}", TitleStatus.UPLOADING, kind=TitleKind.EPISODE) for n in range(1, 201)}
+    )
+    titles = ScriptedTitles(records)
+    page = CatalogService(titles, FakeUploads()).list_episodes(
+        series, is_admin=False, season=None, limit=10, cursor=None
+    )
+    assert page.items == [] and page.next_cursor is not None  # the client may continue from there
+    assert titles.slot_reads == 5
