@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ PREFILL_HEADER = "x-reelstack-prefill-copies"
 PREFILLED_HEADER = "x-reelstack-prefilled"
 ADMIN_PREFIX = "/_reelstack/"
 ADMIN_TOKEN_HEADER = "x-reelstack-admin-token"
+MAX_PREFILLED_KEYS = 1 << 20
 DOWN_FOR_S = 2.0  # an edge that failed is skipped this long, then tried again
 _FORWARD_DROP = ("host", "connection", "content-length", "keep-alive", "transfer-encoding", PREFILL_HEADER,
                  ADMIN_TOKEN_HEADER)
@@ -51,7 +53,9 @@ class FrontDoor:
         self.admin_token = admin_token
         self.admin = admin
         self.popularity = popularity or Popularity()
-        self.prefill_copies: dict[str, int] = {}  # title -> copies asked for by prefill
+        # key -> copies its prefill asked for (the prefill function gives the opening minute, playlists
+        # and init segments one copy more than the rest); bounded, oldest forgotten first
+        self.prefill_copies: OrderedDict[str, int] = OrderedDict()
         self._inflight: dict[str, int] = dict.fromkeys(edge_urls, 0)
         self._down_until: dict[str, float] = {}
         self._lock = threading.Lock()
@@ -67,7 +71,7 @@ class FrontDoor:
         title = title_of(key)
         if title is None:
             return 1
-        return max(self.prefill_copies.get(title, 1), self.popularity.copies(title))
+        return max(self.prefill_copies.get(key, 1), self.popularity.copies(title))
 
     def handle(self, req: Request) -> Reply:
         if req.path.startswith(ADMIN_PREFIX):
@@ -97,10 +101,11 @@ class FrontDoor:
         if not raw.strip().isdigit() or not 1 <= int(raw) <= n:
             return error(400, "BAD_PREFILL", f"{PREFILL_HEADER} must be 1..{n}", "Bad Request")
         copies = int(raw)
-        title = title_of(key)
-        if title is not None:
+        if title_of(key) is not None:
             with self._lock:
-                self.prefill_copies[title] = max(copies, self.prefill_copies.get(title, 1))
+                self.prefill_copies[key] = max(copies, self.prefill_copies.pop(key, 1))
+                if len(self.prefill_copies) > MAX_PREFILLED_KEYS:
+                    self.prefill_copies.popitem(last=False)
         filled: list[str] = []
         first: Reply | None = None
         for edge in self.placement.replicas(key, copies, self.live()):

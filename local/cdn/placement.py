@@ -122,30 +122,36 @@ class Placement:
         alive = walk if live is None else [e for e in walk if e in set(live)]
         return list(alive[: max(1, copies)])
 
-    def route(self, key: str, copies: int, loads: Mapping[str, int], live: Sequence[str] | None = None,
-              total: int | None = None) -> list[str]:
-        """The order in which to try edges for one request of `key`.
-
-        The first is the least-loaded of the key's replicas (ties: ring order); with bounded loads,
-        when that one is at capacity the request walks on clockwise to the first edge under it. The
-        rest of the walk follows, for failover when an edge does not answer. `total`: the sum of
-        `loads` over the live edges when the caller keeps it (the simulator), else it is summed."""
-        walk = list(self.ring.walk(key))
+    def pick(self, key: str, copies: int, loads: Mapping[str, int], live: Sequence[str] | None = None,
+             total: int | None = None) -> str | None:
+        """The edge one request of `key` goes to: the least-loaded of its replicas (ties: ring order);
+        with bounded loads, when that one is at capacity the request walks on clockwise to the first
+        edge under it. `total`: the sum of `loads` over the live edges when the caller keeps it (the
+        simulator), else it is summed here. None when no edge is live."""
+        walk: Sequence[str] = self.ring.walk(key)
         if live is not None:
             alive = set(live)
             walk = [e for e in walk if e in alive]
         if not walk:
-            return []
-        reps = walk[: max(1, copies)]
-        first = min(reps, key=lambda e: loads.get(e, 0))  # min keeps the earliest on ties
+            return None
+        first = walk[0] if copies <= 1 else min(walk[:copies], key=lambda e: loads.get(e, 0))  # min: first on ties
         if self.epsilon is not None:
             if total is None:
                 total = sum(loads.get(e, 0) for e in walk)
             cap = capacity(total, len(walk), self.epsilon)
             if loads.get(first, 0) >= cap:
                 start = walk.index(first)
-                first = next((e for e in walk[start:] + walk[:start] if loads.get(e, 0) < cap), first)
-        return [first, *(e for e in walk if e != first)]
+                first = next((e for e in [*walk[start:], *walk[:start]] if loads.get(e, 0) < cap), first)
+        return first
+
+    def route(self, key: str, copies: int, loads: Mapping[str, int], live: Sequence[str] | None = None) -> list[str]:
+        """The order in which to try edges for one request of `key`: `pick`'s edge, then the rest of
+        the key's walk, for failover when an edge does not answer."""
+        first = self.pick(key, copies, loads, live)
+        if first is None:
+            return []
+        alive = None if live is None else set(live)
+        return [first, *(e for e in self.ring.walk(key) if e != first and (alive is None or e in alive))]
 
 
 class Popularity:
