@@ -380,6 +380,8 @@ def test_outputs_have_stable_names(reelstack: Synth) -> None:
         "IngestBucketName",
         "MediaBucketName",
         "EventBusName",
-    } == set(outputs)
+        "CdnDomainName",  # issue 12
+        "CdnKeyPairId",
+    } <= set(outputs)  # each issue adds its own outputs (and tests them); these names must stay
     # The demo workflow is gone from the production stack: one state machine, the real one.
     assert len(reelstack.resources("AWS::StepFunctions::StateMachine")) == 1
