@@ -184,3 +184,58 @@ def test_series_episodes_edits_and_withdrawal(
         (series, 2, "TitleUpdated"),
         (series, 3, "TitleWithdrawn"),
     ]
+
+
+def test_concurrent_creates_of_one_episode_place_make_exactly_one(
+    http: requests.Session, api: str, admin: dict[str, str]
+) -> None:
+    """The (series, season, number) slot is taken in the episode's transaction: 4 admins racing for
+    S3E7 through the API (DynamoDB Local, transactions as in AWS) leave exactly one episode. (4: the
+    local runtime runs at most 4 workers per function; more racers only queue for them, and cold
+    workers on a loaded 2-core machine can exceed the function's 10 s timeout: warmed first.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    series = create(http, api, admin, kind="series", title="Race Series")
+    body = {**BASE, "kind": "episode", "title": "Racer", "series_id": series, "season": 3, "number": 7}
+
+    def attempt(_: int) -> tuple[int, str]:
+        r = requests.post(api + "/titles", json=body, headers=admin, timeout=60)
+        return r.status_code, (r.json().get("error") or {}).get("code", "")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # Ramp up 1, 2, 3, 4 concurrent reads: each round starts at most one new worker, so no cold
+        # start competes with three others (a worker that times out is replaced, cold again).
+        for concurrent in range(1, 5):
+            list(
+                pool.map(
+                    lambda _: requests.get(api + f"/titles/{series}", headers=admin, timeout=60), range(concurrent)
+                )
+            )
+        results = list(pool.map(attempt, range(4)))
+    created = [r for r in results if r[0] == 201]
+    refused = [r for r in results if r[0] == 409]
+    assert len(created) == 1, results
+    # The losers see the taken place, or (rarely) a transaction that kept colliding: both are 409.
+    assert len(refused) == 3 and {code for _, code in refused} <= {"EPISODE_EXISTS", "CONCURRENT_UPDATE"}, results
+    r = http.get(api + f"/titles/{series}/episodes", headers=admin)
+    assert [(e["season"], e["number"]) for e in r.json()["items"]] == [(3, 7)]
+
+
+def test_a_series_is_never_withdrawn_under_a_live_episode(
+    http: requests.Session, api: str, admin: dict[str, str]
+) -> None:
+    """Withdrawing a series and creating its episode at the same moment: one of them loses, never
+    both win (the series' ConditionCheck and the slot count are in the two transactions)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    for trial in range(8):
+        series = create(http, api, admin, kind="series", title=f"Contested {trial}")
+        episode = {**BASE, "kind": "episode", "title": "E", "series_id": series, "season": 1, "number": 1}
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            withdrawal = pool.submit(
+                lambda s=series: requests.post(api + f"/titles/{s}/withdraw", headers=admin, timeout=60)
+            )
+            creation = pool.submit(lambda e=episode: requests.post(api + "/titles", json=e, headers=admin, timeout=60))
+            withdrawn, created = withdrawal.result(), creation.result()
+        assert not (withdrawn.status_code == 200 and created.status_code == 201), (withdrawn.text, created.text)
+        assert withdrawn.status_code in (200, 409) and created.status_code in (201, 404, 409)
