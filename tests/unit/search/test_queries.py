@@ -46,8 +46,10 @@ def test_boosts_rank_title_over_cast_over_genres_over_description_and_exact_over
     assert queries.EXACT_BOOST > queries.PREFIX_BOOST > queries.PHRASE_BOOST
     should = queries.relevance("Amélie")["bool"]["should"]
     assert should[0] == {"term": {"title.exact": {"value": "amelie", "boost": queries.EXACT_BOOST}}}
-    fuzzy = next(c["multi_match"] for c in should if c.get("multi_match", {}).get("type") == "best_fields")
-    assert fuzzy["fuzziness"] == "AUTO"
+    fuzzy = [c["multi_match"] for c in should if c.get("multi_match", {}).get("type") == "best_fields"]
+    assert [f["operator"] for f in fuzzy] == ["and", "or"]  # all words first; some words, ranked low
+    assert all(f["fuzziness"] == "AUTO" and "description^1" not in f["fields"] for f in fuzzy)
+    assert fuzzy[0]["boost"] > fuzzy[1]["boost"]
 
 
 def test_popularity_breaks_ties_after_the_score() -> None:

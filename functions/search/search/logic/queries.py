@@ -15,6 +15,7 @@ profile may not see.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from search.logic.mapping import READY
@@ -33,6 +34,20 @@ CAST_SHOWN = 5
 SOURCE_FIELDS = ["title_id", "title", "kind", "year", "genres", "language", "maturity_rating", "cast"]
 # Server-side budget per query: the engine answers with what it has instead of running long.
 ENGINE_TIMEOUT = "1500ms"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """The knobs bench/search.py chooses on its validation query set (docs/benchmarks.md)."""
+
+    prefix_length: int = 0  # leading characters a fuzzy term must match exactly
+    max_expansions: int = 50  # fuzzy variants per term
+    operator: str = "and"  # of the fuzzy words: "and" = every word matches (within its edits)
+    or_fallback_boost: float = 0.2  # 0 = off: titles matching only some of the words, ranked low
+    typeahead_fuzzy: bool = False  # non-final words of the bool_prefix clause may be misspelt
+
+
+DEFAULT_TUNING = Tuning()
 
 
 def visibility(max_level: int) -> list[dict[str, Any]]:
@@ -58,45 +73,48 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     return clauses
 
 
-def relevance(q: str) -> dict[str, Any]:
-    """The scoring part of a search: any of the ways a title can match, best ones boosted."""
+def relevance(q: str, tuning: Tuning = DEFAULT_TUNING) -> dict[str, Any]:
+    """The scoring part of a search: any of the ways a title can match, best ones boosted.
+    Fuzzy matching covers title, cast and genres; descriptions match without typos (long text:
+    fuzzy expansion over its vocabulary costs the most and finds the least)."""
     folded = fold(q)
-    return {
-        "bool": {
-            "should": [
-                {"term": {"title.exact": {"value": folded, "boost": EXACT_BOOST}}},
-                {"prefix": {"title.exact": {"value": folded, "boost": PREFIX_BOOST}}},
-                {"match_phrase": {"title": {"query": q, "boost": PHRASE_BOOST}}},
-                {
-                    "multi_match": {
-                        "query": q,
-                        "type": "best_fields",
-                        "fields": [f"{f}^{b:g}" for f, b in FIELD_BOOSTS.items()],
-                        "fuzziness": "AUTO",
-                        "prefix_length": 0,
-                        "max_expansions": 50,
-                    }
-                },
-                {
-                    "multi_match": {
-                        "query": q,
-                        "type": "bool_prefix",
-                        "fields": SAYT_FIELDS,
-                        "fuzziness": "AUTO",
-                        "boost": TYPEAHEAD_BOOST,
-                    }
-                },
-            ],
-            "minimum_should_match": 1,
+    fuzzy_fields = [f"{f}^{b:g}" for f, b in FIELD_BOOSTS.items() if f != "description"]
+
+    def fuzzy(operator: str, boost: float) -> dict[str, Any]:
+        return {
+            "multi_match": {
+                "query": q,
+                "type": "best_fields",
+                "fields": fuzzy_fields,
+                "fuzziness": "AUTO",
+                "prefix_length": tuning.prefix_length,
+                "max_expansions": tuning.max_expansions,
+                "operator": operator,
+                "boost": boost,
+            }
         }
-    }
+
+    typeahead: dict[str, Any] = {"query": q, "type": "bool_prefix", "fields": SAYT_FIELDS, "boost": TYPEAHEAD_BOOST}
+    if tuning.typeahead_fuzzy:
+        typeahead["fuzziness"] = "AUTO"
+    should: list[dict[str, Any]] = [
+        {"term": {"title.exact": {"value": folded, "boost": EXACT_BOOST}}},
+        {"prefix": {"title.exact": {"value": folded, "boost": PREFIX_BOOST}}},
+        {"match_phrase": {"title": {"query": q, "boost": PHRASE_BOOST}}},
+        fuzzy(tuning.operator, 1.0),
+        {"match": {"description": {"query": q, "operator": "and", "boost": FIELD_BOOSTS["description"]}}},
+        {"multi_match": typeahead},
+    ]
+    if tuning.or_fallback_boost and tuning.operator != "or":
+        should.append(fuzzy("or", tuning.or_fallback_boost))
+    return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def search_body(request: SearchRequest, max_level: int) -> dict[str, Any]:
+def search_body(request: SearchRequest, max_level: int, tuning: Tuning = DEFAULT_TUNING) -> dict[str, Any]:
     return {
         "query": {
             "bool": {
-                "must": [relevance(request.q)],
+                "must": [relevance(request.q, tuning)],
                 "filter": visibility(max_level) + filter_clauses(request.filters),
             }
         },
