@@ -104,3 +104,10 @@ def test_synth_only_key_cannot_reach_a_deploy_unnoticed(sm: Any, tmp_path: Path)
     assert "Name" not in json.dumps(sm.list_secrets()["SecretList"])  # no AWS call made a secret
     with pytest.raises(RuntimeError, match="--rotate"):
         cdn_keys.ensure_key(sm, context_file=context)
+
+
+def test_key_fingerprint_is_stable_and_distinct() -> None:
+    one, two = cdn_keys.generate_key_pair(), cdn_keys.generate_key_pair()
+    assert cdn_keys.key_fingerprint(one.public_pem) == cdn_keys.key_fingerprint(one.public_pem.replace(b"\n", b"\r\n"))
+    assert cdn_keys.key_fingerprint(one.public_pem) != cdn_keys.key_fingerprint(two.public_pem)
+    assert len(cdn_keys.key_fingerprint(one.public_pem)) == len("pk-") + 24
