@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from home_world import DAY, DRAMA, FAMILY, KID, NEWBIE, NOW, Broken, World, trained, viewer
@@ -284,3 +285,18 @@ def test_thumbs_down_titles_are_kept_out_of_the_ranking_not_cut_from_full_rows(b
     row = next(r for r in doc["rows"] if r["kind"] == "similar_interests")["title_ids"]
     assert not set(row) & set(disliked)
     assert len(row) == len(similar)  # the row is filled from the next-best titles
+
+
+def test_page_for_reads_concurrently_but_answers_only_the_owner(w: World) -> None:
+    from recommendations.logic.home import page_for
+    from recommendations.models.exceptions import ProfileNotFound
+
+    def not_yours() -> Any:
+        raise ProfileNotFound()
+
+    with pytest.raises(ProfileNotFound):
+        page_for(not_yours, DRAMA, w.deps())
+    page = page_for(lambda: viewer(DRAMA), DRAMA, w.deps())
+    assert page.source == "precomputed" and page.rows
+    w.history.fail = True  # a prefetched read that failed still gives the fallback, not an error
+    assert page_for(lambda: viewer(DRAMA), DRAMA, w.deps()).fallback_reason == "playback"

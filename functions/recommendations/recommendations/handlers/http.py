@@ -50,9 +50,13 @@ def _write_back_failed(exc: Exception) -> None:
 
 @router.get("/home", summary="The profile's home page rows, in display order", responses=errors(404, 503))
 def get_home(profile_id: Annotated[str, Query(min_length=1, max_length=64)]) -> HomeOut:
-    deps = dependencies()
-    viewer = viewer_for(current_user(router).user_id, profile_id, load_viewer)
-    page = home.home_page(viewer, deps.home, on_write_error=_write_back_failed)
+    user_id = current_user(router).user_id
+    page = home.page_for(
+        lambda: viewer_for(user_id, profile_id, load_viewer),
+        profile_id,
+        dependencies().home,
+        on_write_error=_write_back_failed,
+    )
     if page.fallback:
         metrics.add_metric(name="HomeFallback", unit=MetricUnit.Count, value=1)
         logger.warning("home fallback served", extra={"reason": page.fallback_reason, "profile_id": profile_id})

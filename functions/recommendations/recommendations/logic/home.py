@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -97,12 +98,46 @@ class NoModel(DependencyFailed):
         super().__init__("model", "no model has been published yet")
 
 
+# The reads one page needs are independent: they go out together (see page_for).
+_reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="home-read")
+
+
+@dataclass(frozen=True)
+class Prefetched:
+    stored: Future[StoredHome | None]
+    views: Future[list[ViewState]]
+
+
+def page_for(
+    viewer: Callable[[], HomeViewer],
+    profile_id: str,
+    deps: HomeDeps,
+    *,
+    on_write_error: Callable[[Exception], None] | None = None,
+) -> HomePage:
+    """GET /home: the viewer (ownership), the stored document and the view history are read
+    concurrently -- one page costs the longest of the three round trips, not their sum. Nothing read
+    is used before ``viewer()`` has confirmed the profile is the caller's (else it raises)."""
+    pre = Prefetched(_reads.submit(deps.home.get, profile_id), _reads.submit(deps.history.for_profile, profile_id))
+    try:
+        who = viewer()
+    except BaseException:
+        pre.stored.cancel()
+        pre.views.cancel()
+        raise
+    return home_page(who, deps, on_write_error=on_write_error, prefetched=pre)
+
+
 def home_page(
-    viewer: HomeViewer, deps: HomeDeps, *, on_write_error: Callable[[Exception], None] | None = None
+    viewer: HomeViewer,
+    deps: HomeDeps,
+    *,
+    on_write_error: Callable[[Exception], None] | None = None,
+    prefetched: Prefetched | None = None,
 ) -> HomePage:
     """The page; any dependency failure or a corrupt document gives the fallback page instead."""
     try:
-        return _personal(viewer, deps, on_write_error)
+        return _personal(viewer, deps, on_write_error, prefetched)
     except DependencyFailed as exc:
         return fallback_page(viewer, deps, reason=exc.source)
     except CorruptDocument:
@@ -121,10 +156,19 @@ def _guarded(source: str, fn: Callable[[], Any]) -> Any:
         raise DependencyFailed(source, f"{type(exc).__name__}: {exc}") from exc
 
 
-def _personal(viewer: HomeViewer, deps: HomeDeps, on_write_error: Callable[[Exception], None] | None) -> HomePage:
+def _personal(
+    viewer: HomeViewer,
+    deps: HomeDeps,
+    on_write_error: Callable[[Exception], None] | None,
+    pre: Prefetched | None = None,
+) -> HomePage:
     now = deps.clock()
-    stored: StoredHome | None = _guarded("store", lambda: deps.home.get(viewer.profile_id))
-    views: list[ViewState] = _guarded("playback", lambda: deps.history.for_profile(viewer.profile_id))
+    if pre is not None:
+        stored: StoredHome | None = _guarded("store", pre.stored.result)
+        views: list[ViewState] = _guarded("playback", pre.views.result)
+    else:
+        stored = _guarded("store", lambda: deps.home.get(viewer.profile_id))
+        views = _guarded("playback", lambda: deps.history.for_profile(viewer.profile_id))
     key = mapping.history_key(views)
     doc: dict[str, Any] | None = None
     if stored is not None and stored.doc_json is not None:
