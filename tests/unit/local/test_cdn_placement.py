@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 from uhashring import HashRing
 
-from local.cdn.placement import Placement, Popularity, Ring, capacity, copies_for_share, title_of
+from local.cdn.placement import DEFAULT_VNODES, Placement, Popularity, Ring, capacity, copies_for_share, title_of
 
 EDGES = [f"edge-{i}" for i in range(8)]
 KEYS = [f"titles/t{i % 500}/hls/720p/seg_{i:05d}.m4s" for i in range(20000)]
@@ -16,7 +16,7 @@ KEYS = [f"titles/t{i % 500}/hls/720p/seg_{i:05d}.m4s" for i in range(20000)]
 
 def test_walk_lists_every_edge_once_starting_at_the_libraries_owner() -> None:
     ring = Ring(EDGES)
-    lib = HashRing(nodes=EDGES, vnodes=160)
+    lib = HashRing(nodes=EDGES, vnodes=DEFAULT_VNODES)
     for key in KEYS[:2000]:
         walk = ring.walk(key)
         assert sorted(walk) == sorted(EDGES)
@@ -31,6 +31,15 @@ def test_adding_an_edge_moves_keys_only_to_it_and_about_one_share() -> None:
     moved = [k for k in KEYS if ring.owner(k) != before[k]]
     assert all(ring.owner(k) == "edge-new" for k in moved)
     assert len(moved) / len(KEYS) <= 1.1 / len(EDGES)
+
+
+@pytest.mark.parametrize("n", [4, 8, 16])
+def test_removing_any_edge_moves_at_most_1_1_over_n_of_the_keys(n: int) -> None:
+    ids = [f"edge-{i}" for i in range(n)]
+    ring = Ring(ids)
+    owners = {k: ring.owner(k) for k in KEYS}
+    share = max(sum(1 for o in owners.values() if o == e) for e in ids) / len(KEYS)
+    assert share <= 1.1 / n  # the largest edge's keys are what its removal moves
 
 
 def test_removing_an_edge_moves_only_its_keys_to_their_next_edge() -> None:
