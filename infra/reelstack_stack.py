@@ -125,7 +125,7 @@ class ReelstackStack(Stack):
 
         # Home (issue 15): GET /home, ratings, campaigns; the daily training workflow; trending from
         # the playback view stream.
-        self.home = HomeService(
+        self.recommendations = HomeService(
             self,
             "Home",
             api=self.edge,
@@ -140,8 +140,8 @@ class ReelstackStack(Stack):
             view_stream=self.playback.view_stream,
             access_log_bucket=self.media.access_log_bucket,
         )
-        CfnOutput(self, "HomeStateMachineArn", value=self.home.state_machine.state_machine_arn)
-        CfnOutput(self, "HomeModelBucketName", value=self.home.model_bucket.bucket_name)
+        CfnOutput(self, "HomeStateMachineArn", value=self.recommendations.state_machine.state_machine_arn)
+        CfnOutput(self, "HomeModelBucketName", value=self.recommendations.model_bucket.bucket_name)
 
         # The web app (issue 16): the API allows the app's origin (the distribution's domain).
         self.web = WebApp(self, "Web", api=self.edge, delivery=self.delivery)

@@ -49,7 +49,7 @@ def _resources_of(statements: list[dict[str, Any]], action: str) -> list[Any]:
 
 
 def test_tables_are_retained_with_the_house_defaults(reelstack: Synth) -> None:
-    home = reelstack.stack.home
+    home = reelstack.stack.recommendations
     for table, keys in ((home.home_table, ["pk", "sk"]), (home.ratings_table, ["profile_id", "title_id"])):
         res = reelstack.template_json["Resources"][logical_id(reelstack, table)]
         assert [k["AttributeName"] for k in res["Properties"]["KeySchema"]] == keys
@@ -61,7 +61,7 @@ def test_tables_are_retained_with_the_house_defaults(reelstack: Synth) -> None:
 def test_the_workflow_is_the_asl_file_with_the_three_step_functions(reelstack: Synth) -> None:
     from infra.constructs.home import HOME_ASL
 
-    home = reelstack.stack.home
+    home = reelstack.stack.recommendations
     sm = reelstack.template_json["Resources"][logical_id(reelstack, home.state_machine)]
     props = sm["Properties"]
     assert json.loads(props["DefinitionString"]) == json.loads(HOME_ASL.read_text())
@@ -79,7 +79,7 @@ def test_the_workflow_is_the_asl_file_with_the_three_step_functions(reelstack: S
 
 
 def test_a_daily_schedule_starts_the_workflow(reelstack: Synth) -> None:
-    home = reelstack.stack.home
+    home = reelstack.stack.recommendations
     rule = reelstack.template_json["Resources"][logical_id(reelstack, home.schedule)]["Properties"]
     assert rule["ScheduleExpression"] == "cron(0 3 * * ? *)"
     (target,) = rule["Targets"]
@@ -88,7 +88,7 @@ def test_a_daily_schedule_starts_the_workflow(reelstack: Synth) -> None:
 
 def test_both_alb_rules_forward_to_the_service(reelstack: Synth) -> None:
     rules = reelstack.resources("AWS::ElasticLoadBalancingV2::ListenerRule")
-    home = reelstack.stack.home
+    home = reelstack.stack.recommendations
     tg = {"Ref": logical_id(reelstack, home.service.target_group)}
     by_priority = {r["Properties"]["Priority"]: r["Properties"] for r in rules.values()}
     for priority, patterns in ((70, ["/profiles/*/ratings*"]), (500, ["/home*", "/campaigns*"])):
@@ -107,7 +107,7 @@ def test_every_route_the_router_declares_is_on_the_http_api_with_jwt(reelstack: 
 
 
 def test_the_api_function_has_the_engine_layer_dax_and_its_environment(reelstack: Synth) -> None:
-    home = reelstack.stack.home
+    home = reelstack.stack.recommendations
     fn = reelstack.template_json["Resources"][logical_id(reelstack, home.function)]["Properties"]
     env = fn["Environment"]["Variables"]
     assert {
@@ -128,7 +128,7 @@ def test_the_api_function_has_the_engine_layer_dax_and_its_environment(reelstack
 
 
 def test_the_trending_consumer_reads_the_playback_view_stream(reelstack: Synth) -> None:
-    home = reelstack.stack.home
+    home = reelstack.stack.recommendations
     fn_id = logical_id(reelstack, home.trending_function)
     _, mapping = find_one(
         reelstack.resources("AWS::Lambda::EventSourceMapping"),
@@ -142,7 +142,7 @@ def test_the_trending_consumer_reads_the_playback_view_stream(reelstack: Synth) 
 
 
 def test_each_function_gets_only_the_calls_it_makes(reelstack: Synth) -> None:
-    home = reelstack.stack.home
+    home = reelstack.stack.recommendations
     api = _statements(reelstack, home.function)
     train = _statements(reelstack, home.job_functions["Train"])
     build = _statements(reelstack, home.job_functions["Build"])

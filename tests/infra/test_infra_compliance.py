@@ -49,6 +49,11 @@ EXPECTED_ACKNOWLEDGED_RULES = {
     "AwsSolutions-IAM5[Resource::<PlaybackLakeBucket195E014D.Arn>/views/*]",
     "AwsSolutions-IAM5[Resource::<PlaybackLakeBucket195E014D.Arn>/errors/*]",
     "AwsSolutions-KDF1",
+    # Home (issue 15): the model bucket's per-version objects (models/<version>/), the served fallback
+    # rows and the training lake, each grant one prefix.
+    "AwsSolutions-IAM5[Resource::<HomeModelBucket1DC27D14.Arn>/models/*]",
+    "AwsSolutions-IAM5[Resource::<HomeModelBucket1DC27D14.Arn>/fallback/*]",
+    "AwsSolutions-IAM5[Resource::<HomeModelBucket1DC27D14.Arn>/lake/*]",
 }
 # Actions that only support Resource "*".
 STAR_RESOURCE_ACTIONS = {
