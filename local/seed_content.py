@@ -181,14 +181,14 @@ def publish(api_url: str, admin: dict[str, str], catalogue: Catalogue, media_dir
     pending: list[str] = []
     for c in catalogue.clips:
         known = have.get(c.title)
-        if known and known["status"] != "UPLOADING":
-            ids[c.title] = known["title_id"]  # READY, PROCESSING or FAILED: not ours to redo
-            if known["status"] not in ("READY", "FAILED"):
+        if known and known["status"] not in ("UPLOADING", "FAILED"):
+            ids[c.title] = known["title_id"]  # READY or on its way: nothing to do
+            if known["status"] != "READY":
                 pending.append(c.title)
             continue
         source = make_clip(c, media_dir)
         if known:
-            title_id = known["title_id"]  # created by a run that stopped before its upload
+            title_id = known["title_id"]  # a run that stopped before its upload, or a failed transcode: again
         else:
             body: dict[str, Any] = {"title": c.title, "description": c.description, "genres": list(c.genres),
                                     "cast": ["Test Pattern"], "language": "en", "maturity_rating": c.maturity_rating,
@@ -222,7 +222,7 @@ def start_in_background(endpoints: dict[str, Any], state_dir: Path, stop: thread
         try:
             views = publish(endpoints["api_url"], endpoints["admin"], DEMO, state_dir / "seed-media",
                             progress=progress, stop=stop)
-            ready = sum(1 for v in views.values() if v["status"] == "READY")
+            ready = sum(1 for v in views.values() if v["status"] == "READY" and v.get("kind") != "series")
             progress(f"  seed            {ready} playable title(s) ready ({time.perf_counter() - t0:.0f} s)")
         except Exception:
             log.exception("seeding the demo titles failed (the platform runs without them)")

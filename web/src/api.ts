@@ -84,6 +84,18 @@ export class Api {
   }
 
   async request<T>(method: string, path: string, opts: { body?: unknown; query?: Query; signal?: AbortSignal; keepalive?: boolean } = {}): Promise<T> {
+    try {
+      return await this.once<T>(method, path, opts);
+    } catch (e) {
+      // A read that met a server fault (a cold function timing out, a dropped connection) is
+      // asked once more: reads are safe to repeat, writes are not.
+      const retriable = e instanceof ApiError && (e.status === 0 || e.status >= 500);
+      if (method !== "GET" || !retriable || opts.signal?.aborted) throw e;
+      return this.once<T>(method, path, opts);
+    }
+  }
+
+  private async once<T>(method: string, path: string, opts: { body?: unknown; query?: Query; signal?: AbortSignal; keepalive?: boolean }): Promise<T> {
     let r: Response;
     try {
       r = await fetch(this.url(path, opts.query), {

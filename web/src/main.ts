@@ -13,12 +13,13 @@ import { homeView } from "./views/home";
 import { profilesView } from "./views/profiles";
 import { searchView } from "./views/search";
 import { titleView } from "./views/title";
-import { watchView } from "./views/watch";
 
 type View = (ctx: Ctx) => void | Promise<void>;
 const PUBLIC: Record<string, View> = { signin: signInView, signup: signUpView };
 const NEEDS_PROFILE: Record<string, View> = {
-  home: homeView, search: searchView, title: titleView, watch: watchView, continue: continueView,
+  home: homeView, search: searchView, title: titleView, continue: continueView,
+  // hls.js is most of the JavaScript: loaded when the viewer first presses play.
+  watch: async (ctx) => (await import("./views/watch")).watchView(ctx),
 };
 const SIGNED_IN: Record<string, View> = { profiles: profilesView, account: accountView, admin: adminView };
 

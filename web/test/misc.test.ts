@@ -89,6 +89,17 @@ describe("api", () => {
     expect(url).toBe("http://api/search?profile_id=p1&q=ocaen&limit=24");
     expect((init.headers as Record<string, string>).authorization).toBe("Bearer tok");
   });
+  it("asks a failed read once more, never a failed write", async () => {
+    const fetchMock = vi.fn()
+      .mockResolvedValueOnce(new Response(JSON.stringify({ message: "Internal Server Error" }), { status: 500 }))
+      .mockResolvedValueOnce(new Response(JSON.stringify({ profiles: [] }), { status: 200 }));
+    vi.stubGlobal("fetch", fetchMock);
+    const api = new Api("http://api", () => "tok");
+    expect(await api.profiles()).toEqual({ profiles: [] });
+    fetchMock.mockResolvedValueOnce(new Response("{}", { status: 500 }));
+    await expect(api.startSession("p", "t")).rejects.toMatchObject({ status: 500 });
+    expect(fetchMock).toHaveBeenCalledTimes(3);
+  });
   it("reads the API address from config.json", async () => {
     const f = vi.fn(async () => new Response(JSON.stringify({ api_url: "http://127.0.0.1:4510/" })));
     expect((await loadConfig(f as unknown as typeof fetch)).api_url).toBe("http://127.0.0.1:4510");

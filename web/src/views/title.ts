@@ -10,6 +10,7 @@ function markClick(): void {
 
 export async function titleView(ctx: Ctx): Promise<void> {
   const id = ctx.route.params[0] ?? "";
+  void import("./watch"); // the player's code (hls.js) loads while the viewer reads the page
   mount(ctx.main, h("p", { class: "loading" }, "Loading…"));
   let t: TitleView;
   try {
