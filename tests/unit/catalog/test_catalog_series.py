@@ -306,3 +306,31 @@ def test_a_withdrawn_title_is_not_edited(cloud: Catalog) -> None:
     status, body = cloud.invoke("PATCH", f"/titles/{title_id}", {"title": "Back from the dead"})
     assert (status, error_code(body)) == (409, "TITLE_WITHDRAWN")
     assert cloud.item(title_id) == before
+
+
+def test_items_from_before_kinds_and_versions_are_movies_at_version_0(cloud: Catalog) -> None:
+    old_id = create(cloud)
+    cloud.table.update_item(
+        Key={"pk": f"TITLE#{old_id}", "sk": "META"}, UpdateExpression="REMOVE kind, version"
+    )  # as written by the code before this change
+    set_status(cloud.table, old_id, "READY")
+    status, body = cloud.invoke("GET", f"/titles/{old_id}", as_="viewer")
+    assert status == 200 and (body["kind"], body["version"]) == ("movie", 0)
+    status, body = cloud.invoke("POST", f"/titles/{old_id}/withdraw")
+    assert status == 200 and (body["status"], body["version"]) == ("WITHDRAWN", 1)
+    assert cloud.item(old_id)["outbox_version"] == 1
+
+
+@pytest.mark.parametrize("edge", ["http", "alb"])
+def test_the_new_routes_behind_both_edges(cloud: Catalog, edge: str) -> None:
+    series_id = create(cloud, kind="series")
+    status, body = cloud.invoke("POST", "/titles", episode(series_id, 1, 1), edge=edge)
+    assert status == 201, body
+    status, body = cloud.invoke("GET", f"/titles/{series_id}/episodes", edge=edge)
+    assert status == 200 and len(body["items"]) == 1
+    status, body = cloud.invoke("PATCH", f"/titles/{series_id}", {"year": 1999}, edge=edge)
+    assert status == 200 and body["version"] == 2
+    status, body = cloud.invoke("POST", f"/titles/{series_id}/withdraw", as_="viewer", edge=edge)
+    assert (status, error_code(body)) == (403, "FORBIDDEN")
+    status, body = cloud.invoke("PATCH", f"/titles/{series_id}", {"year": 1999}, as_=None, edge=edge)
+    assert (status, error_code(body)) == (401, "UNAUTHORIZED")
