@@ -329,3 +329,45 @@ def test_series_continue_watching_offers_the_next_episode(viewer: Viewer, aws: A
     viewer.call("DELETE", f"/playback/sessions/{sid}")
     items = viewer.call("GET", f"/profiles/{pid}/continue-watching").json()["items"]
     assert [(i["title_id"], i["reason"], i["position_s"]) for i in items] == [(e2, "next_episode", 0)]
+
+
+def test_a_really_published_title_plays_capped_at_the_plan(
+    endpoints: dict[str, Any], http: requests.Session, aws: Any, tmp_path: Path
+) -> None:
+    """The one test on a title that went through ingest and transcoding (not a written item): a basic
+    plan's session points at the 720 tier's master, which lists nothing above 720p, and the 1080p
+    rendition stays closed to its grant even when the URL is edited to it."""
+    from tests.integration.test_ingest import _ingest, _wait
+    from tests.unit.transcode.media_factory import make_video
+
+    assert endpoints["admin"], "the local cloud did not seed its admin (see up.log)"
+    r = http.post(endpoints["api_url"] + "/accounts/login", json=endpoints["admin"])
+    assert r.status_code == 200, r.text
+    admin = {"authorization": f"Bearer {r.json()['access_token']}"}
+    source = make_video(tmp_path / "hd.mp4", width=1920, height=1080, seconds=2.0, rate="25", audio="stereo")
+    title_id = _ingest(endpoints, http, admin, source)
+    title = _wait(endpoints, http, admin, title_id)
+    assert title["status"] == "READY", title
+    heights = {r["name"]: r["height"] for r in title["renditions"]}
+    assert max(heights.values()) > 720, heights  # something above the basic plan's cap
+
+    v = Viewer(http, endpoints["alb_url"])
+    v.sign_up(plan="basic")
+    started = v.start(v.profile(), title_id)
+    assert started.status_code == 201, started.text
+    s = started.json()
+    assert s["max_height"] == 720 and f"/titles/{title_id}/hls/{CAPS[720]}master.m3u8" in s["manifest_url"]
+    cookies = s["grant"]["cookies"]
+    master = http.get(s["manifest_url"], cookies=cookies, timeout=30)
+    assert master.status_code == 200, master.text
+    listed = [line.split("/")[0] for line in master.text.splitlines() if line and not line.startswith("#")]
+    assert listed and all(heights.get(name, 0) <= 720 for name in listed), listed
+    top = max(heights, key=lambda name: heights[name])
+    edited = f"{endpoints['cdn_url']}/titles/{title_id}/hls/{CAPS[1080]}{top}/index.m3u8"
+    assert http.get(edited, cookies=cookies, timeout=30).status_code == 403
+    premium = Viewer(http, endpoints["api_url"])
+    premium.sign_up(plan="premium")
+    grant = premium.start(premium.profile(), title_id).json()["grant"]
+    assert http.get(edited, cookies=grant["cookies"], timeout=30).status_code == 200  # it is there
+    b = v.beat(s["session_id"], 1.5, 1)
+    assert b.status_code == 200 and b.json()["stale"] is False
