@@ -8,7 +8,7 @@ and bus are in memory. Chunks run one after another (timed each, as if each ran 
 Lambda); the audio step runs beside them, as the workflow's Parallel state does.
 
 Assemble runs in a fresh interpreter (spawn), so its figures are its own: wall time, peak RSS
-(ru_maxrss of that process), peak bytes under its TMPDIR (sampled every 10 ms) and bytes it read
+(VmHWM of that process), peak bytes under its TMPDIR (sampled every 10 ms) and bytes it read
 from the bucket. In the issue-11 design all four depend on the number of segments only.
 """
 
@@ -192,9 +192,18 @@ def _assemble_child(root: str, source: str, preset: str, job: dict[str, Any], tm
     started = time.perf_counter()
     result = assemble(AssembleInput.model_validate(job), deps)
     wall = time.perf_counter() - started
-    out.send({"wall_s": wall, "peak_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    out.send({"wall_s": wall, "peak_rss_kib": _vm_hwm_kib(),
               "bytes_read": deps.objects.bytes_read,  # type: ignore[attr-defined]
               "segments": result.parts, "frames": result.frames})
+
+
+def _vm_hwm_kib() -> int:
+    """This process's peak RSS. Not ru_maxrss: Linux carries that across fork+exec, so a spawned
+    child would report its parent's peak (the bench's, which grows with the source)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def _dir_bytes(path: Path) -> int:
@@ -239,7 +248,8 @@ def run_length(seconds: int, out_dir: Path, preset: str) -> dict[str, Any]:
     root = work / "bucket"
     root.mkdir(parents=True)
     deps = dependencies(root, source, preset)
-    info = probe.probe(str(source), first_bytes=source.read_bytes()[:512])
+    with source.open("rb") as f:
+        info = probe.probe(str(source), first_bytes=f.read(512))
     plan = make_plan(info, deps.settings)
     src = SourceObject(bucket="ingest", key="uploads/t/source", size=source.stat().st_size, etag="source")
     audio_result: dict[str, Any] = {}
