@@ -169,7 +169,8 @@ class LocalCloud:
 
         context = {"reelstack:cdnPublicKeyPem": self._cdn_keys.public_pem.decode()} if self._cdn_keys else None
         # The app's origin may call the API (CORS): infra/constructs/web.py reads it.
-        context = {**(context or {}), "reelstack:playerOrigins": self.web_url}
+        # The app is served from web/dist by local/web.py: no deployment resources (infra/constructs/web.py).
+        context = {**(context or {}), "reelstack:playerOrigins": self.web_url, "reelstack:deployWebApp": "false"}
         return synth_in_child(self.s.state_dir / "cdk.out", self.s.extend, context)
 
     def _prepare_cdn(self) -> None:
