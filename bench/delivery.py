@@ -11,7 +11,8 @@ Reported for N = 4, 8, 16:
     function does on TitlePublished: the first PREFILL_SECONDS of every rendition, copies by
     expected popularity), and prefill + an off-peak fill of the titles expected to be popular, whole,
     into a share of the fleet (Open Connect's nightly fill; the fleet itself does not run this);
-  - max/mean requests per edge with and without bounded loads (whole trace and the worst minute);
+  - max/mean requests per edge with plain hashing (cold) and with bounded loads (prefilled), over the
+    whole trace and its worst minute, and in a flash crowd (everyone starting one new title at once);
   - the fraction of objects whose owner changes when one edge is added and when one is removed.
 Live part (real HTTP, this process): moto's S3 and the fleet (4 edges) on loopback, p50/p99 of a
 segment GET for a miss, a hit and a direct S3 GET (presigned URL, same client) in the same run, and
@@ -161,7 +162,8 @@ def replay(titles: list[Title], trace: list[Session], ring: Ring, capacity_bytes
         budget = fill_share * capacity_bytes * edges
         chosen = []
         for i, t in enumerate(titles):
-            need = sum(size for _k, size in title_objects(t, t.segments)) * expected[i]
+            need = (t.segments * sum(segment_bytes(r) for r in range(len(RENDITIONS))) + 4 * 60 * t.segments) \
+                * expected[i]
             if need > budget:
                 break
             budget -= need
@@ -224,8 +226,30 @@ def _place(placement: Placement, caches: dict[str, ByteLRU[float]], title: Title
            copies: int) -> None:
     for key, size in title_objects(title, segments):
         expires = PLAYLIST_TTL_S if key.endswith(".m3u8") else math.inf  # a playlist is stale seconds later
-        for edge in placement.replicas(key, copies):
+        for edge in placement.replicas(key, copies, remember=False):
             caches[edge].put(key, expires, size)
+
+
+def flash_crowd(ring: Ring, viewers: int = 3000, seconds: int = 60) -> dict[str, float]:
+    """A new release: `viewers` press play in the same minute and fetch its opening `seconds`. Few
+    distinct objects, each very hot: max/mean requests per edge with plain hashing, with bounded
+    loads, with the 3 copies the prefill gives such a title, and with both."""
+    rng = random.Random(3)
+    reqs = []
+    for _ in range(viewers):
+        name = RENDITIONS[rng.choices(range(len(RENDITIONS)), RENDITION_MIX)[0]][0]
+        reqs += [f"titles/launch/hls/{name}/init.mp4", *(f"titles/launch/hls/{name}/seg_{i:05d}.m4s"
+                                                        for i in range(seconds // SEGMENT_S))]
+    rng.shuffle(reqs)
+    out = {}
+    for label, copies, eps in (("plain", 1, None), ("bounded", 1, DEFAULT_EPSILON), ("copies_3", 3, None),
+                               ("copies_3_bounded", 3, DEFAULT_EPSILON)):
+        placement = Placement(ring.edges, epsilon=eps, ring=ring)
+        loads: Counter[str] = Counter()
+        for n, key in enumerate(reqs):
+            loads[placement.pick(key, copies, loads, None, n) or ring.edges[0]] += 1
+        out[label] = round(max(loads.values()) / (len(reqs) / len(ring.edges)), 3)
+    return out
 
 
 def movement(keys: list[str], edges: int) -> dict[str, float]:
@@ -337,10 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--rate", type=float, default=2.0, help="session arrivals per second")
     ap.add_argument("--edges", default="4,8,16")
-    ap.add_argument("--fleet-share", type=float, default=0.6,
+    ap.add_argument("--fleet-share", type=float, default=0.8,
                     help="the fleet's capacity as a share of the catalog's bytes, split evenly over the N edges: "
                          "every N gets the same storage (default: %(default)s)")
-    ap.add_argument("--fill-share", type=float, default=0.8,
+    ap.add_argument("--fill-share", type=float, default=0.9,
                     help="share of the fleet the off-peak fill may use (default: %(default)s)")
     ap.add_argument("--warmup", type=float, default=0.0,
                     help="share of the sessions replayed before counting (default: %(default)s: count from cold)")
@@ -370,11 +394,11 @@ def main(argv: list[str] | None = None) -> int:
         capacity = int(cat_bytes * args.fleet_share / n)
         kw: dict[str, Any] = {"warmup": args.warmup}
         row: dict[str, Any] = {
-            "cold": replay(titles, trace, ring, capacity, bounded=True, prefill=False, **kw),
+            "cold_plain_hashing": replay(titles, trace, ring, capacity, bounded=False, prefill=False, **kw),
             "prefill": replay(titles, trace, ring, capacity, bounded=True, prefill=True, **kw),
-            "prefill_unbounded": replay(titles, trace, ring, capacity, bounded=False, prefill=True, **kw),
             "prefill_and_fill": replay(titles, trace, ring, capacity, bounded=True, prefill=True,
                                        fill_share=args.fill_share, **kw),
+            "flash_crowd_max_over_mean": flash_crowd(ring),
             "moved": movement(move_keys, n),
         }
         row["edge_capacity_gb"] = round(capacity / 1e9, 1)

@@ -63,16 +63,19 @@ class Ring:
     def edges(self) -> tuple[str, ...]:
         return self._edges
 
-    def walk(self, key: str) -> tuple[str, ...]:
+    def walk(self, key: str, remember: bool = True) -> tuple[str, ...]:
+        """`remember=False` for keys seen once (a bulk fill): they would only push out the memo."""
         memo = self._memo
         walk = memo.get(key)
         if walk is None:
             walks = self._walks
             if not walks:
                 return ()
-            if len(memo) >= self.memo_keys:
-                memo.clear()
-            walk = memo[key] = walks[self._ring.get_node_pos(key)]
+            walk = walks[self._ring.get_node_pos(key)]
+            if remember:
+                if len(memo) >= self.memo_keys:
+                    memo.clear()
+                memo[key] = walk
         return walk
 
     def owner(self, key: str) -> str | None:
@@ -118,9 +121,10 @@ class Placement:
         self.ring = ring or Ring(edge_ids, vnodes)  # a shared ring shares its memo (the simulator)
         self.epsilon = epsilon  # None: plain consistent hashing (no load bound)
 
-    def replicas(self, key: str, copies: int = 1, live: Iterable[str] | None = None) -> list[str]:
+    def replicas(self, key: str, copies: int = 1, live: Iterable[str] | None = None,
+                 remember: bool = True) -> list[str]:
         """The edges that hold `key`: the first `copies` live edges of its walk."""
-        walk = self.ring.walk(key)
+        walk = self.ring.walk(key, remember)
         alive = walk if live is None else [e for e in walk if e in set(live)]
         return list(alive[: max(1, copies)])
 
