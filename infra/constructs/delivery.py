@@ -439,7 +439,7 @@ class Delivery(Construct):
         # Exactly the ledger calls the data-access layer makes.
         self.prefill_function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:UpdateItem"],
+                actions=["dynamodb:UpdateItem"],
                 resources=[self.prefill_table.table_arn],
             )
         )

@@ -210,7 +210,7 @@ def test_prefill_function_rights_are_exactly_what_it_uses(reelstack: Synth) -> N
         actions.update(listed)
         if any(a.startswith("dynamodb:") for a in listed):
             assert statement["Resource"] == {"Fn::GetAtt": [logical_id(reelstack, delivery.prefill_table), "Arn"]}
-    assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:PutItem", "dynamodb:UpdateItem"}
+    assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:UpdateItem"}
     assert not any(a.startswith("s3:") for a in actions), "prefill reads through the CDN, never the bucket"
     assert "secretsmanager:GetSecretValue" in actions
 

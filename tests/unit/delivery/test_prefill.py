@@ -80,32 +80,67 @@ def test_redelivered_event_fills_nothing(cdn_server: FakeCdnServer, signer: Any,
     again = _run(signer, ledger_table, _detail())
     assert again.outcome is ClaimOutcome.DONE and again.filled == 0
     assert len(cdn_server.requests) == first
-    # An older version than the one filled is ignored too; a newer one fills again.
+    # An older version than the one filled is ignored too.
     assert _run(signer, ledger_table, _detail(version=0)).outcome is ClaimOutcome.DONE
     assert len(cdn_server.requests) == first
-    assert _run(signer, ledger_table, _detail(version=2)).outcome is ClaimOutcome.CLAIMED
-    assert len(cdn_server.requests) == 2 * first
+
+
+def test_a_new_version_with_the_same_segments_refreshes_playlists_only(
+    cdn_server: FakeCdnServer, signer: Any, ledger_table: Any
+) -> None:
+    cdn_server.objects = title_objects("T1", duration_s=40)
+    _run(signer, ledger_table, _detail(version=1))
+    cdn_server.requests.clear()
+    result = _run(signer, ledger_table, _detail(version=2))  # e.g. a metadata edit re-announced
+    assert result.outcome is ClaimOutcome.CLAIMED and result.media_unchanged
+    assert cdn_server.fetched() and all(k.endswith(".m3u8") for k in cdn_server.fetched())
+    # A re-transcode that changed the output (here: longer) fetches its segments again.
+    cdn_server.objects = title_objects("T1", duration_s=60)
+    cdn_server.requests.clear()
+    result = _run(signer, ledger_table, _detail(version=3))
+    assert not result.media_unchanged
+    assert sum(k.endswith(".m4s") for k in cdn_server.fetched()) == 15 * 5
+
+
+def test_a_failed_newer_attempt_keeps_what_the_last_fill_covered(
+    cdn_server: FakeCdnServer, signer: Any, ledger_table: Any
+) -> None:
+    cdn_server.objects = title_objects("T1", duration_s=40)
+    _run(signer, ledger_table, _detail(version=1))
+    cdn_server.fail["titles/T1/hls/master.m3u8"] = [503] * 3
+    with pytest.raises(PrefillIncomplete):
+        _run(signer, ledger_table, _detail(version=2))
+    cdn_server.requests.clear()
+    assert _run(signer, ledger_table, _detail(version=2)).media_unchanged  # the retry
+
+
+def test_a_series_announcement_has_nothing_to_prefill(signer: Any, ledger_table: Any) -> None:
+    detail = TitlePublished.model_validate({"title_id": "S1", "version": 1, "kind": "series", "status": "READY"})
+    result = _run(signer, ledger_table, detail)
+    assert result.outcome is ClaimOutcome.SKIPPED
+    assert "Item" not in ledger_table.get_item(Key={"pk": "PREFILL#S1"})
 
 
 def test_concurrent_duplicate_sees_a_live_lease(ledger_table: Any) -> None:
     ledger = DynamoPrefillLedger(ledger_table)
-    assert ledger.claim("T1", 3, now=1000, lease_s=600) is ClaimOutcome.CLAIMED
-    assert ledger.claim("T1", 3, now=1001, lease_s=600) is ClaimOutcome.BUSY
+    assert ledger.claim("T1", 3, now=1000, lease_s=600).outcome is ClaimOutcome.CLAIMED
+    assert ledger.claim("T1", 3, now=1001, lease_s=600).outcome is ClaimOutcome.BUSY
     # The lease ran out (the first invocation died without releasing): the next delivery takes over.
-    assert ledger.claim("T1", 3, now=1601, lease_s=600) is ClaimOutcome.CLAIMED
-    ledger.complete("T1", 3, now=1700, filled=10, size=100)
-    assert ledger.claim("T1", 3, now=99999, lease_s=600) is ClaimOutcome.DONE
+    assert ledger.claim("T1", 3, now=1601, lease_s=600).outcome is ClaimOutcome.CLAIMED
+    ledger.complete("T1", 3, now=1700, filled=10, size=100, media="m1")
+    assert ledger.claim("T1", 3, now=99999, lease_s=600).outcome is ClaimOutcome.DONE
     item = ledger_table.get_item(Key={"pk": "PREFILL#T1"})["Item"]
     assert item["state"] == "DONE" and item["filled"] == 10 and item["bytes"] == 100
+    assert ledger.claim("T1", 4, now=99999, lease_s=600).previous_media == "m1"
 
 
 def test_a_stale_finish_does_not_touch_a_newer_claim(ledger_table: Any) -> None:
     ledger = DynamoPrefillLedger(ledger_table)
     ledger.claim("T1", 1, now=1000, lease_s=600)
     ledger.claim("T1", 2, now=1001, lease_s=600)
-    ledger.complete("T1", 1, now=1002, filled=1, size=1)  # the v1 run finishing late
+    ledger.complete("T1", 1, now=1002, filled=1, size=1, media="m")  # the v1 run finishing late
     item = ledger_table.get_item(Key={"pk": "PREFILL#T1"})["Item"]
-    assert item["version"] == 2 and item["state"] == "FILLING"
+    assert item["version"] == 2 and item["state"] == "FILLING" and "media" not in item
 
 
 def test_server_errors_are_retried_then_the_title_is_released_for_the_next_delivery(

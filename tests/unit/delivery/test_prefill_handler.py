@@ -71,6 +71,8 @@ def test_a_batch_fills_each_title_once_and_drops_bad_events(handler: Any, cdn_se
         _record({"detail-type": "TitleUpdated", "detail": {"title_id": "T1"}}),
         _record(published_event("../etc")),
         _record(published_event("T3", manifest_path="work/T3/master.m3u8")),
+        # A series' announcement (catalog outbox): no media, nothing fetched, not an error.
+        _record({"detail-type": "TitlePublished", "detail": {"title_id": "S1", "version": 1, "kind": "series"}}),
     ]
     response = handler({"Records": records}, LambdaContext())
     assert response == {"batchItemFailures": []}
@@ -79,7 +81,7 @@ def test_a_batch_fills_each_title_once_and_drops_bad_events(handler: Any, cdn_se
     assert fetched["titles/T1/hls/master.m3u8"] == 1 and fetched["titles/T2/hls/master.m3u8"] == 1
     # PREFILL_SECONDS=20 from the environment: segments 0..16 s (5 per rendition).
     assert sum(k.startswith("titles/T1/") and k.endswith(".m4s") for k in fetched) == 5 * 5
-    assert not any(k.startswith(("work/", "titles/T3")) for k in fetched)
+    assert not any(k.startswith(("work/", "titles/T3", "titles/S1")) for k in fetched)
     assert cdn_server.refusals == []
 
 

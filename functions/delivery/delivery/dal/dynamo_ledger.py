@@ -2,7 +2,8 @@
 claimed, its state (FILLING under a lease, DONE, FAILED) and when.
 
 Every transition is one conditional write, so concurrent deliveries of the same event cannot both
-claim it, and nothing depends on reading first (the function may only PutItem/UpdateItem).
+claim it, and nothing depends on reading first (the function may only UpdateItem). ``media`` is the
+digest of the init/segment keys of the last DONE fill.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from delivery.models.prefill import ClaimOutcome
+from delivery.models.prefill import Claim, ClaimOutcome
 
 FILLING, DONE, FAILED = "FILLING", "DONE", "FAILED"
 
@@ -24,24 +25,28 @@ class DynamoPrefillLedger:
     def __init__(self, table: Any) -> None:
         self.table = table  # boto3 Table resource
 
-    def claim(self, title_id: str, version: int, *, now: float, lease_s: int) -> ClaimOutcome:
+    def claim(self, title_id: str, version: int, *, now: float, lease_s: int) -> Claim:
         try:
-            self.table.put_item(
-                Item={
-                    "pk": _pk(title_id),
-                    "title_id": title_id,
-                    "version": version,
-                    "state": FILLING,
-                    "lease_until": int(now) + lease_s,
-                    "updated_at": int(now),
-                },
+            # An update, not a put: it leaves ``media`` (the last DONE fill's digest) in place, so a
+            # failed attempt of a newer version does not forget what the edges already hold.
+            replaced = self.table.update_item(
+                Key={"pk": _pk(title_id)},
+                UpdateExpression="SET title_id = :t, #v = :v, #s = :filling, lease_until = :lease, updated_at = :now",
                 # New title, newer version, or this version's earlier attempt failed / its lease ran out.
                 ConditionExpression=(
                     "attribute_not_exists(pk) OR #v < :v OR "
                     "(#v = :v AND #s <> :done AND lease_until < :now)"
                 ),
                 ExpressionAttributeNames={"#v": "version", "#s": "state"},
-                ExpressionAttributeValues={":v": version, ":done": DONE, ":now": int(now)},
+                ExpressionAttributeValues={
+                    ":t": title_id,
+                    ":v": version,
+                    ":filling": FILLING,
+                    ":done": DONE,
+                    ":now": int(now),
+                    ":lease": int(now) + lease_s,
+                },
+                ReturnValues="ALL_OLD",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
@@ -51,9 +56,11 @@ class DynamoPrefillLedger:
             state = (old.get("state") or {}).get("S")
             held = int((old.get("version") or {}).get("N", "-1"))
             if held == version and state == FILLING:
-                return ClaimOutcome.BUSY
-            return ClaimOutcome.DONE
-        return ClaimOutcome.CLAIMED
+                return Claim(ClaimOutcome.BUSY)
+            return Claim(ClaimOutcome.DONE)
+        old_item = replaced.get("Attributes") or {}
+        previous = old_item.get("media")
+        return Claim(ClaimOutcome.CLAIMED, str(previous) if previous else None)
 
     def _finish(self, title_id: str, version: int, now: float, state: str, extra: dict[str, Any]) -> None:
         names = {"#v": "version", "#s": "state", **{f"#{k}": k for k in extra}}
@@ -73,8 +80,8 @@ class DynamoPrefillLedger:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
 
-    def complete(self, title_id: str, version: int, *, now: float, filled: int, size: int) -> None:
-        self._finish(title_id, version, now, DONE, {"filled": filled, "bytes": size})
+    def complete(self, title_id: str, version: int, *, now: float, filled: int, size: int, media: str) -> None:
+        self._finish(title_id, version, now, DONE, {"filled": filled, "bytes": size, "media": media})
 
     def release(self, title_id: str, version: int, *, now: float) -> None:
         # lease_until 0: the retry may claim at once.

@@ -69,6 +69,7 @@ def _record(record: SQSRecord) -> None:
             "filled": result.filled,
             "bytes": result.bytes,
             "missing": result.missing[:10],
+            "media_unchanged": result.media_unchanged,
         },
     )
     if result.outcome is ClaimOutcome.CLAIMED:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from delivery.models.prefill import ClaimOutcome, Fetched
+from delivery.models.prefill import Claim, Fetched
 
 
 class Cdn(Protocol):
@@ -17,8 +17,8 @@ class Cdn(Protocol):
 class PrefillLedger(Protocol):
     """At most one fill per title version: a claim is a lease, DONE is final."""
 
-    def claim(self, title_id: str, version: int, *, now: float, lease_s: int) -> ClaimOutcome: ...
+    def claim(self, title_id: str, version: int, *, now: float, lease_s: int) -> Claim: ...
 
-    def complete(self, title_id: str, version: int, *, now: float, filled: int, size: int) -> None: ...
+    def complete(self, title_id: str, version: int, *, now: float, filled: int, size: int, media: str) -> None: ...
 
     def release(self, title_id: str, version: int, *, now: float) -> None: ...

@@ -9,13 +9,16 @@ playlists and init segments every session fetches) are the most requested of any
 copy more. A publisher's ``expected_popularity`` hint moves the whole title up or down by one.
 
 At most once per title version (the ledger): a redelivered or duplicated event finds the version
-DONE (or a live lease) and fills nothing; an older version than the one filled is ignored. A fill
+DONE (or a live lease) and fills nothing; an older version than the one filled is ignored. A newer
+version whose playlists list exactly the init/segment objects of the last fill (an edit, a
+re-publish of the same output: names are deterministic) refreshes the playlists only. A fill
 that fails part-way releases its lease and raises, so SQS retries it (objects already filled are
 edge hits then), and the DLQ receives it after the queue's maxReceiveCount.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -60,7 +63,7 @@ def title_root(detail: TitlePublished) -> str:
 def master_keys(detail: TitlePublished) -> list[str]:
     """The title's master playlist and every tier's master, checked to lie under the title."""
     root = title_root(detail)
-    keys = [detail.manifest_path, *(tier.master for tier in detail.playback_tiers)]
+    keys = [*([detail.manifest_path] if detail.manifest_path else []), *(tier.master for tier in detail.playback_tiers)]
     out: list[str] = []
     for key in keys:
         if not key.startswith(root) or not key.endswith(".m3u8") or ".." in key.split("/") or "//" in key:
@@ -153,6 +156,12 @@ def _objects(
     return out
 
 
+def media_digest(objects: list[PrefillObject]) -> str:
+    """Names the set of init/segment objects a fill covers (order-free)."""
+    keys = sorted(o.key for o in objects if o.kind is not ObjectKind.PLAYLIST)
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()[:32]
+
+
 def prefill_title(
     detail: TitlePublished,
     cdn: Cdn,
@@ -163,9 +172,12 @@ def prefill_title(
     should_stop: Callable[[], bool] = lambda: False,
 ) -> PrefillResult:
     masters = master_keys(detail)  # BadEvent before anything is claimed
-    outcome = ledger.claim(detail.title_id, detail.version, now=clock(), lease_s=policy.lease_s)
-    if outcome is not ClaimOutcome.CLAIMED:
-        return PrefillResult(detail.title_id, detail.version, outcome)
+    if not masters:
+        # A series' TitlePublished (metadata only): its episodes announce their own media.
+        return PrefillResult(detail.title_id, detail.version, ClaimOutcome.SKIPPED)
+    claim = ledger.claim(detail.title_id, detail.version, now=clock(), lease_s=policy.lease_s)
+    if claim.outcome is not ClaimOutcome.CLAIMED:
+        return PrefillResult(detail.title_id, detail.version, claim.outcome)
     run = _Run(detail, cdn, policy, should_stop)
     root = title_root(detail)
     try:
@@ -183,7 +195,13 @@ def prefill_title(
                 if text is not None
             ]
             run.result.renditions = len(playlists)
-            run.run_all(pool, _objects(detail, policy, playlists))
+            objects = _objects(detail, policy, playlists)
+            digest = media_digest(objects)
+            # A new version (an edit, a re-publish) that lists the very segments the last fill
+            # fetched: immutable names, same bytes, already on the edges. Playlists were refreshed above.
+            run.result.media_unchanged = claim.previous_media == digest
+            if not run.result.media_unchanged:
+                run.run_all(pool, objects)
         if run.denied:
             raise PrefillDenied(f"CDN refused the prefill grant for {len(run.denied)} objects, e.g. {run.denied[0]}")
         if run.failed or run.stopped:
@@ -195,5 +213,7 @@ def prefill_title(
     except BaseException:
         ledger.release(detail.title_id, detail.version, now=clock())
         raise
-    ledger.complete(detail.title_id, detail.version, now=clock(), filled=run.result.filled, size=run.result.bytes)
+    ledger.complete(
+        detail.title_id, detail.version, now=clock(), filled=run.result.filled, size=run.result.bytes, media=digest
+    )
     return run.result

@@ -36,7 +36,8 @@ class TitlePublished(_Model):
     title_id: TitleId
     # Events written before titles had versions count as version 0: any versioned event supersedes them.
     version: int = Field(default=0, ge=0)
-    manifest_path: KeyPath
+    # None for a series (catalog outbox: metadata only, no media): nothing to pre-position.
+    manifest_path: KeyPath | None = None
     playback_tiers: list[PlaybackTier] = Field(default_factory=list, max_length=16)
     kind: str = "movie"
     duration_s: float | None = None

@@ -34,6 +34,15 @@ class ClaimOutcome(StrEnum):
     CLAIMED = "claimed"  # this invocation fills the title
     DONE = "done"  # this version (or a newer one) was filled already
     BUSY = "busy"  # another invocation holds a live lease on this version
+    SKIPPED = "skipped"  # nothing to pre-position (a series: no media)
+
+
+@dataclass(frozen=True)
+class Claim:
+    outcome: ClaimOutcome
+    # Digest of the init/segment keys the previous DONE fill of this title fetched (any version):
+    # segments are immutable, so a new version listing the same ones only needs its playlists.
+    previous_media: str | None = None
 
 
 @dataclass
@@ -45,3 +54,4 @@ class PrefillResult:
     bytes: int = 0
     missing: list[str] = field(default_factory=list)  # 404 at the CDN: not retried
     renditions: int = 0
+    media_unchanged: bool = False  # same segments as the previous fill: only playlists refreshed
