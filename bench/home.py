@@ -167,6 +167,12 @@ class Platform:
             raise RuntimeError(f"GET /home {r.status_code}: {r.text[:300]}")
         return ms, r.json()
 
+    def floor(self) -> float:
+        """The local API's own cost: a public route that reads nothing (GET /billing/plans)."""
+        t0 = time.perf_counter()
+        self.http.get(self.e["api_url"] + "/billing/plans").raise_for_status()
+        return (time.perf_counter() - t0) * 1000
+
     def raw_get(self, profile: str) -> float:
         t0 = time.perf_counter()
         self.ddb.get_item(TableName=self.home_table, Key={"pk": {"S": f"HOME#{profile}"}, "sk": {"S": "DOC"}})
@@ -187,12 +193,13 @@ def through_api(endpoints: dict[str, Any], profile: str, n: int) -> dict[str, An
     for _ in range(WARMUP):
         p.home(headers, profile)
         p.raw_get(profile)
-    home_ms, raw_ms, sources = [], [], set()
-    for _ in range(n):  # interleaved: both see the same machine load
+    home_ms, raw_ms, floor_ms, sources = [], [], [], set()
+    for _ in range(n):  # interleaved: all three see the same machine load
         ms, body = p.home(headers, profile)
         home_ms.append(ms)
         sources.add(body["source"])
         raw_ms.append(p.raw_get(profile))
+        floor_ms.append(p.floor())
     live_ms = []
     for k in range(n // 3 + WARMUP):
         p.delete_doc(profile)
@@ -220,6 +227,7 @@ def through_api(endpoints: dict[str, Any], profile: str, n: int) -> dict[str, An
         "raw_getitem": raw,
         "get_home_p99_over_raw_p99": round(home["p99_ms"] / raw["p99_ms"], 2),
         "get_home_sources": sorted(sources),
+        "api_floor_get_billing_plans": summary(floor_ms),
         "live_compute": summary(live_ms),
         "fallback": summary(fallback_ms),
         "served_doc_bytes": size,
