@@ -37,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -245,12 +244,16 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-def evaluate(run: Callable[[Query], list[str]], qs: list[Query]) -> dict[str, Any]:
-    by_kind: dict[str, dict[str, list[Any]]] = {k: {"ms": [], "hit": [], "zero": []} for k in KINDS}
+def evaluate(run: Callable[[Query], list[str] | None], qs: list[Query]) -> dict[str, Any]:
+    """Latency, success and zero-result rate per kind; a failed request (None) counts as a miss,
+    a zero-result answer and an error."""
+    by_kind: dict[str, dict[str, list[Any]]] = {k: {"ms": [], "hit": [], "zero": [], "err": []} for k in KINDS}
     for q in qs:
         t0 = time.perf_counter()
-        ranked = run(q)
+        answer = run(q)
         ms = (time.perf_counter() - t0) * 1000
+        ranked = answer or []
+        by_kind[q.kind]["err"].append(answer is None)
         by_kind[q.kind]["ms"].append(ms)
         by_kind[q.kind]["hit"].append(success(q, ranked))
         by_kind[q.kind]["zero"].append(not ranked)
@@ -268,6 +271,7 @@ def evaluate(run: Callable[[Query], list[str]], qs: list[Query]) -> dict[str, An
             "p99_ms": round(pct(d["ms"], 99), 1),
             "success": round(sum(d["hit"]) / len(d["hit"]), 4),
             "zero_result_rate": round(sum(d["zero"]) / len(d["zero"]), 4),
+            "errors": sum(d["err"]),
         }
     if "typeahead" in out:
         out["typeahead"]["success_by_prefix_chars"] = {
@@ -313,7 +317,7 @@ class Cloud:
                 self.proc.kill()
 
 
-def api_runner(endpoints: dict[str, Any]) -> Callable[[Query], list[str]]:
+def api_runner(endpoints: dict[str, Any]) -> Callable[[Query], list[str] | None]:
     import requests
 
     s = requests.Session()
@@ -325,14 +329,15 @@ def api_runner(endpoints: dict[str, Any]) -> Callable[[Query], list[str]]:
     r.raise_for_status()
     profile = r.json()["profile_id"]
 
-    def run(q: Query) -> list[str]:
+    def run(q: Query) -> list[str] | None:
         if q.kind == "typeahead":
             r = s.get(api + "/search/suggest", params={"q": q.text, "profile_id": profile}, timeout=30)
-            r.raise_for_status()
-            return [x["title"] for x in r.json()["suggestions"]]
-        r = s.get(api + "/search", params={"q": q.text[:200], "profile_id": profile, "limit": 10}, timeout=30)
-        r.raise_for_status()
-        return [x["title"] for x in r.json()["items"]]
+        else:
+            r = s.get(api + "/search", params={"q": q.text[:200], "profile_id": profile, "limit": 10}, timeout=30)
+        if r.status_code != 200:
+            return None  # e.g. 503 SEARCH_UNAVAILABLE when the engine took longer than SEARCH_TIMEOUT_S
+        body = r.json()
+        return [x["title"] for x in body.get("suggestions", body.get("items", []))]
 
     for _ in range(5):  # warm the function's execution environment (cold start is not a query)
         run(Query("exact", "warm up", ""))
@@ -356,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--validation", type=int, default=150, help="validation queries per kind")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-api", action="store_true", help="engine only (a bare osmem-server)")
+    ap.add_argument("--candidates", type=int, default=len(CANDIDATES), help="try the first N tunings")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -398,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # Choose the tuning on validation: mean of 1-edit, 2-edit and typeahead success.
         chosen_name, chosen, val_scores = "", queries.DEFAULT_TUNING, {}
-        for name, tuning in CANDIDATES.items():
+        for name, tuning in list(CANDIDATES.items())[: args.candidates]:
             res = evaluate(engine_runner(tuning), [q for q in validation if q.kind != "exact"])
             score = statistics.mean(res[k]["success"] for k in ("edit1", "edit2", "typeahead"))
             val_scores[name] = {"score": round(score, 4), **{k: res[k]["success"] for k in res},
@@ -446,5 +452,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    threading.current_thread().name = "bench.search"
+    # SIGTERM unwinds like Ctrl-C, so the local cloud started here is stopped by main's finally.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     raise SystemExit(main())
