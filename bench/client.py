@@ -79,6 +79,21 @@ def run(endpoints: dict[str, Any], seconds: float, plays: int, throttle_kbps: in
         result["click_to_first_frame_ms"] = {"median": round(statistics.median(firsts)),
                                              "runs": [round(x) for x in firsts]}
 
+        def top_from_start() -> dict[str, Any]:
+            """The top rendition's first segments played from 0 (issue 16: hls.js reported a
+            bufferSeekOverHole there): pin the top level, start at 0, count the hole seeks."""
+            page.goto(f"{web}/#/watch/{title_id}?from=start")
+            page.wait_for_function("window.__player && window.__player.levels.length > 0", timeout=60_000)
+            page.evaluate("window.__player.setLevel(window.__player.levels.length - 1)")
+            page.evaluate("document.querySelector('video').currentTime = 0")
+            page.wait_for_function("window.__player.currentTime >= 6", timeout=60_000)
+            state = page.evaluate("({h: window.__player.currentHeight, errors: window.__player.events"
+                                  ".filter(e => e.type === 'hls_error').map(e => e.detail.details)})")
+            page.goto(f"{web}/#/home")
+            page.wait_for_timeout(300)
+            return {"height": state["h"], "buffer_seek_over_hole": state["errors"].count("bufferSeekOverHole"),
+                    "hls_errors": sorted(set(state["errors"]))}
+
         def play(label: str, throttle: bool) -> dict[str, Any]:
             cdp = ctx.new_cdp_session(page)
             cdp.send("Network.enable")
@@ -112,6 +127,7 @@ def run(endpoints: dict[str, Any], seconds: float, plays: int, throttle_kbps: in
                     "buffer_seek_over_hole": state["errors"].count("bufferSeekOverHole"),
                     "hls_errors": sorted(set(state["errors"]))}
 
+        result["top_rendition_start"] = top_from_start()
         result["unthrottled"] = play("unthrottled", False)
         result["throttled"] = play(f"throttled {throttle_kbps} kbit/s", True)
         browser.close()

@@ -118,13 +118,20 @@ class Publisher:
     def __init__(self, api_url: str, admin: dict[str, str], http: requests.Session | None = None) -> None:
         self.api = api_url.rstrip("/")
         self.http = http or requests.Session()
-        r = self.http.post(f"{self.api}/accounts/login", json={"email": admin["email"], "password": admin["password"]},
-                           timeout=30)
+        self.headers: dict[str, str] = {}
+        r = self._call("POST", "/accounts/login", json={"email": admin["email"], "password": admin["password"]})
         r.raise_for_status()
         self.headers = {"authorization": f"Bearer {r.json()['access_token']}"}
 
     def _call(self, method: str, path: str, **kw: Any) -> requests.Response:
-        return self.http.request(method, f"{self.api}{path}", headers=self.headers, timeout=60, **kw)
+        # Right after start-up a function's cold start can exceed its timeout on a busy machine (a 5xx):
+        # reads and the login are asked again; a create is not (it could make the title twice).
+        for attempt in range(4):
+            r = self.http.request(method, f"{self.api}{path}", headers=self.headers, timeout=60, **kw)
+            if r.status_code < 500 or (method == "POST" and path == "/titles") or attempt == 3:
+                return r
+            time.sleep(2.0 * (attempt + 1))
+        return r
 
     def existing(self) -> dict[str, dict[str, Any]]:
         """Titles by name (the newest of each name wins)."""

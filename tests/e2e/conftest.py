@@ -13,12 +13,14 @@ from typing import Any
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from local.seed_content import Catalogue, Clip, publish
 from tests.integration.conftest import LocalCloudProcess
 
 CHROMIUM = os.environ.get("REELSTACK_CHROMIUM", "/usr/bin/chromium")
+# Screens wait on functions that may start cold on a busy 2-core machine (seconds each).
+expect.set_options(timeout=30_000)
 ARTIFACTS = Path(__file__).parent / "artifacts"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--disable-sync", "--mute-audio",
@@ -42,9 +44,31 @@ def web_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
     endpoints = proc.wait_ready()
     try:
         assert endpoints.get("web_url"), "the local cloud serves no web app"
+        endpoints["admin"] = endpoints.get("admin") or _admin(endpoints)
         yield endpoints
     finally:
         proc.stop()
+
+
+def _admin(endpoints: dict[str, Any]) -> dict[str, str]:
+    """The seeded admin, made here when the cloud's own seeding met a cold-start timeout (a loaded
+    2-core machine): sign-up, confirm, the admins group -- what the local cloud does."""
+    import boto3
+
+    creds = {"email": f"e2e-admin-{time.time_ns()}@example.com", "password": "E2e-Admin-password-1"}
+    api = endpoints["api_url"]
+    for _ in range(4):
+        if requests.post(f"{api}/accounts", json={**creds, "plan": "premium"}, timeout=60).status_code == 202:
+            break
+    for _ in range(4):
+        if requests.post(f"{api}/accounts/confirm", json={"email": creds["email"], "code": "000000"},
+                         timeout=60).status_code in (201, 400):
+            break
+    idp = boto3.client("cognito-idp", endpoint_url=endpoints["aws_endpoint_url"], region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")
+    pool = next(iter(endpoints["resources"]["user_pools"].values()))
+    idp.admin_add_user_to_group(UserPoolId=pool, Username=creds["email"], GroupName="admins")
+    return creds
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,7 @@ def _until(page: Page, expr: str, timeout_s: float) -> None:
     except PlaywrightTimeout:
         state = page.evaluate("({t: window.__player.currentTime, h: window.__player.currentHeight, "
                               "stalls: window.__player.stalls, events: window.__player.events.slice(-40)})")
-        raise AssertionError(f"{expr} not within {timeout_s} s: {state}") from None
+        raise AssertionError(f"{expr} not within {timeout_s} s at {page.url}: {state}") from None
 
 
 def _level_height(page: Page) -> int:
@@ -92,7 +92,8 @@ def test_an_edge_stopped_mid_play_goes_unnoticed(page: Page, web_cloud: dict[str
         _until(page, f"window.__player.currentTime >= {at_stop + 12}", 45)
         elapsed = time.monotonic() - t0
         stalls = page.evaluate("window.__player.stalls")
-        fatal = [e for e in page.evaluate("window.__player.events") if e["type"] == "hls_error" and e["detail"]["fatal"]]
+        events = page.evaluate("window.__player.events")
+        fatal = [e for e in events if e["type"] == "hls_error" and e["detail"]["fatal"]]
         assert fatal == [], fatal
         assert stalls["ms"] < 3000, stalls  # the viewer does not notice
         assert elapsed < 12 + 5, elapsed

@@ -56,8 +56,12 @@ async function route(api: Api): Promise<void> {
     else a.removeAttribute("aria-current");
   }
   document.body.dataset.screen = r.name;
+  // Each screen draws into its own container: a screen still loading when the viewer moves on
+  // finishes into a detached element instead of over the next screen.
+  const view_root = h("div", { class: "view" });
+  main.replaceChildren(view_root);
   const ctx: Ctx = {
-    api, main, route: r, profile,
+    api, main: view_root, route: r, profile,
     onLeave: (fn) => leaving.push(fn),
     title: (t) => { document.title = `${t} · Reelstack`; },
     refreshHeader: renderHeader,
