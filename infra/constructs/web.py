@@ -29,6 +29,18 @@ API_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 API_HEADERS = ["authorization", "content-type"]
 # The local cloud serves web/dist itself: it sets this context to "false" (no deployment resources).
 DEPLOY_CONTEXT = "reelstack:deployWebApp"
+# What CDK's BucketDeployment grant holds (its copy function's policy): acknowledged one by one.
+DEPLOYMENT_WILDCARDS = [
+    "Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
+    "Action::s3:DeleteObject*",
+    "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+]
+BASIC_EXECUTION_ROLE = "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+
+
+def deploys_web_app(scope: Construct) -> bool:
+    """False when the context says the app is served elsewhere (the local cloud serves web/dist)."""
+    return str(scope.node.try_get_context(DEPLOY_CONTEXT)).lower() != "false"
 
 
 class WebAppOrigin(Construct):
@@ -66,36 +78,42 @@ class WebApp(Construct):
             allow_headers=API_HEADERS,
             max_age=600,
         )
-        self.deployment: s3deploy.BucketDeployment | None = None
-        if origin is None or str(self.node.try_get_context(DEPLOY_CONTEXT)).lower() == "false":
-            return
-        if not (DIST / "index.html").exists():
-            Annotations.of(self).add_warning_v2(
-                "reelstack:webNotBuilt", "web/dist is not built: the app is not deployed (make install builds it)")
+        self.deployments: list[s3deploy.BucketDeployment] = []
+        if origin is None or not deploys_web_app(self):
             return
         config = {"api_url": api.http_api.api_endpoint, "cdn_url": self.origin}
-        self.deployment = s3deploy.BucketDeployment(
-            self,
-            "Deploy",
-            sources=[s3deploy.Source.asset(str(DIST), exclude=[".stamp"]),
-                     s3deploy.Source.json_data("config.json", config)],
-            destination_bucket=origin.bucket,
-            # Hashed assets of the previous build stay for viewers still running it.
-            prune=False,
-            distribution=delivery.distribution,
-            distribution_paths=["/", "/index.html", "/config.json"],
-            memory_limit=512,
-        )
+        entry: list[s3deploy.ISource] = [s3deploy.Source.json_data("config.json", config)]
+        if (DIST / "index.html").exists():
+            entry.append(s3deploy.Source.asset(str(DIST), exclude=["assets", "assets/*", ".stamp"]))
+            # Content-hashed names never change: cached for a year; the previous build's stay for
+            # viewers still running it (no prune). No invalidation is needed (so no CloudFront grant).
+            self.deployments.append(s3deploy.BucketDeployment(
+                self, "Assets", sources=[s3deploy.Source.asset(str(DIST / "assets"))],
+                destination_bucket=origin.bucket, destination_key_prefix="assets/", prune=False,
+                cache_control=[s3deploy.CacheControl.from_string("public, max-age=31536000, immutable")],
+                memory_limit=512))
+        else:
+            Annotations.of(self).add_warning_v2(
+                "reelstack:webNotBuilt",
+                "web/dist is not built: a placeholder page is deployed (make install builds it)")
+            entry.append(s3deploy.Source.data("index.html", "<!doctype html><title>Reelstack</title>"
+                                              "<p>The web app was not built before this deployment.</p>"))
+        # index.html and config.json are revalidated on every load, so a deployment shows at once.
+        self.deployments.append(s3deploy.BucketDeployment(
+            self, "Entry", sources=entry, destination_bucket=origin.bucket, prune=False,
+            cache_control=[s3deploy.CacheControl.from_string("no-cache")], memory_limit=512))
         # The copy function is a stack-level singleton that CDK creates for every BucketDeployment.
         stack = Stack.of(self)
         handler = next((c for c in stack.node.children if c.node.id.startswith("Custom::CDKBucketDeployment")), None)
-        for rule, reason, applies in (
-            ("AwsSolutions-IAM4", "CDK's BucketDeployment handler uses the AWS basic execution role for its logs.",
-             ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]),
-            ("AwsSolutions-IAM5", "CDK's BucketDeployment copies the build's objects: s3:GetObject*/List* on the "
-             "asset bucket and s3:*Object* on the app bucket's keys, by CDK's own grant.", None),
-            ("AwsSolutions-L1", "The runtime is chosen by CDK's BucketDeployment (pinned by the aws-cdk-lib version).",
-             None),
-        ):
-            if handler is not None:
-                acknowledge(handler, rule, reason, applies_to=applies)
+        if handler is None:
+            return
+        bucket_lid = stack.get_logical_id(origin.bucket.node.default_child)  # type: ignore[arg-type]
+        acknowledge(handler, "AwsSolutions-IAM4",
+                    "CDK's BucketDeployment handler writes its logs with the AWS basic execution role.",
+                    applies_to=[BASIC_EXECUTION_ROLE])
+        acknowledge(handler, "AwsSolutions-IAM5",
+                    "CDK's BucketDeployment grant: read the build's asset objects (CDK's asset bucket) and write "
+                    "any key of the app bucket, which holds nothing but the app.",
+                    applies_to=[*DEPLOYMENT_WILDCARDS, f"Resource::<{bucket_lid}.Arn>/*"])
+        acknowledge(handler, "AwsSolutions-L1",
+                    "The handler's runtime is chosen by CDK's BucketDeployment (pinned with the aws-cdk-lib version).")
