@@ -66,6 +66,12 @@ def test_media_playlist_is_exact_and_parses():
     assert hls.average_bandwidth(segments) == -(-4500 * 8 * 1000 // 5005)
 
 
+def test_target_duration_rounds_half_up_as_the_spec_reads():
+    # 1.2 fps puts 3 frames (2.5 s) in some segments: TARGETDURATION 2 would be a spec violation
+    assert m3u8.loads(hls.media_playlist([hls.Segment(0, 2.5, 10)])).target_duration == 3
+    assert m3u8.loads(hls.media_playlist([hls.Segment(0, 2.044, 10)])).target_duration == 2
+
+
 def test_tier_master_lists_its_renditions_by_relative_uri():
     variants = [hls.Variant("1080p", "cap2160/cap1080/1080p/", 1920, 1080, "avc1.640028", 7_000_000, 5_000_000,
                             Fraction(24)),

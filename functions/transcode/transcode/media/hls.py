@@ -95,7 +95,9 @@ class Variant:
 def media_playlist(segments: Sequence[Segment]) -> str:
     """A VOD media playlist: init segment map, every segment, ENDLIST. Durations are exact (from the
     fragments' sample durations), so their sum is the track's duration."""
-    target = max(1, max((round(s.duration_s) for s in segments), default=1))
+    # "Rounded to the nearest integer" as the HLS spec means it (2.5 -> 3), not Python's banker's
+    # rounding (round(2.5) == 2, which would make a 2.5 s segment exceed the target duration).
+    target = max(1, max((math.floor(s.duration_s + 0.5) for s in segments), default=1))
     lines = ["#EXTM3U", f"#EXT-X-VERSION:{HLS_VERSION}", f"#EXT-X-TARGETDURATION:{target}",
              "#EXT-X-MEDIA-SEQUENCE:0", "#EXT-X-PLAYLIST-TYPE:VOD", "#EXT-X-INDEPENDENT-SEGMENTS",
              f'#EXT-X-MAP:URI="{INIT}"']
