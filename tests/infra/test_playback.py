@@ -81,7 +81,7 @@ def test_routes_on_both_edges(reelstack: Synth, pb: Any) -> None:
     assert rules[PLAYBACK.alb_priority] == ["/playback*"]
     # In front of accounts' /profiles*: the smaller number wins on the ALB.
     assert rules[CONTINUE_WATCHING_PRIORITY] == [CONTINUE_WATCHING_PATTERN]
-    assert CONTINUE_WATCHING_PRIORITY < ACCOUNTS.alb_priority
+    assert ACCOUNTS.alb_priority > CONTINUE_WATCHING_PRIORITY
     tg_lid = logical_id(reelstack, pb.service.target_group)
     tg = reelstack.template_json["Resources"][tg_lid]["Properties"]
     assert tg["Targets"] == [{"Id": {"Fn::GetAtt": [fn_lid, "Arn"]}}]
