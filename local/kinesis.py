@@ -16,7 +16,7 @@ import base64
 import datetime as dt
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from local.streams import StreamMapping, StreamPoller
@@ -27,6 +27,10 @@ log = logging.getLogger("reelstack.local")
 @dataclass
 class KinesisMapping(StreamMapping):
     """A mapping from a Kinesis stream (``stream_arn``) to a function; same options as a DynamoDB one."""
+
+    @classmethod
+    def from_template(cls, props: dict[str, Any], function_name: str) -> KinesisMapping:
+        return cls(**asdict(StreamMapping.from_template(props, function_name)))
 
     @property
     def stream_name(self) -> str:
