@@ -179,3 +179,43 @@ def test_the_fallback_rows_answer_when_the_store_fails(
     kids = _home(endpoints, http, demo, _profile(seeded, 1)).json()
     assert kids["fallback"] is True
     assert {i["maturity_rating"] for row in kids["rows"] for i in row["items"]} <= {"G", "PG"}
+
+
+def test_views_on_the_playback_stream_make_a_title_trend(
+    endpoints: dict[str, Any], http: requests.Session, demo: dict[str, str], seeded: dict[str, Any],
+    aws: Callable[[str], Any],
+) -> None:  # fmt: skip
+    """Contract E end to end: start events on the Kinesis view stream reach the trending consumer
+    (the local cloud delivers the mapping), and the next pages (after the function's 30 s trending
+    cache) show the title first in Trending now."""
+    profile = _profile(seeded, 13)
+    before = _home(endpoints, http, demo, profile).json()
+    new_row = next(row for row in before["rows"] if row["kind"] == "new")
+    title = new_row["items"][0]["title_id"]  # in no personal row, allowed for the profile
+    stream = next(iter(endpoints["resources"]["kinesis_streams"].values()))
+    kinesis = aws("kinesis")
+    now = time.time()
+    for k in range(5):
+        event = {
+            "event": "start",
+            "session_id": f"s{k}",
+            "profile_id": f"viewer{k}",
+            "account_id": "a",
+            "title_id": title,
+            "position_s": 0,
+            "duration_s": 5400,
+            "seq": 1,
+            "ts": now,
+            "language": "en",
+        }
+        kinesis.put_record(StreamName=stream, Data=json.dumps(event).encode(), PartitionKey=f"viewer{k}")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        body = _home(endpoints, http, demo, profile).json()
+        trend = next((row for row in body["rows"] if row["kind"] == "trending"), None)
+        if trend and trend["items"][0]["title_id"] == title:
+            break
+        time.sleep(3)
+    else:
+        raise AssertionError(f"{title} never reached Trending now: {json.dumps(body)[:500]}")
+    assert title not in [i["title_id"] for row in body["rows"] if row["kind"] == "new" for i in row["items"]]
