@@ -201,3 +201,33 @@ def test_episode_state_carries_the_episode(env: Env, deps: Any, clock: Clock) ->
     events = env.view_events()
     assert events[0]["event"] == "start" and events[0]["episode"] == {"season": 1, "number": 2}
     assert events[0]["series_id"] == "s1" and events[0]["language"] == "en"
+
+
+def test_heartbeats_renew_the_grant_before_it_lapses(viewer: Env, deps: Any, clock: Clock) -> None:
+    import dataclasses
+
+    from playback.logic.settings import Settings
+
+    # A 600 s title: its first grant lasts 600 s (no slack here); renewed within its last 100 s.
+    short = dataclasses.replace(deps, settings=Settings(grant_slack_s=0, grant_min_s=60, grant_renew_before_s=100))
+    started = sessions.start("u1", "p1", "t1", short)
+    first_expiry = started.grant.expires_at
+    renewed = []
+    for seq in range(1, 25):  # 24 x 25 s = 600 s of (fake) viewing, the lease renewed all along
+        clock.advance(25)
+        answer = sessions.heartbeat("u1", started.session.session_id, beat(seq * 20, seq), short)
+        if answer.grant is not None:
+            renewed.append((clock.t, answer.grant))
+    assert renewed, "no heartbeat renewed the grant"
+    moment, grant = renewed[0]
+    assert first_expiry - moment <= 100  # not before its last 100 s
+    assert grant.resource == started.grant.resource  # the same tier
+    item = viewer.tables[PLAYBACK].get_item(
+        Key={"pk": f"SESSION#{started.session.session_id}", "sk": "SESSION"}
+    )["Item"]
+    assert item["grant_expires_at"] >= grant.expires_at > first_expiry - 1
+
+
+def test_a_fresh_grant_is_not_renewed(viewer: Env, deps: Any, clock: Clock) -> None:
+    sid = sessions.start("u1", "p1", "t1", deps).session.session_id
+    assert sessions.heartbeat("u1", sid, beat(1, 1), deps).grant is None

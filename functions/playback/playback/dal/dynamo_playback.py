@@ -12,7 +12,8 @@ session             SESSION#<session_id>  SESSION         type=session, account_
                                                           segment_seconds, lease_expires_at,
                                                           last_seq, applied, position_s, state,
                                                           rendition?, buffer_s?, ended, created_at,
-                                                          updated_at, expires_at (TTL: lease + 7 d)
+                                                          grant_prefix, grant_expires_at,
+                                                          expires_at (TTL: lease + 7 d)
 lease set           ACCOUNT#<account_id>  LEASES          type=leases, account_id, leases (map
                                                           session_id -> lease_expires_at at start)
 watch state         PROFILE#<profile_id>  TITLE#<title>   type=state, profile_id, account_id,
@@ -255,6 +256,18 @@ class DynamoPlaybackStore(PlaybackStore):
                 return HeartbeatOutcome(HeartbeatResult.OUT_OF_RANGE, stored)
             return HeartbeatOutcome(HeartbeatResult.STALE, stored, stored.lease_expires_at)
         return HeartbeatOutcome(HeartbeatResult.APPLIED, _session(out["Attributes"]), lease_until)
+
+    def extend_grant(self, session_id: str, expires_at: int) -> None:
+        try:
+            self.table.update_item(
+                Key=session_key(session_id),
+                UpdateExpression="SET grant_expires_at = :e",
+                ConditionExpression="attribute_exists(pk) AND grant_expires_at < :e",
+                ExpressionAttributeValues={":e": expires_at},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise  # else a concurrent heartbeat recorded a later grant: keep that one
 
     def end_session(self, session_id: str, account_id: str, *, now: int) -> Session | None:
         try:

@@ -17,7 +17,7 @@ from reelstack_common.http import Router, build_handler, errors
 from playback.handlers.observability import SERVICE, logger, metrics, tracer
 from playback.logic import history, sessions
 from playback.logic.sessions import Deps
-from playback.models.domain import Heartbeat, PlayerState
+from playback.models.domain import Grant, Heartbeat, PlayerState
 from playback.models.errors import StreamLimit
 from playback.models.input import HeartbeatRequest, StartSessionRequest
 from playback.models.output import (
@@ -48,6 +48,10 @@ def _user_id() -> str:
     return current_user(router).user_id
 
 
+def _grant_out(g: Grant) -> GrantOut:
+    return GrantOut(resource=g.resource, expires_at=g.expires_at, cookies=g.cookies, query=g.query)
+
+
 @router.post(
     "/playback/sessions",
     summary="Start playing a title on one of the caller's profiles: a stream lease and a CDN grant",
@@ -60,14 +64,13 @@ def start_session(body: Annotated[StartSessionRequest, Body()]) -> Response[Sess
         _count("StreamLimitRefusals", 1)
         raise
     _count("SessionsStarted", 1)
-    g = started.grant
     return Response(
         status_code=201,
         content_type=content_types.APPLICATION_JSON,
         body=SessionStarted(
             session_id=started.session.session_id,
             manifest_url=started.manifest_url,
-            grant=GrantOut(resource=g.resource, expires_at=g.expires_at, cookies=g.cookies, query=g.query),
+            grant=_grant_out(started.grant),
             resume_position_s=started.resume_position_s,
             heartbeat_interval_s=started.heartbeat_interval_s,
             lease_expires_at=started.session.lease_expires_at,
@@ -92,7 +95,11 @@ def heartbeat(session_id: SessionId, body: Annotated[HeartbeatRequest, Body()]) 
     answer = sessions.heartbeat(_user_id(), session_id, beat, _deps())
     _count("HeartbeatsStale" if answer.stale else "HeartbeatsApplied", 1)
     return HeartbeatOut(
-        stale=answer.stale, position_s=answer.position_s, seq=answer.seq, lease_expires_at=answer.lease_expires_at
+        stale=answer.stale,
+        position_s=answer.position_s,
+        seq=answer.seq,
+        lease_expires_at=answer.lease_expires_at,
+        grant=_grant_out(answer.grant) if answer.grant else None,
     )
 
 

@@ -56,6 +56,10 @@ class PlaybackStore(ABC):
         beat's. Applying sets position/state, renews the lease to ``lease_until`` and counts it."""
 
     @abstractmethod
+    def extend_grant(self, session_id: str, expires_at: int) -> None:
+        """Record a renewed grant's expiry on the session (never moving it backwards)."""
+
+    @abstractmethod
     def end_session(self, session_id: str, account_id: str, *, now: int) -> Session | None:
         """End the session and free its lease at once (idempotent). None when it is not the
         account's (or missing); else the session as it was before (``ended`` tells a repeat)."""

@@ -65,6 +65,7 @@ class BeatAnswer:
     position_s: float
     seq: int
     lease_expires_at: int
+    grant: Grant | None = None  # a renewed grant, when the session's was about to lapse
 
 
 def playable_title(title: Title | None) -> Title:
@@ -112,6 +113,7 @@ def start(user_id: str, profile_id: str, title_id: str, deps: Deps) -> Started:
     )
     # Signed before the lease is taken: a signer failure leaves no session holding a slot.
     grant = deps.signer.grant(tier.prefix, settings.grant_ttl(session.duration_s))
+    session.grant_prefix, session.grant_expires_at = tier.prefix, grant.expires_at
     if not deps.store.open_session(session, limit=viewer.max_streams, now=int(moment)):
         raise StreamLimit(viewer.max_streams)
 
@@ -188,7 +190,24 @@ def heartbeat(user_id: str, session_id: str, beat: Heartbeat, deps: Deps) -> Bea
             ts=moment,
         )
     )
-    return BeatAnswer(stale=False, position_s=position, seq=beat.seq, lease_expires_at=lease_until)
+    return BeatAnswer(
+        stale=False,
+        position_s=position,
+        seq=beat.seq,
+        lease_expires_at=lease_until,
+        grant=_renewed_grant(session_id, before, moment, deps),
+    )
+
+
+def _renewed_grant(session_id: str, before: Session, moment: float, deps: Deps) -> Grant | None:
+    """A fresh grant for the session's tier once its current one is close to lapsing. The tier
+    is the one chosen at start: a plan change takes effect with the next session."""
+    settings = deps.settings
+    if not before.grant_prefix or before.grant_expires_at - moment > settings.grant_renew_before_s:
+        return None
+    grant = deps.signer.grant(before.grant_prefix, settings.grant_ttl(before.duration_s))
+    deps.store.extend_grant(session_id, grant.expires_at)
+    return grant
 
 
 def end(user_id: str, session_id: str, deps: Deps) -> None:

@@ -21,6 +21,9 @@ class Settings:
     grant_slack_s: int = 1800
     grant_min_s: int = 900
     grant_max_s: int = 6 * 3600
+    # A heartbeat answers with a fresh grant once the current one has less than this left, so a long
+    # pause or a title longer than its first grant never loses the CDN mid-session.
+    grant_renew_before_s: int = 600
 
     def grant_ttl(self, duration_s: float) -> int:
         return int(min(self.grant_max_s, max(self.grant_min_s, duration_s + self.grant_slack_s)))

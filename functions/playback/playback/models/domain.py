@@ -81,6 +81,9 @@ class Session:
     state: str = PlayerState.STARTING.value
     ended: bool = False
     created_at: str = ""
+    # The CDN grant handed out (its tier prefix and expiry): heartbeats renew it before it lapses.
+    grant_prefix: str = ""
+    grant_expires_at: int = 0
 
     @property
     def episode(self) -> dict[str, int] | None:

@@ -36,6 +36,8 @@ class HeartbeatOut(BaseModel):
     position_s: float
     seq: int
     lease_expires_at: int
+    # null, unless the session's grant had less than 10 minutes left: then the new one to use.
+    grant: GrantOut | None = None
 
 
 class ContinueWatchingItem(BaseModel):
