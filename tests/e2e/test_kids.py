@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import requests
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import console_errors, create_profile, shot, sign_up
@@ -30,3 +31,13 @@ def test_kids_profile_never_sees_an_adult_title(page: Page, web_cloud: dict[str,
     assert page.locator(".results .card", has_text="Night Circuit").count() == 0
     assert page.locator(".suggestion", has_text="Night Circuit").count() == 0
     assert console_errors(page) == []
+
+    # The control: the same search from an adults' profile finds it (so the absence above is the filter).
+    api = web_cloud["api_url"]
+    token = requests.post(f"{api}/accounts/login", json=web_cloud["admin"], timeout=60).json()["access_token"]
+    auth = {"authorization": f"Bearer {token}"}
+    profile = requests.post(f"{api}/profiles", json={"name": "Grown-up", "maturity_rating": "18+"}, headers=auth,
+                            timeout=60).json()["profile_id"]
+    found = requests.get(f"{api}/search", params={"profile_id": profile, "q": "night circuit"}, headers=auth,
+                         timeout=60).json()["items"]
+    assert adult["title_id"] in [t["title_id"] for t in found]
