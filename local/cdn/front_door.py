@@ -160,6 +160,7 @@ class FrontDoor:
         if parts == ["placement"] and req.method == "GET" and q.get("key"):
             key = q["key"].lstrip("/")
             return _json(200, {"key": key, "walk": list(self.placement.ring.walk(key)), "copies": self.copies(key),
+                               "prefill_copies": self.prefill_copies.get(key, 0),
                                "replicas": self.placement.replicas(key, self.copies(key), self.live())})
         if len(parts) == 3 and parts[0] == "edges" and parts[1] in self.edge_urls and req.method == "POST":
             edge, action = parts[1], parts[2]

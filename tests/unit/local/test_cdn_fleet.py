@@ -95,7 +95,7 @@ def test_prefill_lands_on_the_first_n_edges_of_the_walk(fleet: Fleet, origin: Fa
     assert holders == set(walk[:3])
     placement = requests.get(f"{fleet.url}/_reelstack/placement", params={"key": key}, headers=admin(fleet),
                              timeout=5).json()
-    assert placement["copies"] == 3 and placement["replicas"] == list(walk[:3])
+    assert placement["copies"] == 3 and placement["prefill_copies"] == 3 and placement["replicas"] == list(walk[:3])
     listed = requests.get(f"{fleet.url}/_reelstack/edges", params={"prefix": "titles/T1/"}, headers=admin(fleet),
                           timeout=5).json()["edges"]
     assert {e["id"] for e in listed if key in e["keys"]} == set(walk[:3])
