@@ -76,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 1 <= args.edges <= 64 or args.edge_cache_mb < 1:
+        parser.error("--edges must be 1..64 and --edge-cache-mb at least 1 (REELSTACK_EDGES, REELSTACK_EDGE_CACHE_MB)")
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
