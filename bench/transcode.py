@@ -3,6 +3,8 @@
     python -m bench.transcode                      # 60 s 1080p, 10 s chunks (a few minutes)
     python -m bench.transcode --seconds 12 --height 360 --chunk-seconds 4   # quick check
     python -m bench.transcode --long 600,1800,7200 --preset superfast      # long-title mode
+    python -m bench.transcode --probe 600          # probe: index vs whole-source read, bytes + wall
+    python -m bench.transcode --aac 60             # AAC coders (fast vs twoloop): speed and SNR
 
 Both paths use the same library code and settings (transcode.media.*): the same ladder, filters,
 x264 settings and segment-grid keyframes. The chunked path runs its chunks one after another but
@@ -137,7 +139,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="long-title mode instead: comma-separated source lengths in seconds (e.g. 600,1800,7200); "
         "the shipped steps end to end at 128x72, assemble measured alone (bench/transcode_long.py)",
     )
+    parser.add_argument(
+        "--probe",
+        type=int,
+        default=0,
+        help="probe mode instead: a SECONDS-long 1080p ~10 Mbit/s MP4 (a 20 s clip looped by stream copy), "
+        "moov at the end and at the start; bytes read and wall time of the index probe vs the full read",
+    )
+    parser.add_argument(
+        "--aac",
+        type=int,
+        default=0,
+        help="AAC mode instead: SECONDS-long music-, noise- and tone-like clips (two sets), ffmpeg's "
+        "native AAC at 128k stereo with -aac_coder fast vs twoloop: x real time per CPU second and SNR",
+    )
     args = parser.parse_args(argv)
+    if args.aac:
+        return aac_figures(args.aac)
+    if args.probe:
+        return probe_figures(args.probe)
     if args.long:
         return long_titles([int(x) for x in args.long.split(",") if x.strip()], args.preset)
 
@@ -343,6 +363,124 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, sort_keys=False))
+    return result
+
+
+def probe_figures(seconds: int) -> dict[str, Any]:
+    """Bytes read and wall time of both probe paths on a long local source (moov at end / start).
+
+    A local file stands in for S3: bytes read are what each path asks for (our ranged reads +
+    ffmpeg's AVIOContext statistics), so they carry over; wall time does not (disk cache vs ~75 MB/s)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    clip = OUT / "probe-clip-20s-1080p.mp4"
+    if not clip.exists():
+        subprocess.run([ffmpeg.ffmpeg_exe(), "-nostdin", "-v", "error",
+                        "-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=24000/1001:duration=20,noise=alls=12:allf=t",
+                        "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000:duration=20,"
+                        "aformat=channel_layouts=5.1",
+                        "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "10M",
+                        "-maxrate", "10M", "-bufsize", "20M", "-g", "48", "-x264-params", "bframes=2",
+                        "-c:a", "aac", "-b:a", "384k", "-y", str(clip)], check=True)
+    runs = []
+    for layout, flags in (("moov at end", []), ("moov at start", ["-movflags", "+faststart"])):
+        src = OUT / f"probe-source-{seconds}s-{'start' if flags else 'end'}.mp4"
+        if not src.exists():
+            subprocess.run([ffmpeg.ffmpeg_exe(), "-nostdin", "-v", "error", "-stream_loop", "-1",
+                            "-i", str(clip), "-t", str(seconds), "-c", "copy", *flags, "-y", str(src)], check=True)
+        head = src.read_bytes()[:512]
+        row: dict[str, Any] = {"layout": layout, "seconds": seconds, "size_bytes": src.stat().st_size}
+        for method in ("index", "full"):
+            stats = probe.ProbeStats()
+            t0 = time.perf_counter()
+            if method == "index":
+                info = probe.probe(str(src), first_bytes=head, stats=stats)
+            else:
+                info = probe.probe_full(str(src), first_bytes=head, stats=stats)
+            wall = time.perf_counter() - t0
+            row[method] = {"method": stats.method, "wall_s": round(wall, 2),
+                           "index_bytes": stats.index_bytes, "ffmpeg_bytes": stats.ffmpeg_bytes,
+                           "read_fraction": round((stats.index_bytes + stats.ffmpeg_bytes) / row["size_bytes"], 5),
+                           "frames": info.frames, "duration_s": info.duration_s}
+            row[f"info_{method}"] = info
+        row["same_media_info"] = row.pop("info_index") == row.pop("info_full")
+        print(json.dumps(row), flush=True)
+        runs.append(row)
+    result = {"mode": "probe", "runs": runs, "loadavg": [round(x, 2) for x in os.getloadavg()],
+              "cpus": os.cpu_count()}
+    print(json.dumps(result))
+    return result
+
+
+# Two sets of clips: the coder is chosen on set A and reported on set B (different notes, tempo,
+# noise colour and seed, tone frequency). random(0) makes percussive noise bursts (hi-hat-like).
+AAC_CLIPS = {
+    "A": {
+        "music": "aevalsrc='0.25*sin(2*PI*110*t)+0.15*sin(2*PI*220*t)*(1+0.5*sin(2*PI*2*t))"
+                 "+0.12*sin(2*PI*277.18*t)+0.1*sin(2*PI*329.63*t*(1+0.003*sin(2*PI*5*t)))"
+                 "+0.05*sin(2*PI*1318.5*t)*exp(-4*mod(t,0.75))+0.15*(random(0)*2-1)*exp(-30*mod(t,0.375))"
+                 "|0.25*sin(2*PI*110*t)+0.12*sin(2*PI*220.5*t)+0.1*sin(2*PI*329.63*t)"
+                 "+0.06*sin(2*PI*659.25*t)*exp(-3*mod(t+0.2,0.75))+0.15*(random(1)*2-1)*exp(-30*mod(t,0.375))'"
+                 ":s=48000",
+        "noise": "anoisesrc=color=pink:amplitude=0.3:seed=1:r=48000,aformat=channel_layouts=stereo",
+        "tone": "sine=frequency=440:sample_rate=48000,aformat=channel_layouts=stereo",
+    },
+    "B": {
+        "music": "aevalsrc='0.25*sin(2*PI*98*t)+0.14*sin(2*PI*196*t)*(1+0.4*sin(2*PI*1.5*t))"
+                 "+0.12*sin(2*PI*246.94*t)+0.1*sin(2*PI*293.66*t*(1+0.004*sin(2*PI*6*t)))"
+                 "+0.06*sin(2*PI*1174.7*t)*exp(-5*mod(t,0.6))+0.12*(random(0)*2-1)*exp(-25*mod(t,0.3))"
+                 "|0.25*sin(2*PI*98*t)+0.12*sin(2*PI*196.4*t)+0.1*sin(2*PI*392*t)"
+                 "+0.07*sin(2*PI*587.33*t)*exp(-3*mod(t+0.1,0.6))+0.12*(random(1)*2-1)*exp(-25*mod(t,0.3))'"
+                 ":s=48000",
+        "noise": "anoisesrc=color=white:amplitude=0.2:seed=7:r=48000,aformat=channel_layouts=stereo",
+        "tone": "sine=frequency=1000:sample_rate=48000,aformat=channel_layouts=stereo",
+    },
+}
+
+
+def _pcm(path: Path) -> Any:
+    import numpy as np
+
+    raw = subprocess.run([ffmpeg.ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-f", "f32le",
+                          "-ac", "2", "-ar", "48000", "-"], check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype=np.float32).reshape(-1, 2).astype(np.float64)
+
+
+def _snr_db(ref: Any, out: Any) -> float:
+    """SNR of the decoded AAC against the source. ffmpeg's decode trims the encoder's priming frame
+    (edit list), so the two are sample-aligned; the first and last 2048 samples are left out."""
+    import numpy as np
+
+    n = min(len(ref), len(out))
+    r, o = ref[2048:n - 2048], out[2048:n - 2048]
+    err = float(np.sum((r - o) ** 2))
+    return round(10 * float(np.log10(float(np.sum(r**2)) / err)), 2) if err else 300.0
+
+
+def aac_figures(seconds: int) -> dict[str, Any]:
+    work = OUT / "aac"
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for clip_set, clips in AAC_CLIPS.items():
+        for kind, graph in clips.items():
+            wav = work / f"{clip_set}-{kind}-{seconds}s.wav"
+            if not wav.exists():
+                subprocess.run([ffmpeg.ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph,
+                                "-t", str(seconds), "-c:a", "pcm_f32le", "-y", str(wav)], check=True)
+            ref = _pcm(wav)
+            for coder in ("twoloop", "fast"):
+                out = work / f"{clip_set}-{kind}-{coder}.m4a"
+                (_, t) = timed(lambda out=out, coder=coder, wav=wav: subprocess.run(
+                    [ffmpeg.ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(wav), "-ac", "2",
+                     "-c:a", "aac", "-aac_coder", coder, "-b:a", "128k", "-y", str(out)], check=True))
+                snr = _snr_db(ref, _pcm(out))
+                row = {"set": clip_set, "content": kind, "coder": coder, "seconds": seconds,
+                       "x_realtime_per_cpu_s": round(seconds / t.cpu_s, 1), "wall_s": round(t.wall_s, 2),
+                       "kbit_s": round(out.stat().st_size * 8 / seconds / 1000, 1), "snr_db": snr}
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+    result = {"mode": "aac", "rows": rows, "loadavg": [round(x, 2) for x in os.getloadavg()],
+              "cpus": os.cpu_count()}
+    print(json.dumps(result))
     return result
 
 
