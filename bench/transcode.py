@@ -467,13 +467,13 @@ def aac_figures(seconds: int) -> dict[str, Any]:
                 subprocess.run([ffmpeg.ffmpeg_exe(), "-nostdin", "-v", "error", "-f", "lavfi", "-i", graph,
                                 "-t", str(seconds), "-c:a", "pcm_f32le", "-y", str(wav)], check=True)
             ref = _pcm(wav)
-            for coder in ("twoloop", "fast"):
-                out = work / f"{clip_set}-{kind}-{coder}.m4a"
-                (_, t) = timed(lambda out=out, coder=coder, wav=wav: subprocess.run(
+            for coder, bitrate in (("twoloop", "128k"), ("fast", "128k"), ("fast", "144k")):
+                out = work / f"{clip_set}-{kind}-{coder}-{bitrate}.m4a"
+                (_, t) = timed(lambda out=out, coder=coder, bitrate=bitrate, wav=wav: subprocess.run(
                     [ffmpeg.ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(wav), "-ac", "2",
-                     "-c:a", "aac", "-aac_coder", coder, "-b:a", "128k", "-y", str(out)], check=True))
+                     "-c:a", "aac", "-aac_coder", coder, "-b:a", bitrate, "-y", str(out)], check=True))
                 snr = _snr_db(ref, _pcm(out))
-                row = {"set": clip_set, "content": kind, "coder": coder, "seconds": seconds,
+                row = {"set": clip_set, "content": kind, "coder": coder, "bitrate": bitrate, "seconds": seconds,
                        "x_realtime_per_cpu_s": round(seconds / t.cpu_s, 1), "wall_s": round(t.wall_s, 2),
                        "kbit_s": round(out.stat().st_size * 8 / seconds / 1000, 1), "snr_db": snr}
                 print(json.dumps(row), flush=True)

@@ -35,6 +35,14 @@ from transcode.models.errors import FfmpegError, MediaRejected, OutputMismatch, 
 CMAF_MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof+negative_cts_offsets+skip_trailer+cmaf"
 AUDIO_BITRATE = "128k"
 AUDIO_SAMPLE_RATE = 48000
+# The soundtrack's one AAC encode is single-threaded and the longest piece of work of a long title.
+# ffmpeg's `-aac_coder fast` runs 2.5-3.4x faster than the default `twoloop` on music- and noise-like
+# content and needs 144k (vs twoloop's 128k) for the same SNR on music (bench.transcode --aac,
+# docs/benchmarks.md). On a sustained pure tone it is 2.2x SLOWER (13.9x real time per core vs 30.7x),
+# so it is used only where that worst case still ends well inside the Lambda's 15 minutes:
+# 2.5 h at 13.9x is 647 s. Longer titles use twoloop (worst measured 22.7x: 4 h is 634 s).
+FAST_AAC_BITRATE = "144k"
+FAST_AAC_MAX_DURATION_S = 9000
 AAC_FRAME_SAMPLES = 1024
 
 
@@ -202,11 +210,22 @@ def encode_audio(source: str, out_path: Path, *, video_start_s: float, duration_
     af = (f"asetpts=PTS-{video_start_s:.6f}/TB,"
           f"aresample={AUDIO_SAMPLE_RATE}:async=1:first_pts=0,"
           f"apad=whole_dur={length:.6f}")
+    coder, bitrate = aac_coder(duration_s)
+    # One ffmpeg: its CLI runs demux, decode, filters and encode in threads of their own (FFmpeg
+    # >= 7), so reading the presigned URL already overlaps the encode; a second process behind a
+    # pipe would only add a copy.
     args = ["-v", "error", *ffmpeg.input_args(source), "-map", "0:a:0", "-vn", "-sn", "-dn",
-            "-af", af, "-t", f"{length:.6f}", "-ac", "2", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
+            "-af", af, "-t", f"{length:.6f}", "-ac", "2", "-c:a", "aac", "-aac_coder", coder, "-b:a", bitrate,
             "-map_metadata", "-1", "-movflags", "+faststart", "-y", str(out_path)]
     _run_media(args, what="encode audio", timeout=timeout, at_s=None)
     return out_path
+
+
+def aac_coder(duration_s: float) -> tuple[str, str]:
+    """(coder, bit rate) of the soundtrack's encode: the fast coder where its worst case fits."""
+    if duration_s <= FAST_AAC_MAX_DURATION_S:
+        return "fast", FAST_AAC_BITRATE
+    return "twoloop", AUDIO_BITRATE
 
 
 def segment_audio(audio: Path, out_dir: Path, *, segment_seconds: int,
