@@ -17,11 +17,12 @@ DEFAULT_CHUNK_SECONDS = 60
 DEFAULT_SEGMENT_SECONDS = 2
 # Limits, and what binds them (docs/architecture.md, "Transcode"): no step copies the source
 # (ffmpeg reads byte ranges through presigned URLs) or holds more than one chunk of output, and
-# assemble's work grows with the number of segments only. What binds is the two steps that read
-# the WHOLE source in one Lambda (probe lists every packet; encode_audio demuxes the interleaved
-# soundtrack) -- 50 GiB at >= 60 MB/s is ~14 of their 15 minutes -- and encode_audio's single AAC
-# encode of the whole soundtrack: 16-39x real time per core measured on music- and noise-like
-# content, so 4 hours is 6-15 minutes of it (a pure tone, the worst case measured, runs at 9.5x).
+# assemble's work grows with the number of segments only. An MP4/MOV is probed from its index
+# (~11 MB of a 2-hour film). What binds is the whole-source reads left in one Lambda (encode_audio
+# reads through the interleaved video to reach the soundtrack; probe's full-read fallback for
+# MKV/MPEG-TS) -- 50 GiB at >= 60 MB/s is ~14 of their 15 minutes -- and encode_audio's single AAC
+# encode of the whole soundtrack at its worst case: `fast` up to 2.5 h (13.9x real time per core on
+# a sustained tone: 647 s), `twoloop` beyond (22.7x on music: 4 h is 634 s). See media/encode.py.
 DEFAULT_MAX_SOURCE_BYTES = 50 * 1024**3
 DEFAULT_MAX_DURATION_S = 4 * 3600
 # The plans' height caps (reelstack_common.plans.height_caps(); infra sets PLAN_HEIGHT_CAPS from
