@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from home_world import DRAMA, NOW, World, trained, world
+from home_world import DRAMA, NOW, Titles, World, trained, world
 from recommendations.logic import training
 from recommendations.logic.caches import FALLBACK_KEY, load_artifact
 from recommendations.logic.ports import Rating
@@ -77,3 +77,15 @@ def test_the_fallback_is_maturity_safe_per_level_and_per_language() -> None:
             assert all(title_level(i["maturity_rating"]) <= level for i in per_level[str(level)])
     assert set(fb["by_language"]) >= {"en", "es", "fr"}
     assert all(i["language"] == "es" for i in fb["by_language"]["es"]["3"])
+
+
+def test_a_run_on_a_fresh_platform_without_titles_publishes_an_empty_model() -> None:
+    # A fresh `make up` has no READY title yet when the schedule first fires: LAPACK refused the
+    # 0 x 0 Gram matrix (potri -4) and the workflow failed instead of publishing an empty model.
+    w = world()
+    w.titles = Titles({})
+    w, out = trained(w)
+    assert out["titles"] == 0 and len(out["batches"]) == 2
+    assert w.home.pointer is not None and w.home.pointer.model_version == out["model_version"]
+    docs = [json.loads(d.doc_json) for d in w.home.docs.values() if d.doc_json]
+    assert len(docs) == 4 and all(not row["items"] for doc in docs for row in doc["rows"])
