@@ -39,10 +39,16 @@ function renderHeader(): void {
       h("a", { href: href("profiles"), class: "who" }, profile ? profile.name : "Profiles")] : null));
 }
 
+let generation = 0;
+
 async function route(api: Api): Promise<void> {
+  const mine = ++generation;
   const previous = leaving;
   leaving = [];
   for (const fn of previous) await fn();
+  // The viewer moved on again while the last screen was closing (the player ends its session):
+  // the newer navigation draws; this one must not, or it would cover it.
+  if (mine !== generation) return;
   const r = parseHash(location.hash);
   const auth = getAuth();
   const profile = getProfile();
