@@ -26,6 +26,7 @@ from infra.constructs.api import Edge
 from infra.constructs.data import GSI1, CatalogData, DataTables, single_table
 from infra.constructs.house import abort_incomplete_multipart_rule, house_bucket
 from infra.constructs.identity import Identity
+from infra.constructs.media_pipeline import SEGMENT_SECONDS  # one value: a part number names a real segment
 from infra.constructs.nag import acknowledge
 from infra.constructs.service import ServiceApi
 from infra.routers import PLAYBACK
@@ -38,9 +39,6 @@ CONTINUE_WATCHING_PRIORITY = 60
 HEARTBEAT_INTERVAL_S = 5
 LEASE_SECONDS = 30  # six missed heartbeats
 HEARTBEAT_EVENT_EVERY = 6  # one plain heartbeat in six goes to the view stream (~30 s of viewing)
-# The transcoder's HLS segment duration (infra/constructs/media_pipeline.py SEGMENT_SECONDS), for
-# title items that do not carry their own ``segment_seconds``.
-SEGMENT_SECONDS = 2
 LAKE_PREFIXES = ("views/", "errors/")
 VIEW_RETENTION = Duration.hours(48)  # a weekend of consumer outage before events are lost
 
