@@ -109,3 +109,14 @@ def test_probe_step_uses_the_index_over_a_presigned_url(cloud, media, monkeypatc
     out = probe_handler.lambda_handler(cloud.upload("t-idx", media("plain", seconds=3)))
     assert out["media"]["frames"] == 75 and out["media"]["fps"] == "25/1"
     assert out["media"]["has_audio"] is True
+
+
+def test_a_sample_table_claiming_billions_of_samples_is_not_expanded():
+    # stts: version/flags, 1 entry, 4,000,000,000 samples of delta 1 -- 24 bytes that would expand
+    # into a list of 4 G ints.
+    stts = b"\x00\x00\x00\x00" + (1).to_bytes(4, "big") + (4_000_000_000).to_bytes(4, "big") + (1).to_bytes(4, "big")
+    stts_box = (8 + len(stts)).to_bytes(4, "big") + b"stts" + stts
+    stbl = (8 + len(stts_box)).to_bytes(4, "big") + b"stbl" + stts_box
+    trak = (8 + len(stbl)).to_bytes(4, "big") + b"trak" + stbl
+    with pytest.raises(mp4index.NotIndexable, match="more samples"):
+        mp4index.parse_moov(memoryview(trak))

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 MAX_TOP_LEVEL_BOXES = 64  # ftyp, free, mdat, moov, udta...; a fragmented file has thousands
 MAX_MOOV_BYTES = 256 << 20  # a 4-hour film's tables are ~15 MB; more is not a file we understand
+MAX_SAMPLES = 8_000_000  # 4 h at 240 fps is 3.5 M; a few bytes of stts may claim billions (hostile input)
 CALIBRATION_PACKETS = 8  # video packets ffmpeg lists to anchor the timeline
 HEAD_BYTES = 16
 _CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
@@ -207,6 +208,8 @@ def _walk(buf: memoryview, track: Track) -> None:
 def _runs(body: memoryview, *, signed: bool) -> list[int]:
     count = struct.unpack(">I", body[4:8])[0]
     pairs = struct.unpack(f">{2 * count}{'i' if signed else 'I'}", body[8:8 + 8 * count])
+    if sum(pairs[0::2]) > MAX_SAMPLES:
+        raise NotIndexable("more samples than any title we accept")
     out: list[int] = []
     for i in range(count):
         n, value = pairs[2 * i], pairs[2 * i + 1]
