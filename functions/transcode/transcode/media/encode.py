@@ -263,7 +263,8 @@ def encode_single_pass(source: str, *, video: VideoParams, renditions: Sequence[
                  "-an", "-y", str(out[r.name])]
     if with_audio:
         out["audio"] = workdir / "single_audio.mp4"
-        args += ["-map", "0:a:0", "-ac", "2", "-c:a", "aac", "-b:a", AUDIO_BITRATE,
+        coder, bitrate = aac_coder(duration_s)
+        args += ["-map", "0:a:0", "-ac", "2", "-c:a", "aac", "-aac_coder", coder, "-b:a", bitrate,
                  "-t", f"{duration_s:.6f}", "-vn", "-y", str(out["audio"])]
     _run_media(args, what="single-pass encode", timeout=timeout, at_s=None)
     return out
