@@ -98,9 +98,12 @@ class FrontDoor:
 
     def _prefill(self, req: Request, key: str, raw: str) -> Reply:
         n = len(self.placement.ring.edges)
-        if not raw.strip().isdigit() or not 1 <= int(raw) <= n:
-            return error(400, "BAD_PREFILL", f"{PREFILL_HEADER} must be 1..{n}", "Bad Request")
-        copies = int(raw)
+        text = raw.strip()
+        if not text.isdigit() or len(text) > 3 or int(text) < 1:
+            return error(400, "BAD_PREFILL", f"{PREFILL_HEADER} must be a count from 1", "Bad Request")
+        # More copies than edges means one on every edge: the prefill function does not know the
+        # fleet's size (REELSTACK_EDGES may be 1 or 2), and refusing would send its fill to the DLQ.
+        copies = min(int(text), n)
         if title_of(key) is not None:
             with self._lock:
                 self.prefill_copies[key] = max(copies, self.prefill_copies.pop(key, 1))

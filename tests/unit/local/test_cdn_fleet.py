@@ -105,11 +105,18 @@ def test_prefill_lands_on_the_first_n_edges_of_the_walk(fleet: Fleet, origin: Fa
     assert len(origin.calls) == calls
 
 
-@pytest.mark.parametrize("value", ["0", "5", "x", "-1", "1" * 50])
+@pytest.mark.parametrize("value", ["0", "x", "-1", "1" * 50, ""])
 def test_bad_prefill_counts_are_400(fleet: Fleet, value: str) -> None:
     g = grant(fleet.url, "titles/T1/")
     r = requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", headers={"x-reelstack-prefill-copies": value}, timeout=5)
     assert r.status_code == 400
+
+
+def test_more_prefill_copies_than_edges_fill_every_edge_once(fleet: Fleet, origin: FakeOrigin) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", headers={"x-reelstack-prefill-copies": "5"}, timeout=5)
+    assert r.status_code == 200
+    assert sorted(r.headers["x-reelstack-prefilled"].split(",")) == sorted(fleet.edge_urls)
 
 
 def test_prefill_still_needs_a_grant(fleet: Fleet, origin: FakeOrigin) -> None:
