@@ -4,6 +4,7 @@ the stdlib's HTML 501), chunked request bodies, and a JSON 500 if the edge itsel
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,12 @@ def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; without NODELAY the body waits for the client's
+            # delayed ACK: every keep-alive request cost ~40 ms (a no-op edge answered in 44 ms p50).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("%s %s", name, fmt % args)
