@@ -4,7 +4,9 @@ execution environment (warm invocations reuse them).
 Env: ``PREFILL_TABLE``; ``CDN_URL``, ``CDN_KEY_PAIR_ID``, ``CDN_SIGNING_KEY_SECRET``
 (+ ``CDN_SIGNING_KEY_STAGE``) from ``Delivery.grant_signing``; optional ``PREFILL_SECONDS`` (300),
 ``PREFILL_HOT_SECONDS`` (60), ``PREFILL_COPIES`` (1), ``PREFILL_MAX_COPIES`` (3),
-``PREFILL_CONCURRENCY`` (8), ``PREFILL_LEASE_S`` (360).
+``PREFILL_CONCURRENCY`` (8), ``PREFILL_LEASE_S`` (360). Off-peak fill: ``HOME_TABLE`` (trending),
+``CATALOG_TABLE``, optional ``OFFPEAK_BUDGET_BYTES`` (200 GB), ``OFFPEAK_BYTES_PER_SECOND`` (1.3 MB/s),
+``OFFPEAK_MAX_CANDIDATES`` (500).
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from reelstack_common.cdn_signing import CdnSigner
 
 from delivery.dal.cdn_http import CdnHttp
 from delivery.dal.dynamo_ledger import DynamoPrefillLedger
+from delivery.dal.offpeak_sources import CatalogReadyTitles, TrendingPopularity
+from delivery.logic.offpeak import OffpeakPolicy
 from delivery.logic.prefill import PrefillPolicy
 
 _lock = threading.Lock()
-_ledger: DynamoPrefillLedger | None = None
+_ledgers: dict[str, DynamoPrefillLedger] = {}
 
 
 def policy_from_env() -> PrefillPolicy:
@@ -36,12 +40,33 @@ def policy_from_env() -> PrefillPolicy:
     )
 
 
-def ledger() -> DynamoPrefillLedger:
-    global _ledger
+def offpeak_policy_from_env() -> OffpeakPolicy:
+    d = OffpeakPolicy()
+    env = os.environ.get
+    return OffpeakPolicy(
+        budget_bytes=int(env("OFFPEAK_BUDGET_BYTES") or d.budget_bytes),
+        bytes_per_second=float(env("OFFPEAK_BYTES_PER_SECOND") or d.bytes_per_second),
+        max_candidates=int(env("OFFPEAK_MAX_CANDIDATES") or d.max_candidates),
+        max_copies=int(env("PREFILL_MAX_COPIES") or d.max_copies),
+    )
+
+
+def ledger(prefix: str = "PREFILL#") -> DynamoPrefillLedger:
     with _lock:
-        if _ledger is None:
-            _ledger = DynamoPrefillLedger(boto3.resource("dynamodb").Table(os.environ["PREFILL_TABLE"]))
-        return _ledger
+        if prefix not in _ledgers:
+            if len(_ledgers) > 8:  # one per day of off-peak fills: keep a warm environment small
+                _ledgers.clear()
+            table = boto3.resource("dynamodb").Table(os.environ["PREFILL_TABLE"])
+            _ledgers[prefix] = DynamoPrefillLedger(table, prefix)
+        return _ledgers[prefix]
+
+
+def popularity() -> TrendingPopularity:
+    return TrendingPopularity(os.environ["HOME_TABLE"])
+
+
+def catalog() -> CatalogReadyTitles:
+    return CatalogReadyTitles(os.environ["CATALOG_TABLE"])
 
 
 def cdn_for_title(title_id: str, grant_ttl_s: int) -> CdnHttp:
@@ -50,6 +75,5 @@ def cdn_for_title(title_id: str, grant_ttl_s: int) -> CdnHttp:
 
 
 def reset() -> None:
-    global _ledger
     with _lock:
-        _ledger = None
+        _ledgers.clear()

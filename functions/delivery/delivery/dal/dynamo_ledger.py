@@ -1,4 +1,5 @@
-"""The prefill ledger: one item per title, ``pk = "PREFILL#{title_id}"``, holding the newest version
+"""The prefill ledger: one item per title, ``pk = "PREFILL#{title_id}"`` (off-peak fill:
+``"OFFPEAK#{day}#{title_id}"``), holding the newest version
 claimed, its state (FILLING under a lease, DONE, FAILED) and when.
 
 Every transition is one conditional write, so concurrent deliveries of the same event cannot both
@@ -17,20 +18,23 @@ from delivery.models.prefill import Claim, ClaimOutcome
 FILLING, DONE, FAILED = "FILLING", "DONE", "FAILED"
 
 
-def _pk(title_id: str) -> str:
-    return f"PREFILL#{title_id}"
-
-
 class DynamoPrefillLedger:
-    def __init__(self, table: Any) -> None:
+    """``prefix`` names the ledger: ``PREFILL#`` for fills on publish, ``OFFPEAK#<day>#`` for one
+    day's off-peak fill (a title is filled at most once per day; the next day starts afresh)."""
+
+    def __init__(self, table: Any, prefix: str = "PREFILL#") -> None:
         self.table = table  # boto3 Table resource
+        self.prefix = prefix
+
+    def _pk(self, title_id: str) -> str:
+        return f"{self.prefix}{title_id}"
 
     def claim(self, title_id: str, version: int, *, now: float, lease_s: int) -> Claim:
         try:
             # An update, not a put: it leaves ``media`` (the last DONE fill's digest) in place, so a
             # failed attempt of a newer version does not forget what the edges already hold.
             replaced = self.table.update_item(
-                Key={"pk": _pk(title_id)},
+                Key={"pk": self._pk(title_id)},
                 UpdateExpression="SET title_id = :t, #v = :v, #s = :filling, lease_until = :lease, updated_at = :now",
                 # New title, newer version, or this version's earlier attempt failed / its lease ran out.
                 ConditionExpression=(
@@ -69,7 +73,7 @@ class DynamoPrefillLedger:
         sets = ["#s = :state", "updated_at = :now", *(f"#{k} = :{k}" for k in extra)]
         try:
             self.table.update_item(
-                Key={"pk": _pk(title_id)},
+                Key={"pk": self._pk(title_id)},
                 UpdateExpression="SET " + ", ".join(sets),
                 # Only our own claim: a newer version's claim is left alone.
                 ConditionExpression="#v = :v AND #s = :filling",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from delivery.models.events import TitlePublished
 from delivery.models.prefill import Claim, Fetched
 
 
@@ -22,3 +24,19 @@ class PrefillLedger(Protocol):
     def complete(self, title_id: str, version: int, *, now: float, filled: int, size: int, media: str) -> None: ...
 
     def release(self, title_id: str, version: int, *, now: float) -> None: ...
+
+
+class PopularitySource(Protocol):
+    def scores(self) -> Mapping[str, float]:
+        """title_id -> popularity (higher: more viewed); empty when there is no data yet."""
+        ...
+
+
+class OffpeakCatalog(Protocol):
+    def ready_titles(self, title_ids: Sequence[str]) -> dict[str, TitlePublished]:
+        """Those of ``title_ids`` that are READY with media, as their TitlePublished would carry them."""
+        ...
+
+    def newest_ready(self, limit: int) -> list[str]:
+        """Up to ``limit`` READY title ids, newest first."""
+        ...

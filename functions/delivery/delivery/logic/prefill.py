@@ -44,8 +44,13 @@ class PrefillPolicy:
     max_copies: int = 3
     lease_s: int = 360
     concurrency: int = 8
+    # Set by the off-peak fill (logic/offpeak.py): the whole title at the copies its popularity rank
+    # earned, instead of the publish-time guess below.
+    title_copies: int | None = None
 
     def copies(self, detail: TitlePublished, kind: ObjectKind, start_s: float) -> int:
+        if self.title_copies is not None:
+            return max(1, min(self.max_copies, self.title_copies))
         n = self.base_copies
         if kind is not ObjectKind.SEGMENT or start_s < self.hot_seconds:
             n += 1
