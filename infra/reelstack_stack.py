@@ -142,6 +142,10 @@ class ReelstackStack(Stack):
         )
         CfnOutput(self, "HomeStateMachineArn", value=self.recommendations.state_machine.state_machine_arn)
         CfnOutput(self, "HomeModelBucketName", value=self.recommendations.model_bucket.bucket_name)
+        # Delivery's off-peak fill (issue 12) ranks titles by home's trending items: wired after both.
+        self.delivery.add_offpeak_fill(
+            catalog=self.catalog_data, home_table=self.recommendations.home_table, layers=self.layers.all
+        )
 
         # The web app (issue 16): the API allows the app's origin (the distribution's domain).
         self.web = WebApp(self, "Web", api=self.edge, delivery=self.delivery)

@@ -36,6 +36,7 @@ from aws_cdk import Annotations, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -45,6 +46,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.cdn_keys import PUBLIC_KEY_CONTEXT, SIGNING_KEY_SECRET_NAME, key_fingerprint, read_public_key
+from infra.constructs.data import CatalogData
 from infra.constructs.events import PlatformEvents
 from infra.constructs.house import house_bucket, house_table
 from infra.constructs.layers import REPO_ROOT
@@ -80,6 +82,11 @@ PREFILL_SECONDS = 300
 PREFILL_TIMEOUT = Duration.minutes(5)
 PREFILL_MAX_RECEIVES = 5
 DELIVERY_CODE_DIR = REPO_ROOT / "functions" / "delivery"
+# Off-peak fill (Open Connect's nightly fill): whole popular titles, hourly runs over the night's
+# quiet hours (UTC), each resuming the day's fill; the budget is what it may push per day (x copies).
+OFFPEAK_SCHEDULE = "cron(0 3-5 * * ? *)"
+OFFPEAK_TIMEOUT = Duration.minutes(15)
+OFFPEAK_BUDGET_BYTES = 200 * 10**9
 
 # CloudFront Functions runtime 2.0; answers every request of the default behaviour.
 _DENY_FUNCTION = """function handler(event) {
@@ -456,4 +463,55 @@ class Delivery(Construct):
             sources=["reelstack.catalog"],
             detail_types=["TitlePublished"],
             targets=[targets.SqsQueue(self.prefill_queue, dead_letter_queue=self.prefill_dead_letter_queue)],
+        )
+
+    # --- off-peak fill -------------------------------------------------------------------------
+
+    def add_offpeak_fill(
+        self,
+        *,
+        catalog: CatalogData,
+        home_table: dynamodb.ITable,
+        layers: Sequence[lambda_.ILayerVersion],
+        schedule: str = OFFPEAK_SCHEDULE,
+        budget_bytes: int = OFFPEAK_BUDGET_BYTES,
+        log_level: str = "INFO",
+    ) -> None:
+        """The scheduled fill of popular titles, whole (functions/delivery handlers/offpeak.py). Its
+        own call because it reads the home service's trending items, built after this construct."""
+        self.offpeak_function = service_function(
+            self,
+            "OffpeakFillFunction",
+            name="delivery",
+            code_dir=str(DELIVERY_CODE_DIR),
+            handler="delivery.handlers.offpeak.lambda_handler",
+            environment={
+                "PREFILL_TABLE": self.prefill_table.table_name,
+                "PREFILL_LEASE_S": str(int(OFFPEAK_TIMEOUT.to_seconds()) + 60),
+                "HOME_TABLE": home_table.table_name,
+                "CATALOG_TABLE": catalog.catalog_table.table_name,
+                "OFFPEAK_BUDGET_BYTES": str(budget_bytes),
+            },
+            layers=layers,
+            memory_size=512,
+            timeout=OFFPEAK_TIMEOUT,
+            log_level=log_level,
+            description="Reelstack delivery: off-peak fill of the most popular titles, whole, through the CDN",
+        )
+        self.grant_signing(self.offpeak_function)
+        # Exactly the calls it makes: its ledger items; trending (one Query); catalog titles
+        # (BatchGetItem) and the READY listing (Query on gsi1) -- read-only.
+        for actions, resource in (
+            (["dynamodb:UpdateItem"], self.prefill_table.table_arn),
+            (["dynamodb:Query"], home_table.table_arn),
+            (["dynamodb:BatchGetItem"], catalog.catalog_table.table_arn),
+            (["dynamodb:Query"], catalog.gsi1_arn),
+        ):
+            self.offpeak_function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[resource]))
+        self.offpeak_rule = events.Rule(
+            self,
+            "OffpeakFillSchedule",
+            description="Off-peak fill of the most popular titles (resumes the day's fill each run)",
+            schedule=events.Schedule.expression(schedule),
+            targets=[targets.LambdaFunction(self.offpeak_function, retry_attempts=0)],
         )

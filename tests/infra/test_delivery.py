@@ -273,3 +273,38 @@ def test_player_origins_from_context_enable_credentials(tmp_path: Path) -> None:
     app = cdk.App(context={delivery_construct.PLAYER_ORIGINS_CONTEXT: "https://app.example, https://b.example"})
     assert delivery_construct.player_origins_from_context(app) == ["https://app.example", "https://b.example"]
     assert delivery_construct.player_origins_from_context(cdk.App()) == []
+
+
+def test_offpeak_fill_schedule_function_and_read_only_grants(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    resources = reelstack.template_json["Resources"]
+    rule = resources[logical_id(reelstack, delivery.offpeak_rule)]["Properties"]
+    assert rule["ScheduleExpression"] == delivery_construct.OFFPEAK_SCHEDULE == "cron(0 3-5 * * ? *)"
+    assert rule["State"] == "ENABLED"
+    (target,) = rule["Targets"]
+    fn_lid = logical_id(reelstack, delivery.offpeak_function)
+    assert target["Arn"] == {"Fn::GetAtt": [fn_lid, "Arn"]}
+    fn = resources[fn_lid]["Properties"]
+    assert fn["Handler"] == "delivery.handlers.offpeak.lambda_handler"
+    env = fn["Environment"]["Variables"]
+    assert env["HOME_TABLE"] == _ref(reelstack, reelstack.stack.recommendations.home_table)
+    assert env["CATALOG_TABLE"] == _ref(reelstack, reelstack.stack.catalog_data.catalog_table)
+    assert env["OFFPEAK_BUDGET_BYTES"] == str(delivery_construct.OFFPEAK_BUDGET_BYTES)
+    assert int(env["PREFILL_LEASE_S"]) > fn["Timeout"]
+    assert {"CDN_URL", "CDN_KEY_PAIR_ID", "CDN_SIGNING_KEY_SECRET"} <= set(env)
+    actions: set[str] = set()
+    for statement in _function_policy_statements(reelstack, delivery.offpeak_function):
+        listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions.update(listed)
+    assert {a for a in actions if a.startswith("dynamodb:")} == {
+        "dynamodb:UpdateItem",
+        "dynamodb:Query",
+        "dynamodb:BatchGetItem",
+    }
+    assert not any(a.startswith("s3:") for a in actions), "the fill reads through the CDN, never the bucket"
+    permissions = [
+        p["Properties"]
+        for p in reelstack.resources("AWS::Lambda::Permission").values()
+        if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [fn_lid, "Arn"]}
+    ]
+    assert [p["Principal"] for p in permissions] == ["events.amazonaws.com"]

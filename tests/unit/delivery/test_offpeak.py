@@ -206,10 +206,17 @@ def test_dal_reads_trending_of_every_language_and_ready_titles(tables: Any) -> N
         detail = published_event(t)["detail"]
         catalog.put_item(
             Item={
-                "pk": f"TITLE#{t}", "sk": "META", "title_id": t, "status": status, "version": 3,
-                "gsi1pk": f"STATUS#{status}", "gsi1sk": f"2026-11-2{i}T00:00:00Z#{t}",
-                "manifest_path": detail["manifest_path"], "playback_tiers": detail["playback_tiers"],
-                "duration_s": 1200, "kind": "movie",
+                "pk": f"TITLE#{t}",
+                "sk": "META",
+                "title_id": t,
+                "status": status,
+                "version": 3,
+                "gsi1pk": f"STATUS#{status}",
+                "gsi1sk": f"2026-11-2{i}T00:00:00Z#{t}",
+                "manifest_path": detail["manifest_path"],
+                "playback_tiers": detail["playback_tiers"],
+                "duration_s": 1200,
+                "kind": "movie",
             }
         )
     source = CatalogReadyTitles("catalog")
