@@ -9,8 +9,9 @@ local/cdn/placement.py and each cache local/cdn/lru.py: the fleet's own code.
 Reported for N = 4, 8, 16:
   - edge hit ratio and origin bytes: cold (nothing pre-positioned), with prefill (what the prefill
     function does on TitlePublished: the first PREFILL_SECONDS of every rendition, copies by
-    expected popularity), and prefill + an off-peak fill of the titles expected to be popular, whole,
-    into a share of the fleet (Open Connect's nightly fill; the fleet itself does not run this);
+    expected popularity), and prefill + the off-peak fill (functions/delivery handlers/offpeak.py, a
+    nightly schedule: the most popular titles, whole, copies by popularity, within a byte budget =
+    --fill-share of the fleet; the selection is the function's own ``select_titles``);
   - max/mean requests per edge with plain hashing (cold) and with bounded loads (prefilled), over the
     whole trace and its worst minute, and in a flash crowd (everyone starting one new title at once);
   - the fraction of objects whose owner changes when one edge is added and when one is removed.
@@ -40,8 +41,12 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+for _path in (ROOT, ROOT / "functions" / "delivery"):  # the off-peak fill's selection is the product's
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from delivery.logic.offpeak import select_titles  # noqa: E402
+from delivery.models.offpeak import Candidate  # noqa: E402
 
 from local.cdn.lru import ByteLRU  # noqa: E402
 from local.cdn.placement import DEFAULT_EPSILON, Placement, Popularity, Ring, copies_for_share  # noqa: E402
@@ -141,6 +146,11 @@ def title_objects(title: Title, segments: int) -> Iterator[tuple[str, int]]:
             yield f"{base}/{name}/seg_{seg:05d}.m4s", size
 
 
+def title_bytes(title: Title) -> int:
+    """One copy of the whole title: every rendition's segments, playlists and init segments."""
+    return title.segments * sum(segment_bytes(r) for r in range(len(RENDITIONS))) + 4 * (60 * title.segments + 1_200)
+
+
 def catalog_bytes(titles: list[Title]) -> int:
     per_second = sum(rate for _n, rate in RENDITIONS) // 8
     return sum(t.segments * SEGMENT_S * per_second for t in titles)
@@ -158,18 +168,16 @@ def replay(titles: list[Title], trace: list[Session], ring: Ring, capacity_bytes
     expected = [copies_for_share(sh) for sh in shares]  # what the prefill function is told
     prefill_copies: dict[str, int] = {}
     forever = math.inf
-    if fill_share > 0:  # off-peak fill: the expected-popular titles whole, least popular first
-        budget = fill_share * capacity_bytes * edges
-        chosen = []
-        for i, t in enumerate(titles):
-            need = (t.segments * sum(segment_bytes(r) for r in range(len(RENDITIONS))) + 4 * 60 * t.segments) \
-                * expected[i]
-            if need > budget:
-                break
-            budget -= need
-            chosen.append(i)
-        for i in reversed(chosen):
-            _place(placement, caches, titles[i], titles[i].segments, expected[i])
+    if fill_share > 0:
+        # Off-peak fill: functions/delivery's own selection (logic/offpeak.select_titles: popularity
+        # order, size x copies within the budget, copies by share), fed the trace's popularity as the
+        # trending counts and each title's whole size; placed least popular first.
+        by_id = {t.id: i for i, t in enumerate(titles)}
+        found = [Candidate(t.id, shares[i], title_bytes(t)) for i, t in enumerate(titles)]
+        picks = select_titles(found, int(fill_share * capacity_bytes * edges))
+        for pick in reversed(picks):
+            _place(placement, caches, titles[by_id[pick.title_id]], titles[by_id[pick.title_id]].segments,
+                   pick.copies)
     if prefill:  # on publish: the first PREFILL_SECONDS, least popular first (the popular stay freshest)
         for i in reversed(range(len(titles))):
             _place(placement, caches, titles[i], PREFILL_SECONDS // SEGMENT_S, expected[i])
