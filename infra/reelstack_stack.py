@@ -22,7 +22,7 @@ from infra.constructs.media_pipeline import MediaPipeline
 from infra.constructs.network import Network
 from infra.constructs.playback import PlaybackService
 from infra.constructs.search import SearchService
-from infra.constructs.web import WebApp
+from infra.constructs.web import WebApp, WebAppOrigin, deploys_web_app
 
 
 class ReelstackStack(Stack):
@@ -87,9 +87,12 @@ class ReelstackStack(Stack):
         )
         # Delivery (issue 12): CloudFront (OAC, signed grants, titles/ only) in front of the media
         # bucket, and the prefill that warms it on TitlePublished. Same stack as the bucket (OAC).
+        # The web app (issue 16) is the distribution's default behaviour; titles/* keep theirs.
+        self.web_origin = WebAppOrigin(self, "WebOrigin") if deploys_web_app(self) else None
         self.delivery = Delivery(
             self,
             "Delivery",
+            app_behavior=self.web_origin.behavior if self.web_origin else None,
             media_bucket=self.media.media_bucket,
             events_bus=self.events,
             layers=self.layers.all,
@@ -148,7 +151,7 @@ class ReelstackStack(Stack):
         )
 
         # The web app (issue 16): the API allows the app's origin (the distribution's domain).
-        self.web = WebApp(self, "Web", api=self.edge, delivery=self.delivery)
+        self.web = WebApp(self, "Web", api=self.edge, delivery=self.delivery, origin=self.web_origin)
 
         # Outputs directly under the stack: their logical IDs carry no hash, so scripts and the local
         # cloud can read them by name.

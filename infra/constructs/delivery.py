@@ -139,8 +139,10 @@ class Delivery(Construct):
         price_class: cloudfront.PriceClass = cloudfront.PriceClass.PRICE_CLASS_100,
         prefill_seconds: int = PREFILL_SECONDS,
         log_level: str = "INFO",
+        app_behavior: cloudfront.BehaviorOptions | None = None,  # the web app (issue 16) instead of the 403
     ) -> None:
         super().__init__(scope, construct_id)
+        self.app_behavior = app_behavior
         pem = public_key_from_context(self)
         if pem is None:
             Annotations.of(self).add_error(MISSING_KEY_MESSAGE)
@@ -282,7 +284,7 @@ class Delivery(Construct):
             self,
             "Distribution",
             comment="Reelstack media: titles/ only, signed grants",
-            default_behavior=cloudfront.BehaviorOptions(
+            default_behavior=self.app_behavior or cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
                 allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
@@ -299,6 +301,7 @@ class Delivery(Construct):
                 f"{TITLES_PREFIX}*.m3u8": titles(self.manifest_cache_policy),
                 f"{TITLES_PREFIX}*": titles(self.segment_cache_policy),
             },
+            default_root_object="index.html" if self.app_behavior else None,
             price_class=price_class,
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             enable_logging=True,

@@ -36,23 +36,23 @@ def test_only_titles_behaviours_exist_and_manifests_come_first(reelstack: Synth)
         assert "POST" not in behaviour["AllowedMethods"] and "PUT" not in behaviour["AllowedMethods"]
 
 
-def test_default_behaviour_answers_403_without_the_origin(reelstack: Synth) -> None:
-    default = _distribution(reelstack)["DefaultCacheBehavior"]
-    (association,) = default["FunctionAssociations"]
-    assert association["EventType"] == "viewer-request"
-    fn_lid = association["FunctionARN"]["Fn::GetAtt"][0]
-    fn = reelstack.template_json["Resources"][fn_lid]
-    code = fn["Properties"]["FunctionCode"]
-    assert "statusCode: 403" in code and "request" not in code.split("return", 1)[1]
-    assert fn["Properties"]["AutoPublish"] is True
-    # Nothing from the default behaviour is cached (CachingDisabled managed policy).
-    assert default["CachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+def test_default_behaviour_serves_the_web_app_never_the_media_bucket(reelstack: Synth) -> None:
+    """Issue 16: the default behaviour is the app's bucket; only titles/* reach the media bucket, so
+    work/ and any other media key stay unreachable (the app bucket answers 403 for them)."""
+    config = _distribution(reelstack)
+    origins = {o["Id"]: o["DomainName"]["Fn::GetAtt"][0] for o in config["Origins"]}
+    media = logical_id(reelstack, reelstack.stack.media.media_bucket)
+    app = logical_id(reelstack, reelstack.stack.web_origin.bucket)
+    assert origins[config["DefaultCacheBehavior"]["TargetOriginId"]] == app
+    assert config["DefaultRootObject"] == "index.html"
+    assert "TrustedKeyGroups" not in config["DefaultCacheBehavior"]
+    assert {origins[b["TargetOriginId"]] for b in config["CacheBehaviors"]} == {media}
 
 
 def test_every_behaviour_requires_a_grant_from_the_key_group(reelstack: Synth) -> None:
     delivery = reelstack.stack.delivery
     config = _distribution(reelstack)
-    for behaviour in [*config["CacheBehaviors"], config["DefaultCacheBehavior"]]:
+    for behaviour in config["CacheBehaviors"]:  # every media behaviour (the default one is the web app)
         assert behaviour["TrustedKeyGroups"] == [_ref(reelstack, delivery.key_group)]
     (group,) = reelstack.resources("AWS::CloudFront::KeyGroup").values()
     assert group["Properties"]["KeyGroupConfig"]["Items"] == [_ref(reelstack, delivery.public_key)]
@@ -64,8 +64,9 @@ def test_every_behaviour_requires_a_grant_from_the_key_group(reelstack: Synth) -
 
 def test_origin_access_control_and_origin_shield(reelstack: Synth) -> None:
     config = _distribution(reelstack)
-    (origin,) = config["Origins"]
     media_bucket = reelstack.stack.media.media_bucket
+    (origin,) = [o for o in config["Origins"]
+                 if o["DomainName"]["Fn::GetAtt"][0] == logical_id(reelstack, media_bucket)]
     assert origin["DomainName"] == {"Fn::GetAtt": [logical_id(reelstack, media_bucket), "RegionalDomainName"]}
     assert origin["S3OriginConfig"] == {"OriginAccessIdentity": ""}  # OAC, not the legacy OAI
     oac_lid = origin["OriginAccessControlId"]["Fn::GetAtt"][0]

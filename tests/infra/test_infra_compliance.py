@@ -54,6 +54,13 @@ EXPECTED_ACKNOWLEDGED_RULES = {
     "AwsSolutions-IAM5[Resource::<HomeModelBucket1DC27D14.Arn>/models/*]",
     "AwsSolutions-IAM5[Resource::<HomeModelBucket1DC27D14.Arn>/fallback/*]",
     "AwsSolutions-IAM5[Resource::<HomeModelBucket1DC27D14.Arn>/lake/*]",
+    # Web app (issue 16): CDK's BucketDeployment copy function (its own grant: CDK's asset bucket, any
+    # key of the app bucket, which holds only the app).
+    *(f"AwsSolutions-IAM5[{w}]" for w in ("Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*",
+                                          "Action::s3:Abort*", "Action::s3:DeleteObject*",
+                                          "Resource::<WebOriginBucket6A559A4C.Arn>/*",
+                                          "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-"
+                                          "<AWS::AccountId>-<AWS::Region>/*")),
 }
 # Actions that only support Resource "*".
 STAR_RESOURCE_ACTIONS = {
