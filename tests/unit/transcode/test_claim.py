@@ -99,6 +99,21 @@ def test_the_fail_step_never_deletes_the_outputs_of_a_title_it_did_not_claim(clo
     assert _snapshot(cloud) == before
 
 
+def test_a_failure_after_publish_never_unpublishes_the_title(cloud):
+    """The job that published a title can still reach the Fail step (its Publish Lambda timed out
+    after the write, or the execution's own timeout under load): TitlePublished went out, so the
+    title must stay READY with its media, not be demoted and emptied behind its consumers' backs."""
+    from transcode.handlers import fail
+
+    _published_title(cloud, "READY", job_id="job-that-published")
+    before = _snapshot(cloud)
+    out = fail.lambda_handler({"title_id": "t-pub", "job_id": "job-that-published", "error": {
+        "Error": "States.Timeout", "Cause": "execution timed out"}})
+    assert out["status"] == "NOT_OWNED" and out["deleted"] == 0
+    assert _snapshot(cloud) == before
+    assert cloud.received_events() == []
+
+
 def test_a_source_over_the_size_limit_is_refused_before_any_media_work(cloud, media, monkeypatch):
     from transcode.media import ffmpeg
 

@@ -95,15 +95,19 @@ class DynamoTitleStore(TitleStore):
                                   allowed=(TRANSCODING, READY), returns="ALL_NEW")
 
     def mark_failed(self, title_id: str, job_id: str | None, reason: str) -> int | None:
-        """FAILED with a reason, only if `job_id` claimed the title. Returns whether it was marked.
+        """FAILED with a reason, only if `job_id` claimed the title and it is not READY. Returns the
+        new version, or None when it was not marked.
 
         A job that never claimed the title (a failure before the claim, an upload for a title that
         was not waiting for its source) must not fail it: its outputs belong to another run."""
         if not job_id:
             return False
-        condition = "attribute_exists(pk) AND transcode_job_id = :j"
+        # Never a READY title, even this job's own: TitlePublished has gone out (a Publish Lambda that
+        # timed out after its write, or the execution's timeout, still lands in the Fail step), and
+        # consumers hold it; demoting it and deleting its media would break them silently.
+        condition = "attribute_exists(pk) AND transcode_job_id = :j AND #s <> :ready"
         values: dict[str, Any] = {":f": FAILED, ":g": f"STATUS#{FAILED}", ":r": reason[:1000],
-                                  ":now": now_iso(), ":j": job_id, ":one": 1}
+                                  ":now": now_iso(), ":j": job_id, ":one": 1, ":ready": READY}
         try:
             resp = self.table.update_item(
                 Key=title_key(title_id),

@@ -50,8 +50,9 @@ def fail(state: FailInput, deps: Dependencies) -> Failed:
         return Failed(title_id=None, status="IGNORED", failure_reason=reason, deleted=0)
     version = deps.titles.mark_failed(title_id, job_id_of(state), reason)
     if version is None:
-        # Missing title, or a job that never claimed it (or lost it): its outputs are not ours.
-        log.warning("title %s not marked FAILED (missing or not owned by this job): %s", title_id, reason)
+        # Missing title, a job that never claimed it (or lost it), or a title already published:
+        # its outputs are not ours to delete.
+        log.warning("title %s not marked FAILED (missing, not owned by this job, or READY): %s", title_id, reason)
         return Failed(title_id=title_id, status="NOT_OWNED", failure_reason=reason, deleted=0)
     deleted = deps.objects.delete_prefix(settings.media_bucket, keys.title_prefix(title_id))
     deleted += deps.objects.delete_prefix(settings.media_bucket, keys.work_prefix(title_id))
