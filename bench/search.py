@@ -6,7 +6,9 @@ and relevance on generated misspellings and prefixes.
 Corpus: the 1,682 MovieLens 100k titles (read in place from the recbole wheel, bench/movielens.py)
 expanded with generated variations that look like real catalogue entries (sequels, subtitles,
 "Return to ...", remakes with a year, series and episodes...), unique names, with generated cast
-names, genres, years, languages, ratings and a Zipf-like popularity.
+names, genres, years, languages, ratings and a popularity: Zipf (1/rank) over the MovieLens base
+titles in a random order, every variation below its base (5-50 % of it), as in a real catalogue
+where "Toy Story" is looked up far more than "Toy Story on Ice".
 
 Steps, in one run:
 1. start the local cloud (``python -m local up`` on free ports; osmem-server is its engine), unless
@@ -50,12 +52,15 @@ for _p in (ROOT / "functions" / "search", ROOT / "functions" / "recommendations"
 
 from search.dal.opensearch_client import client as search_client  # noqa: E402
 from search.dal.opensearch_index import OpenSearchEngine, OpenSearchTitleIndex  # noqa: E402
-from search.logic import queries  # noqa: E402
+from search.logic import queries, searching  # noqa: E402
 from search.logic.ports import CatalogTitles  # noqa: E402
 from search.logic.reindex import reindex  # noqa: E402
 from search.models.query import Filters, SearchRequest  # noqa: E402
 
-KINDS = ("exact", "edit1", "edit2", "typeahead")
+KINDS = ("exact", "edit1", "edit2", "typeahead", "typeahead_uniform")
+# typeahead: targets drawn by popularity (what a query log looks like); typeahead_uniform: every
+# title equally likely (reported too, so the popularity weighting hides nothing).
+TYPEAHEAD_KINDS = ("typeahead", "typeahead_uniform")
 LANGUAGES = {"m.02h40lc": "en", "m.064_8sq": "fr", "m.06nm1": "es", "m.04306rv": "de", "m.02bjrlw": "it",
              "m.03_9r": "ja", "m.0653m": "zh", "m.0k0sv": "hr", "m.05zjd": "pt", "m.06b_j": "ru"}  # fmt: skip
 RATINGS = ("G", "PG", "PG-13", "R", "TV-Y", "TV-PG", "TV-14", "TV-MA")
@@ -95,6 +100,10 @@ def corpus(size: int, seed: int) -> list[dict[str, Any]]:
     names: set[str] = set()
     items: list[dict[str, Any]] = []
 
+    base_rank = list(range(1, len(titles) + 1))
+    rng.shuffle(base_rank)
+    base_pop = {t.name: 1000.0 / r for t, r in zip(titles, base_rank, strict=True)}
+
     def add(name: str, src: Any, year: int | None, kind: str = "movie") -> None:
         if name in names or len(items) >= size:
             return
@@ -107,7 +116,7 @@ def corpus(size: int, seed: int) -> list[dict[str, Any]]:
             "genres": genres, "cast": [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(2, 6))],
             "language": LANGUAGES.get(src.language, "en"), "year": year or rng.randint(1930, 2024),
             "maturity_rating": rng.choice(RATINGS), "status": "READY", "version": 1,
-            "popularity": round(1000.0 / (1 + rng.paretovariate(1.2)), 3),
+            "popularity": round(base_pop[src.name] * (1.0 if name == src.name else rng.uniform(0.05, 0.5)), 4),
         })  # fmt: skip
 
     for t in titles:
@@ -205,13 +214,19 @@ def query_set(items: list[dict[str, Any]], per_kind: int, rng: random.Random) ->
     out: list[Query] = []
     targets = rng.sample(items, min(len(items), per_kind * 3))
     counts = dict.fromkeys(KINDS, 0)
+    # Popularity-drawn typeahead targets (with replacement, like a log: popular titles recur).
+    for item in rng.choices(items, weights=[float(i["popularity"]) for i in items], k=per_kind * 2):
+        text = prefix(item["title"], rng)
+        if text and counts["typeahead"] < per_kind:
+            out.append(Query("typeahead", text, item["title"]))
+            counts["typeahead"] += 1
     for item in targets:
         title = item["title"]
         for kind, text in (
             ("exact", title),
             ("edit1", misspell(title, 1, rng)),
             ("edit2", misspell(title, 2, rng)),
-            ("typeahead", prefix(title, rng)),
+            ("typeahead_uniform", prefix(title, rng)),
         ):
             if text and counts[kind] < per_kind:
                 out.append(Query(kind, text, title))
@@ -222,19 +237,8 @@ def query_set(items: list[dict[str, Any]], per_kind: int, rng: random.Random) ->
 # --- measuring ---------------------------------------------------------------------------------
 
 
-def _body(q: Query, tuning: queries.Tuning) -> dict[str, Any]:
-    if q.kind == "typeahead":
-        return queries.suggest_body(q.text[:200], max_level=3)
-    request = SearchRequest(q=q.text[:200], filters=Filters(), limit=10)
-    return queries.search_body(request, max_level=3, tuning=tuning)
-
-
-def _titles(response: dict[str, Any]) -> list[str]:
-    return [h["_source"]["title"] for h in response["hits"]["hits"]]
-
-
 def success(q: Query, ranked: list[str]) -> bool:
-    return q.target in ranked[:5] if q.kind == "typeahead" else ranked[:1] == [q.target]
+    return q.target in ranked[:5] if q.kind in TYPEAHEAD_KINDS else ranked[:1] == [q.target]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -257,10 +261,6 @@ def evaluate(run: Callable[[Query], list[str] | None], qs: list[Query]) -> dict[
         by_kind[q.kind]["ms"].append(ms)
         by_kind[q.kind]["hit"].append(success(q, ranked))
         by_kind[q.kind]["zero"].append(not ranked)
-    buckets: dict[str, list[bool]] = {"3-5": [], "6-10": [], "11+": []}
-    for q, ok in zip([q for q in qs if q.kind == "typeahead"], by_kind["typeahead"]["hit"], strict=True):
-        n = len(q.text)
-        buckets["3-5" if n <= 5 else "6-10" if n <= 10 else "11+"].append(ok)
     out: dict[str, Any] = {}
     for kind, d in by_kind.items():
         if not d["ms"]:
@@ -273,10 +273,14 @@ def evaluate(run: Callable[[Query], list[str] | None], qs: list[Query]) -> dict[
             "zero_result_rate": round(sum(d["zero"]) / len(d["zero"]), 4),
             "errors": sum(d["err"]),
         }
-    if "typeahead" in out:
-        out["typeahead"]["success_by_prefix_chars"] = {
-            k: (round(sum(v) / len(v), 4), len(v)) for k, v in buckets.items() if v
-        }
+    for kind in TYPEAHEAD_KINDS:
+        if kind not in out:
+            continue
+        buckets: dict[str, list[bool]] = {"3-5": [], "6-10": [], "11+": []}
+        for q, ok in zip([q for q in qs if q.kind == kind], by_kind[kind]["hit"], strict=True):
+            n = len(q.text)
+            buckets["3-5" if n <= 5 else "6-10" if n <= 10 else "11+"].append(ok)
+        out[kind]["success_by_prefix_chars"] = {k: (round(sum(v) / len(v), 4), len(v)) for k, v in buckets.items() if v}
     return out
 
 
@@ -330,7 +334,7 @@ def api_runner(endpoints: dict[str, Any]) -> Callable[[Query], list[str] | None]
     profile = r.json()["profile_id"]
 
     def run(q: Query) -> list[str] | None:
-        if q.kind == "typeahead":
+        if q.kind in TYPEAHEAD_KINDS:
             r = s.get(api + "/search/suggest", params={"q": q.text, "profile_id": profile}, timeout=30)
         else:
             r = s.get(api + "/search", params={"q": q.text[:200], "profile_id": profile, "limit": 10}, timeout=30)
@@ -347,10 +351,10 @@ def api_runner(endpoints: dict[str, Any]) -> Callable[[Query], list[str] | None]
 # --- main --------------------------------------------------------------------------------------
 
 CANDIDATES = {
-    "default (and + or fallback 0.2, prefix 0)": queries.Tuning(),
-    "or only (no and clause)": queries.Tuning(operator="or", or_fallback_boost=0),
-    "and only (no or fallback)": queries.Tuning(or_fallback_boost=0),
-    "prefix_length 1": queries.Tuning(prefix_length=1),
+    "default (fuzzy title only, prefix_length 1, and; fallback request)": queries.Tuning(),
+    "prefix_length 0 in the first request": queries.Tuning(prefix_length=0),
+    "fuzzy title+cast+genres (previous fields)": queries.Tuning(fuzzy_fields=("title", "cast", "genres.text")),
+    "no fallback request": queries.Tuning(or_fallback=False),
 }
 
 
@@ -400,7 +404,15 @@ def main(argv: list[str] | None = None) -> int:
         test = [q for k in KINDS for q in per_kind[k]]
 
         def engine_runner(tuning: queries.Tuning) -> Callable[[Query], list[str]]:
-            return lambda q: _titles(engine.search(_body(q, tuning)))
+            # The service's own logic (search = first request + the or fallback when it finds nothing).
+            def run(q: Query) -> list[str]:
+                if q.kind in TYPEAHEAD_KINDS:
+                    return [s.title for s in searching.suggest(q.text[:200], max_level=3, engine=engine).suggestions]
+                request = SearchRequest(q=q.text[:200], filters=Filters(), limit=10)
+                page = searching.search(request, max_level=3, bound_to="bench", engine=engine, tuning=tuning)
+                return [h.title for h in page.items]
+
+            return run
 
         # Choose the tuning on validation: mean of 1-edit, 2-edit and typeahead success.
         chosen_name, chosen, val_scores = "", queries.DEFAULT_TUNING, {}
@@ -438,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
                 "edit1_top1_ge_95": engine_test["edit1"]["success"] >= 0.95,
                 "edit2_top1_ge_85": engine_test["edit2"]["success"] >= 0.85,
                 "typeahead_top5_ge_95": engine_test["typeahead"]["success"] >= 0.95,
+                "typeahead_uniform_top5": engine_test["typeahead_uniform"]["success"],
             },
             "machine": "2-core, 24 GiB, shared with other jobs",
             "engine_impl": "osmem-server 0.1.6 (local stand-in for OpenSearch)",

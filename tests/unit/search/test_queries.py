@@ -1,8 +1,8 @@
-"""Query bodies as data: the visibility filter is on every query, boosts keep their order."""
+"""Query bodies as data: the visibility exclusions are on every query, boosts keep their order."""
 
 from __future__ import annotations
 
-from search.logic import queries
+from search.logic import mapping, queries
 from search.logic.requests import search_request
 from search.models.query import Filters, Kind, SearchRequest
 
@@ -11,11 +11,23 @@ def _filters(body: dict) -> list[dict]:
     return body["query"]["bool"]["filter"]
 
 
-def test_every_query_filters_ready_titles_at_the_profile_level() -> None:
+def test_every_query_excludes_titles_above_the_profile_level_and_not_ready() -> None:
     request = SearchRequest(q="heat", filters=Filters())
-    for body in (queries.search_body(request, max_level=1), queries.suggest_body("heat", max_level=1)):
-        assert {"term": {"status": "READY"}} in _filters(body)
-        assert {"range": {"maturity_level": {"lte": 1}}} in _filters(body)
+    for body in (
+        queries.search_body(request, max_level=1),
+        queries.search_body(request, max_level=1, fallback=True),
+        queries.suggest_body("heat", max_level=1),
+    ):
+        hidden = body["query"]["bool"]["must_not"]
+        assert {"range": {"maturity_level": {"gt": 1}}} in hidden
+        assert {"terms": {"status": ["UPLOADING", "TRANSCODING", "FAILED", "WITHDRAWN", "DELETED"]}} in hidden
+
+
+def test_a_document_not_ready_is_above_every_profile_level() -> None:
+    item = {"title_id": "t", "title": "Heat", "maturity_rating": "G", "status": "WITHDRAWN"}
+    assert mapping.document(item, 2)["maturity_level"] == mapping.HIDDEN_LEVEL > 3
+    assert mapping.document({**item, "status": "READY"}, 3)["maturity_level"] == 0
+    assert mapping.gone("t", 4)["maturity_level"] == mapping.HIDDEN_LEVEL
 
 
 def test_facets_are_aggregations_of_the_filtered_query() -> None:
@@ -46,10 +58,26 @@ def test_boosts_rank_title_over_cast_over_genres_over_description_and_exact_over
     assert queries.EXACT_BOOST > queries.PREFIX_BOOST > queries.PHRASE_BOOST
     should = queries.relevance("Amélie")["bool"]["should"]
     assert should[0] == {"term": {"title.exact": {"value": "amelie", "boost": queries.EXACT_BOOST}}}
-    fuzzy = [c["multi_match"] for c in should if c.get("multi_match", {}).get("type") == "best_fields"]
-    assert [f["operator"] for f in fuzzy] == ["and", "or"]  # all words first; some words, ranked low
-    assert all(f["fuzziness"] == "AUTO" and "description^1" not in f["fields"] for f in fuzzy)
+    words = [c["multi_match"] for c in should if c.get("multi_match", {}).get("type") == "best_fields"]
+    fuzzy = [w for w in words if "fuzziness" in w]
+    assert [w["fields"] for w in fuzzy] == [["title^4"]]  # typos on the title only (cost, see Tuning)
+    assert fuzzy[0]["fuzziness"] == "AUTO"
+    assert [w["fields"] for w in words if "fuzziness" not in w] == [["cast^3", "genres.text^2"]]
+    assert {w["operator"] for w in words} == {"and"}  # every word must match in the first request
+
+
+def test_the_or_fallback_is_a_separate_body_and_nothing_in_the_first_is_or() -> None:
+    request = SearchRequest(q="toy story of doom", filters=Filters())
+    first = queries.search_body(request, max_level=3)["query"]["bool"]["must"][0]["bool"]["should"]
+    second = queries.search_body(request, max_level=3, fallback=True)["query"]["bool"]["must"][0]["bool"]["should"]
+    ops = [c.get("multi_match", c.get("match", {}).get("description", {})).get("operator") for c in first]
+    assert "or" not in ops
+    fuzzy = [c["multi_match"] for c in second if "fuzziness" in c.get("multi_match", {})]
+    # Typos anywhere (also the first letter) and, ranked low, titles with some of the words.
+    assert [(f["operator"], f["prefix_length"]) for f in fuzzy] == [("and", 0), ("or", 0)]
     assert fuzzy[0]["boost"] > fuzzy[1]["boost"]
+    first_fuzzy = [c["multi_match"] for c in first if "fuzziness" in c.get("multi_match", {})]
+    assert [f["prefix_length"] for f in first_fuzzy] == [1]
 
 
 def test_popularity_breaks_ties_after_the_score() -> None:
@@ -61,4 +89,11 @@ def test_popularity_breaks_ties_after_the_score() -> None:
 def test_suggest_asks_for_ten_prefix_completions() -> None:
     body = queries.suggest_body("lord of th", max_level=3)
     assert body["size"] == 10
-    assert body["query"]["bool"]["must"][0]["multi_match"]["type"] == "bool_prefix"
+    typed = body["query"]["bool"]["must"][0]["constant_score"]["filter"]
+    # Complete words all required, the last one a prefix (infix: any word of the title); no fuzziness.
+    assert typed == {
+        "bool": {"must": [{"match": {"title": {"query": "lord of", "operator": "and"}}}, {"prefix": {"title": "th"}}]}
+    }
+    assert queries.typed_words("Amé") == {"bool": {"must": [{"prefix": {"title": "ame"}}]}}
+    # Scores are tiers (constant), so popularity orders the titles inside a tier.
+    assert body["sort"][:2] == ["_score", {"popularity": {"order": "desc"}}]

@@ -8,7 +8,8 @@ Why this mapping:
 * ``cast``, ``description`` and ``genres.text`` are folded text for matching; ``genres`` and
   ``language`` are keywords for filters and facets.
 * ``maturity_level`` is ``reelstack_common.maturity.title_level(maturity_rating)``, computed at
-  index time, so a profile's filter is one range clause (results, suggestions and facets alike).
+  index time (``HIDDEN_LEVEL`` when the title is not READY), so a profile's filter is one range
+  clause (results, suggestions and facets alike).
 * ``status`` is kept for every title the catalog knows: a withdrawn or unpublished title stays in
   the index as a non-READY document carrying its version, so an older event can never bring it
   back (a delete's tombstone is forgotten after ``index.gc_deletes``; a document is not).
@@ -28,6 +29,12 @@ BUILDING_ALIAS = "titles-building"  # the index a reindex is filling: the indexe
 INDEX_PREFIX = "titles-"
 INITIAL_INDEX = "titles-00000000000000000000"  # sorts before every reindex stamp
 READY = "READY"
+# Non-READY documents carry a maturity level above every profile's, so the one cheap clause that
+# hides titles above a profile's level also hides them (a must_not range: osmem evaluated a
+# positive filter matching the whole catalogue at 30-150 ms a query at 50k titles, the must_not
+# at ~10 ms; docs/benchmarks.md "Search").
+HIDDEN_LEVEL = 9
+NOT_READY = ("UPLOADING", "TRANSCODING", "FAILED", "WITHDRAWN", "DELETED")  # for documents indexed before
 
 _FOLDED = {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]}
 
@@ -96,6 +103,7 @@ def item_version(item: Mapping[str, Any]) -> int | None:
 def document(item: Mapping[str, Any], version: int) -> dict[str, Any]:
     """The search document of a catalog title item (only the fields the mapping declares)."""
     rating = item.get("maturity_rating")
+    status = str(item.get("status", ""))
     doc: dict[str, Any] = {
         "title_id": str(item["title_id"]),
         "title": str(item.get("title", "")),
@@ -105,13 +113,13 @@ def document(item: Mapping[str, Any], version: int) -> dict[str, Any]:
         "language": str(item["language"]) if item.get("language") else None,
         "year": _int(item.get("year")),
         "maturity_rating": str(rating) if rating else None,
-        "maturity_level": title_level(str(rating) if rating else None),
+        "maturity_level": title_level(str(rating) if rating else None) if status == READY else HIDDEN_LEVEL,
         "kind": str(item.get("kind") or "movie"),
         "series_id": str(item["series_id"]) if item.get("series_id") else None,
         "season": _int(item.get("season")),
         "number": _int(item.get("number")),
         "popularity": float(_plain(item.get("popularity") or 0)),
-        "status": str(item.get("status", "")),
+        "status": status,
         "version": version,
     }
     return {k: v for k, v in doc.items() if v is not None}
@@ -119,4 +127,4 @@ def document(item: Mapping[str, Any], version: int) -> dict[str, Any]:
 
 def gone(title_id: str, version: int) -> dict[str, Any]:
     """A title the catalog no longer holds: a non-READY document that keeps its version."""
-    return {"title_id": title_id, "status": "DELETED", "version": version, "maturity_level": 3}
+    return {"title_id": title_id, "status": "DELETED", "version": version, "maturity_level": HIDDEN_LEVEL}

@@ -8,17 +8,18 @@ Ranking (search):
                                        description (FIELD_BOOSTS)
   5. typeahead words (last one a prefix): bool_prefix on ``title.sayt`` + shingles
   Ties: ``popularity`` (desc), then the title (asc) so pages are stable.
-Every query carries the same visibility filter: READY titles at or below the profile's maturity
-level. Facets are aggregations of the same filtered query, so counts never reveal a title the
-profile may not see.
+Every query carries the same visibility exclusions (``hidden``): nothing above the profile's
+maturity level, nothing not READY. Facets are aggregations of the same query, so counts never
+reveal a title the profile may not see.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from search.logic.mapping import READY
+from search.logic.mapping import NOT_READY
 from search.logic.text import fold
 from search.models.query import SUGGEST_SIZE, Filters, SearchRequest
 
@@ -40,19 +41,34 @@ ENGINE_TIMEOUT = "1500ms"
 class Tuning:
     """The knobs bench/search.py chooses on its validation query set (docs/benchmarks.md)."""
 
-    prefix_length: int = 0  # leading characters a fuzzy term must match exactly
+    # Leading characters a fuzzy term must match exactly in the FIRST request. 1: the fuzzy
+    # clause went from ~0.8 s to ~40 ms p50 at 50k titles on osmem (its fuzzy enumeration is the
+    # whole cost of a search); a typo in a word's first letter finds nothing there and is caught
+    # by the fallback request, which has prefix_length 0.
+    prefix_length: int = 1
     max_expansions: int = 50  # fuzzy variants per term
-    operator: str = "and"  # of the fuzzy words: "and" = every word matches (within its edits)
-    or_fallback_boost: float = 0.2  # 0 = off: titles matching only some of the words, ranked low
-    typeahead_fuzzy: bool = False  # non-final words of the bool_prefix clause may be misspelt
+    # Fields matched with typos (AUTO). Only the title by default: fuzzy expansion over the
+    # multi-valued cast and genres cost seconds per query at 50k titles on osmem (bleve) and
+    # found nothing the title did not; cast and genres match their words exactly.
+    fuzzy_fields: tuple[str, ...] = ("title",)
+    # A second request only when the first finds nothing: fuzzy with prefix_length 0, every word
+    # (boost 1) or some of them (OR_FALLBACK_BOOST).
+    or_fallback: bool = True
+
+
+OR_FALLBACK_BOOST = 0.2
 
 
 DEFAULT_TUNING = Tuning()
 
 
-def visibility(max_level: int) -> list[dict[str, Any]]:
-    """What a profile may see at all: READY titles at or below its maturity level."""
-    return [{"term": {"status": READY}}, {"range": {"maturity_level": {"lte": max_level}}}]
+def hidden(max_level: int) -> list[dict[str, Any]]:
+    """What a profile may not see (``must_not``): titles above its maturity level, which includes
+    every non-READY document (indexed at ``HIDDEN_LEVEL``), and by status the non-READY documents
+    of an index written before that. Exclusions rather than a positive filter: osmem-server
+    evaluates a filter matching the whole catalogue for every query (30-150 ms at 50k titles),
+    a must_not only against the matches (~10 ms)."""
+    return [{"range": {"maturity_level": {"gt": max_level}}}, {"terms": {"status": list(NOT_READY)}}]
 
 
 def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
@@ -73,49 +89,81 @@ def filter_clauses(filters: Filters) -> list[dict[str, Any]]:
     return clauses
 
 
-def relevance(q: str, tuning: Tuning = DEFAULT_TUNING) -> dict[str, Any]:
-    """The scoring part of a search: any of the ways a title can match, best ones boosted.
-    Fuzzy matching covers title, cast and genres; descriptions match without typos (long text:
-    fuzzy expansion over its vocabulary costs the most and finds the least)."""
+_WORD = re.compile(r"\w+")
+
+
+def typed_words(q: str) -> dict[str, Any]:
+    """The words typed so far, the last one a prefix, anywhere in the title (infix: "ring" finds
+    "The Lord of the Rings"). What a ``bool_prefix`` query does, written as a match + a prefix on
+    ``title``: osmem-server's bool_prefix over the search_as_you_type fields took 0.9-13 s at 50k
+    titles where this takes milliseconds (docs/benchmarks.md, "Search")."""
     folded = fold(q)
-    fuzzy_fields = [f"{f}^{b:g}" for f, b in FIELD_BOOSTS.items() if f != "description"]
+    words = _WORD.findall(folded)
+    if not words:
+        return {"term": {"title.exact": folded}}  # only punctuation: the exact title or nothing
+    *complete, last = words
+    must: list[dict[str, Any]] = [{"prefix": {"title": last}}]
+    if complete:
+        must.insert(0, {"match": {"title": {"query": " ".join(complete), "operator": "and"}}})
+    return {"bool": {"must": must}}
 
-    def fuzzy(operator: str, boost: float) -> dict[str, Any]:
-        return {
-            "multi_match": {
-                "query": q,
-                "type": "best_fields",
-                "fields": fuzzy_fields,
-                "fuzziness": "AUTO",
-                "prefix_length": tuning.prefix_length,
-                "max_expansions": tuning.max_expansions,
-                "operator": operator,
-                "boost": boost,
-            }
+
+def relevance(q: str, tuning: Tuning = DEFAULT_TUNING, *, fallback: bool = False) -> dict[str, Any]:
+    """The scoring part of a search: any of the ways a title can match, best ones boosted.
+    The first request needs every word (``and``) with fuzzy terms whose first letter is right
+    (``Tuning.prefix_length``). ``fallback`` is the second request a search makes only when the
+    first found nothing: typos anywhere (prefix_length 0) and, ranked low, titles with only some
+    of the words (``or`` over many words matches most of the catalogue, so it is never part of the
+    common request). Descriptions match without typos (long text: fuzzy expansion over its
+    vocabulary costs the most and finds the least)."""
+    folded = fold(q)
+    fuzzy_fields = [f"{f}^{b:g}" for f, b in FIELD_BOOSTS.items() if f in tuning.fuzzy_fields]
+    exact_fields = [
+        f"{f}^{b:g}" for f, b in FIELD_BOOSTS.items() if f not in tuning.fuzzy_fields and f != "description"
+    ]
+
+    def words(operator: str, boost: float, prefix_length: int) -> list[dict[str, Any]]:
+        fuzzy = {
+            "query": q,
+            "type": "best_fields",
+            "fields": fuzzy_fields,
+            "fuzziness": "AUTO",
+            "prefix_length": prefix_length,
+            "max_expansions": tuning.max_expansions,
+            "operator": operator,
+            "boost": boost,
         }
+        out: list[dict[str, Any]] = [{"multi_match": fuzzy}]
+        if exact_fields:
+            exact = {"query": q, "type": "best_fields", "fields": exact_fields, "operator": operator, "boost": boost}
+            out.append({"multi_match": exact})
+        return out
 
-    typeahead: dict[str, Any] = {"query": q, "type": "bool_prefix", "fields": SAYT_FIELDS, "boost": TYPEAHEAD_BOOST}
-    if tuning.typeahead_fuzzy:
-        typeahead["fuzziness"] = "AUTO"
     should: list[dict[str, Any]] = [
         {"term": {"title.exact": {"value": folded, "boost": EXACT_BOOST}}},
         {"prefix": {"title.exact": {"value": folded, "boost": PREFIX_BOOST}}},
         {"match_phrase": {"title": {"query": q, "boost": PHRASE_BOOST}}},
-        fuzzy(tuning.operator, 1.0),
-        {"match": {"description": {"query": q, "operator": "and", "boost": FIELD_BOOSTS["description"]}}},
-        {"multi_match": typeahead},
     ]
-    if tuning.or_fallback_boost and tuning.operator != "or":
-        should.append(fuzzy("or", tuning.or_fallback_boost))
+    if fallback:
+        should += words("and", 1.0, 0) + words("or", OR_FALLBACK_BOOST, 0)
+    else:
+        should += words("and", 1.0, tuning.prefix_length)
+    should += [
+        {"match": {"description": {"query": q, "operator": "and", "boost": FIELD_BOOSTS["description"]}}},
+        {"constant_score": {"filter": typed_words(q), "boost": TYPEAHEAD_BOOST}},
+    ]
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 
-def search_body(request: SearchRequest, max_level: int, tuning: Tuning = DEFAULT_TUNING) -> dict[str, Any]:
+def search_body(
+    request: SearchRequest, max_level: int, tuning: Tuning = DEFAULT_TUNING, *, fallback: bool = False
+) -> dict[str, Any]:
     return {
         "query": {
             "bool": {
-                "must": [relevance(request.q, tuning)],
-                "filter": visibility(max_level) + filter_clauses(request.filters),
+                "must": [relevance(request.q, tuning, fallback=fallback)],
+                "filter": filter_clauses(request.filters),
+                "must_not": hidden(max_level),
             }
         },
         "from": request.offset,
@@ -142,27 +190,23 @@ def search_body(request: SearchRequest, max_level: int, tuning: Tuning = DEFAULT
 
 
 def suggest_body(q: str, max_level: int, size: int = SUGGEST_SIZE) -> dict[str, Any]:
-    """Typeahead: the words typed so far, the last one a prefix, anywhere in the title (infix);
-    titles starting with the text first, then popularity."""
+    """Typeahead: the words typed so far, the last one a prefix, anywhere in the title (infix).
+    No fuzziness (it is called on every keystroke; a typo is search's job). The score is a tier,
+    not BM25: exact title, then titles starting with the text, then the rest (constant scores),
+    and popularity orders the titles inside a tier, so "toy" offers the most watched Toy Story
+    first rather than the shortest title."""
     folded = fold(q)
     return {
         "query": {
             "bool": {
                 "must": [
-                    {
-                        "multi_match": {
-                            "query": q,
-                            "type": "bool_prefix",
-                            "fields": SAYT_FIELDS,
-                            "fuzziness": "AUTO",
-                        }
-                    }
+                    {"constant_score": {"filter": typed_words(q), "boost": 1.0}},
                 ],
                 "should": [
-                    {"term": {"title.exact": {"value": folded, "boost": EXACT_BOOST}}},
-                    {"prefix": {"title.exact": {"value": folded, "boost": PREFIX_BOOST}}},
+                    {"constant_score": {"filter": {"term": {"title.exact": folded}}, "boost": EXACT_BOOST}},
+                    {"constant_score": {"filter": {"prefix": {"title.exact": folded}}, "boost": PREFIX_BOOST}},
                 ],
-                "filter": visibility(max_level),
+                "must_not": hidden(max_level),
             }
         },
         "size": size,

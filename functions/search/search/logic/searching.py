@@ -52,8 +52,20 @@ def _hit(raw: Mapping[str, Any]) -> SearchHit:
     )
 
 
-def search(request: SearchRequest, *, max_level: int, bound_to: str, engine: SearchEngine) -> SearchPage:
-    response = _run(engine, queries.search_body(request, max_level))
+def search(
+    request: SearchRequest,
+    *,
+    max_level: int,
+    bound_to: str,
+    engine: SearchEngine,
+    tuning: queries.Tuning = queries.DEFAULT_TUNING,
+) -> SearchPage:
+    response = _run(engine, queries.search_body(request, max_level, tuning))
+    if tuning.or_fallback and not _total(response):
+        # Nothing has every word: ask again for titles with some of them (a second request, so the
+        # common case never pays for an or over many words). The total decides, not the page, so
+        # every page of one query uses the same body and cursors stay consistent.
+        response = _run(engine, queries.search_body(request, max_level, tuning, fallback=True))
     hits = (response.get("hits") or {}).get("hits") or []
     total = _total(response)
     aggs = response.get("aggregations") or {}
