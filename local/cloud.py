@@ -25,6 +25,8 @@ from local.state import KEPT, NOT_KEPT, KeptState
 log = logging.getLogger("reelstack.local")
 
 DEFAULT_ADMIN = {"email": "admin@reelstack.local", "password": "Reelstack-Admin-2026"}
+# The search service's reindex function (infra/constructs/search.py): run after a --keep-state start.
+SEARCH_REINDEX_HANDLER = "search.handlers.reindex.lambda_handler"
 
 
 @dataclass
@@ -118,6 +120,8 @@ class LocalCloud:
             restored = self._kept.restore(self.provisioned.user_pools, self.provisioned.buckets)
             self.progress(f"  restored        {restored['users']} Cognito user(s), {restored['objects']} S3 object(s)")
         self._start_stream_pollers()
+        if self._kept is not None and self.s.search:
+            self._rebuild_search_index()
         admin = self._seed_admin() if self.s.seed_admin else None
         endpoints = {
             "api_url": self.api_url,
@@ -383,6 +387,19 @@ class LocalCloud:
                                           aws_access_key_id="local", aws_secret_access_key="local")
             kinesis.start_pollers(kinesis_client, self.runtime.invoke, self.provisioned.kinesis_mappings, "us-east-1",
                                   self._stop)
+
+    def _rebuild_search_index(self) -> None:
+        """osmem keeps its index in memory, while --keep-state keeps the catalog table: without a
+        rebuild, search would miss every title published before the restart. The search service's
+        own reindex function rebuilds it from the table (alias swap), in the background."""
+        names = [s.name for s in self.runtime.specs.values() if s.handler == SEARCH_REINDEX_HANDLER]
+
+        def run() -> None:
+            for name in names:
+                ok, result = self.runtime.invoke(name, {})
+                (log.info if ok else log.warning)("search index rebuilt from the kept catalog: %s", result)
+
+        threading.Thread(target=run, daemon=True, name="search-reindex").start()
 
     # ------------------------------------------------------------------ seed
     def _seed_admin(self) -> dict[str, str] | None:

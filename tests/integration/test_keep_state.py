@@ -5,6 +5,7 @@ it and says so). Without the option the start says loudly that nothing is kept."
 from __future__ import annotations
 
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,43 @@ def test_state_is_kept_across_a_clean_restart_and_dropped_whole_after_a_kill(
 
 def test_without_the_option_the_start_says_nothing_is_kept(cloud: LocalCloudProcess) -> None:
     assert "NOT KEPT" in cloud.log.read_text()
+
+
+def test_search_is_rebuilt_from_the_kept_catalog_after_a_restart(tmp_path: Path, http: requests.Session) -> None:
+    """osmem keeps its index in memory: a restart with --keep-state has the catalog table but an
+    empty index until the start runs the search service's reindex from the table."""
+    from tests.integration.test_search import Catalog
+
+    state = tmp_path / "kept-search"
+
+    def start() -> LocalCloudProcess:
+        (state / "endpoints.json").unlink(missing_ok=True)
+        proc = LocalCloudProcess(state, ["--no-seed", "--keep-state"])
+        proc.endpoints = proc.wait_ready()  # type: ignore[attr-defined]
+        return proc
+
+    def found(ep: dict[str, Any]) -> bool:
+        r = http.post(f"{ep['search_url']}/titles/_search", json={"query": {"term": {"title_id": "kept-t1"}}},
+                      timeout=10)
+        return r.status_code == 200 and r.json()["hits"]["total"]["value"] == 1
+
+    first = start()
+    try:
+        ep = first.endpoints  # type: ignore[attr-defined]
+        aws = lambda service: boto3.client(  # noqa: E731
+            service, endpoint_url=ep["aws_endpoint_url"], region_name="us-east-1",
+            aws_access_key_id="local", aws_secret_access_key="local")
+        Catalog(ep, aws).write("kept-t1", "Kept Across Restarts", 1)  # in the table, never announced
+        assert not found(ep)
+    finally:
+        assert first.stop() == 0
+
+    second = start()
+    try:
+        ep = second.endpoints  # type: ignore[attr-defined]
+        deadline = time.monotonic() + 90
+        while not found(ep):
+            assert time.monotonic() < deadline, "the kept catalog was not reindexed after the restart"
+            time.sleep(0.5)
+    finally:
+        assert second.stop() == 0
