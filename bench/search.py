@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
             val_scores[name] = {"score": round(score, 4), **{k: res[k]["success"] for k in res},
                                 "p99_ms": max(res[k]["p99_ms"] for k in res)}  # fmt: skip
             print(f"validation {name}: {val_scores[name]}", file=sys.stderr)
-            if score > val_scores.get(chosen_name, {}).get("score", -1):
+            if round(score, 4) > val_scores.get(chosen_name, {}).get("score", -1):  # a tie keeps the earlier
                 chosen_name, chosen = name, tuning
 
         engine_test = evaluate(engine_runner(chosen), test)
