@@ -24,6 +24,8 @@ ENVIRONMENT = f"""environment (each sets an option's default; the option wins):
   REELSTACK_KEEP_STATE      1: keep DynamoDB, Cognito users and S3 objects across restarts (--keep-state)
   REELSTACK_ADMIN_EMAIL     the demo admin's email (default {DEFAULT_ADMIN["email"]})
   REELSTACK_ADMIN_PASSWORD  the demo admin's password (default in the source: set your own)
+  REELSTACK_WEB_PORT        port of the web app, web_url (default: any free port; `make up`: 4512)
+  REELSTACK_SEED_CONTENT    1: publish the playable demo titles in the background once ready (`make up`)
   REELSTACK_STARTUP_TIMEOUT seconds the integration tests wait for start-up (tests only)
 
 A stopped run's ports are free at once (connections left in TIME_WAIT do not count); a port

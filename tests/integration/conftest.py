@@ -56,7 +56,9 @@ class LocalCloudProcess:
 
     def stop(self) -> int | None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
+            # SIGTERM, not SIGINT: the cloud stops the same way on both, but a shell's background
+            # job (`make test &`, some CI runners) ignores SIGINT, and the stop then ended in a kill.
+            self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

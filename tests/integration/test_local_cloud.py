@@ -165,7 +165,7 @@ def test_the_transcode_workflow_runs_real_handlers_on_the_asl_engine(endpoints: 
     real probe refuses an event that is not an S3 upload (InvalidEvent, not retried), the Catch
     routes to the real fail step, and the execution ends in the TranscodeFailed state."""
     sfn = aws("stepfunctions")
-    (arn,) = endpoints["resources"]["state_machines"].values()  # the one workflow of the stack
+    (arn,) = [a for lid, a in endpoints["resources"]["state_machines"].items() if "Transcode" in lid]
     ex = sfn.start_execution(stateMachineArn=arn, name=f"t{time.time_ns()}", input=json.dumps({"not": "an upload"}))
     deadline = time.monotonic() + 120
     while (d := sfn.describe_execution(executionArn=ex["executionArn"]))["status"] == "RUNNING":
