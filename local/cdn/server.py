@@ -54,6 +54,7 @@ class FleetServer(ThreadingHTTPServer):
 def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -> FleetServer:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        timeout = 60  # a client that stops sending (slowloris) frees its thread after a minute
 
         def setup(self) -> None:
             super().setup()
@@ -71,7 +72,15 @@ def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -
 
         def _handle(self) -> None:
             started = time.perf_counter()
-            length = int(self.headers.get("content-length") or 0)
+            raw_length = (self.headers.get("content-length") or "0").strip()
+            # Only origin-form targets ("/titles/..."): the front door appends the target to an edge's
+            # URL, and "@other-host:port/x" (which http.server accepts) made that a fetch from another
+            # host. A Content-Length that is not a plain count (-1 read until the client closed) is 400.
+            if not self.path.startswith("/") or not raw_length.isdigit() or len(raw_length) > 12:
+                self.close_connection = True
+                self._send(error(400, "BAD_REQUEST", "malformed request target or Content-Length", "Bad Request"))
+                return
+            length = int(raw_length)
             if length > MAX_BODY or "chunked" in self.headers.get("transfer-encoding", "").lower():
                 self.close_connection = True
                 self._send(error(413, "PAYLOAD_TOO_LARGE", "CDN requests carry no body", "Payload Too Large"))

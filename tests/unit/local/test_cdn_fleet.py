@@ -3,8 +3,10 @@ around a stopped edge, prefill on n edges, the admin surface."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -139,3 +141,46 @@ def test_the_admin_surface_needs_its_token_and_serves_no_content(fleet: Fleet) -
 def test_request_bodies_are_refused(fleet: Fleet) -> None:
     r = requests.post(f"{fleet.url}/{KEYS_T1[0]}", data=b"x" * 100_000, timeout=5)
     assert r.status_code == 413
+
+
+def _raw(url: str, request: bytes) -> bytes:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(request)
+        return sock.recv(65536)
+
+
+def test_a_target_that_is_not_a_path_is_400_and_fetches_nothing(fleet: Fleet, origin: FakeOrigin) -> None:
+    # http.server accepts "@host:port/x"; appended to an edge's URL it named another host (SSRF).
+    secret = ThreadingHTTPServer(("127.0.0.1", 0), _Secret)
+    threading.Thread(target=secret.serve_forever, daemon=True).start()
+    try:
+        reply = _raw(fleet.url, f"GET @127.0.0.1:{secret.server_address[1]}/x HTTP/1.1\r\nHost: a\r\n\r\n".encode())
+        assert reply.startswith(b"HTTP/1.1 400") and b"SECRET" not in reply
+        assert _Secret.hits == 0
+    finally:
+        secret.shutdown()
+
+
+@pytest.mark.parametrize("length", ["-1", "abc", "1" * 40])
+def test_a_malformed_content_length_is_400(fleet: Fleet, length: str) -> None:
+    reply = _raw(fleet.url, f"GET /{KEYS_T1[0]} HTTP/1.1\r\nHost: a\r\nContent-Length: {length}\r\n\r\n".encode())
+    assert reply.startswith(b"HTTP/1.1 400")
+
+
+class _Secret(BaseHTTPRequestHandler):
+    hits = 0
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).hits += 1
+        body = b"SECRET"
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass

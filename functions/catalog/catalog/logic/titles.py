@@ -385,6 +385,9 @@ def _decode_episode_cursor(cursor: str, series_id: str, season: int | None) -> s
         or data["season"] != season
         or not isinstance(data["after"], str)
         or not _SLOT_KEY.match(data["after"])
+        # The start key must lie inside the listed season: DynamoDB refuses an ExclusiveStartKey
+        # outside the key condition with a ValidationException (a 500), and cursors are not signed.
+        or (season is not None and not data["after"].startswith(f"EPISODE#{season:03d}#"))
     ):
         raise InvalidCursor()
     return str(data["after"])

@@ -38,6 +38,11 @@ class CampaignRequest(_Strict):
 
     @model_validator(mode="after")
     def _ordered_and_distinct(self) -> CampaignRequest:
+        # Years 2000-2100: a campaign outside them is a typo, and 0001-01-01T00:30+01:00 or
+        # 9999-12-31T23:59-05:00 overflow datetime when converted to UTC (a 500, not a 400).
+        for moment in (self.starts_at, self.ends_at):
+            if not 2000 <= moment.year <= 2100:
+                raise ValueError("starts_at and ends_at must lie in the years 2000-2100")
         if self.ends_at <= self.starts_at:
             raise ValueError("ends_at must be after starts_at")
         if len(set(self.title_ids)) != len(self.title_ids):
