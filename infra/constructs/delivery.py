@@ -283,7 +283,7 @@ class Delivery(Construct):
         distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment="Reelstack media: titles/ only, signed grants",
+            comment="Reelstack: signed media under titles/, the web app as the default behaviour",
             default_behavior=self.app_behavior or cloudfront.BehaviorOptions(
                 origin=origin,
                 viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
@@ -319,8 +319,9 @@ class Delivery(Construct):
         acknowledge(
             distribution,
             "AwsSolutions-CFR2",
-            "No WAF web ACL: every byte requires a signed, expiring grant checked by CloudFront itself, the "
-            "default behaviour answers 403 without reaching the origin, and a CloudFront web ACL must live "
+            "No WAF web ACL: every media byte requires a signed, expiring grant checked by CloudFront itself, "
+            "the default behaviour serves only the web app's static files (or answers 403 when no app is "
+            "deployed) and never reaches the media origin, and a CloudFront web ACL must live "
             "in us-east-1 (this stack is region-agnostic). Attach one by ARN when a deployment needs rate rules.",
         )
         acknowledge(
