@@ -10,10 +10,10 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from local.edge.http_server import EdgeHandler
 from local.edge.messages import Reply, Request, error
 
 log = logging.getLogger("reelstack.local.cdn")
@@ -52,23 +52,11 @@ class FleetServer(ThreadingHTTPServer):
 
 
 def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -> FleetServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(EdgeHandler):
         timeout = 60  # a client that stops sending (slowloris) frees its thread after a minute
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes; without NODELAY the body waits for the client's
-            # delayed ACK (~40 ms a response on Linux).
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("%s %s", name, fmt % args)
-
-        def __getattr__(self, attr: str) -> Any:
-            if attr.startswith("do_"):
-                return self._handle
-            raise AttributeError(attr)
 
         def _handle(self) -> None:
             started = time.perf_counter()
@@ -102,12 +90,6 @@ def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -
                 self.close_connection = True  # the client (or a kill) closed the connection
             log.debug("%s %s %s -> %d (%.1f ms)", name, self.command, self.path, reply.status,
                       (time.perf_counter() - started) * 1000)
-
-        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            status = HTTPStatus(code)
-            self.close_connection = True
-            self.request_version = "HTTP/1.1"
-            self._send(error(code, status.name, message or status.phrase, status.phrase))
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)

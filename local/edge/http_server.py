@@ -26,28 +26,48 @@ class _EdgeServer(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+class EdgeHandler(BaseHTTPRequestHandler):
+    """What every local server's handler shares (API/ALB edges here, the CDN fleet in local/cdn):
+    HTTP/1.1 keep-alive, TCP_NODELAY, every method routed to ``_handle`` (API Gateway, ALB and
+    CloudFront answer every method, never the stdlib's HTML 501), and http.server's own refusals
+    (malformed request line, URI or headers too long) answered as JSON through ``_send``."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without NODELAY the body waits for the client's
+        # delayed ACK: every keep-alive request cost ~40 ms (a no-op edge answered in 44 ms p50).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def __getattr__(self, attr: str) -> Any:
+        # http.server dispatches to do_<METHOD> and answers an HTML 501 when there is none.
+        if attr.startswith("do_"):
+            return self._handle
+        raise AttributeError(attr)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        status = HTTPStatus(code)
+        self.close_connection = True
+        # A request line that did not parse leaves http.server assuming HTTP/0.9, which has no
+        # status line or headers; nobody speaks 0.9, so answer in 1.1.
+        self.request_version = "HTTP/1.1"
+        self._send(error(code, status.name, message or status.phrase, status.phrase))
+
+    def _handle(self) -> None:
+        raise NotImplementedError
+
+    def _send(self, reply: Reply) -> None:
+        raise NotImplementedError
+
+
 def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -> ThreadingHTTPServer:
     """Serve `handle` on host:port from a daemon thread. ThreadingHTTPServer binds with SO_REUSEADDR,
     so a port left in TIME_WAIT by a previous run can be bound again at once."""
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes; without NODELAY the body waits for the client's
-            # delayed ACK: every keep-alive request cost ~40 ms (a no-op edge answered in 44 ms p50).
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
+    class Handler(EdgeHandler):
         def log_message(self, fmt: str, *args: Any) -> None:
             log.debug("%s %s", name, fmt % args)
-
-        def __getattr__(self, attr: str) -> Any:
-            # http.server dispatches to do_<METHOD> and answers an HTML 501 when there is none;
-            # the edges route every method themselves.
-            if attr.startswith("do_"):
-                return self._handle
-            raise AttributeError(attr)
 
         def _handle(self) -> None:
             started = time.perf_counter()
@@ -64,15 +84,6 @@ def serve(handle: Callable[[Request], Reply], name: str, host: str, port: int) -
             self._send(reply)
             log.info("%s %s %s -> %d (%.0f ms)", name, self.command, self.path, reply.status,
                      (time.perf_counter() - started) * 1000)
-
-        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
-            # http.server's own refusals (malformed request line, URI or headers too long): JSON too.
-            status = HTTPStatus(code)
-            self.close_connection = True
-            # A request line that did not parse leaves http.server assuming HTTP/0.9, which has no
-            # status line or headers; nobody speaks 0.9, so answer in 1.1.
-            self.request_version = "HTTP/1.1"
-            self._send(error(code, status.name, message or status.phrase, status.phrase))
 
         def _send(self, reply: Reply) -> None:
             self.send_response(reply.status)
