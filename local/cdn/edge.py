@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 from reelstack_common import cdn_signing
 
-from local.cdn.behaviors import Distribution
+from local.cdn.behaviors import Behavior, Distribution
 from local.cdn.lru import ByteLRU
 from local.cdn.origin import NotFound, OriginObject, OriginUnavailable
 from local.cdn.ranges import Unsatisfiable, parse_range
@@ -72,6 +72,35 @@ def signing_params(req: Request) -> dict[str, str]:
     return found
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request gets no content (always 403, as CloudFront answers)."""
+
+    code: str
+    message: str
+
+
+def admit(req: Request, distribution: Distribution, cdn_url: str, now: float) -> tuple[str, Behavior] | Refusal:
+    """CloudFront's checks before anything is looked up: a `titles/` key, a behavior that serves it
+    and, when the behavior has trusted key groups, a valid grant covering the URL. The edges and
+    the front door both run it; the front door before it keeps any state for the request."""
+    try:
+        key = object_key(req.path)
+    except UnicodeDecodeError:
+        key = None
+    if key is None or not key.startswith("titles/"):
+        return Refusal("FORBIDDEN", "only titles/ objects are served")
+    behavior = distribution.behavior(key)
+    if behavior is None:
+        return Refusal("FORBIDDEN", "no cache behavior serves this path")
+    if behavior.signed:
+        reason = cdn_signing.verify(url=cdn_url + req.target, params=signing_params(req),
+                                    public_keys=distribution.public_keys, now=now, source_ip=req.source_ip)
+        if reason is not None:
+            return Refusal("ACCESS_DENIED", f"signed grant refused: {reason}")
+    return key, behavior
+
+
 class Edge:
     def __init__(self, edge_id: str, origin: Origin, distribution: Distribution, cdn_url: str,
                  capacity_bytes: int, clock: Callable[[], float] = time.time) -> None:
@@ -98,21 +127,10 @@ class Edge:
             return self.distribution.cors.preflight(req.headers.get("origin"))
         if req.method not in ("GET", "HEAD"):
             return self._denied(403, "METHOD_NOT_ALLOWED", f"{req.method} is not allowed on this distribution")
-        try:
-            key = object_key(req.path)
-        except UnicodeDecodeError:
-            key = None
-        if key is None or not key.startswith("titles/"):
-            return self._denied(403, "FORBIDDEN", "only titles/ objects are served")
-        behavior = self.distribution.behavior(key)
-        if behavior is None:
-            return self._denied(403, "FORBIDDEN", "no cache behavior serves this path")
-        if behavior.signed:
-            reason = cdn_signing.verify(url=self.cdn_url + req.target, params=signing_params(req),
-                                        public_keys=self.distribution.public_keys, now=self.clock(),
-                                        source_ip=req.source_ip)
-            if reason is not None:
-                return self._denied(403, "ACCESS_DENIED", f"signed grant refused: {reason}")
+        admitted = admit(req, self.distribution, self.cdn_url, self.clock())
+        if isinstance(admitted, Refusal):
+            return self._denied(403, admitted.code, admitted.message)
+        key, behavior = admitted
         now = self.clock()
         entry = self.cache.get(key)
         hit = entry is not None and entry.expires_at > now

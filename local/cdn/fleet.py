@@ -60,7 +60,8 @@ class Fleet:
         self.edge_urls = {e: f"http://{s.host}:{p}" for e, p in self.ports.items()}
         self.placement = Placement(ids)
         self.front_door = FrontDoor(self.placement, self.edge_urls, self.admin_token,
-                                    EdgeAdmin(self.stop_edge, self.start_edge, self.describe))
+                                    EdgeAdmin(self.stop_edge, self.start_edge, self.describe), s.distribution,
+                                    self.url)
         self._servers: dict[str, FleetServer] = {}
         self._front: FleetServer | None = None
 

@@ -2,7 +2,15 @@
 HTTP, and routes around an edge that does not answer; a request carrying
 `X-Reelstack-Prefill-Copies: n` is sent to the object's first n edges so each holds a copy.
 `/_reelstack/...` is the admin surface for tests and operators (edges, placement, stop/start an
-edge); it needs the admin token from endpoints.json and never serves content."""
+edge); it needs the admin token from endpoints.json and never serves content.
+
+Checks come before state: a request is admitted (a `titles/` key, a valid grant covering it: the
+edges' own check, edge.admit) before it is counted for popularity, walked on the ring (the walk memo)
+or prefilled, so a client without a grant costs nothing but the answer. A prefill also needs the
+platform's say-so -- the admin token, or `X-Reelstack-Prefill-Grant`: a grant signed with the
+distribution's key for `{cdn_url}/_reelstack/prefill/titles/{id}/*`, which the prefill function signs
+and a viewer's grant (always under `titles/`) never is. Every per-key structure is bounded: the walk
+memo and the popularity counts (placement.py) and the prefill copies here, least recently used first."""
 
 from __future__ import annotations
 
@@ -18,8 +26,10 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import urllib3
+from reelstack_common import cdn_signing
 
-from local.cdn.edge import EDGE_HEADER, object_key
+from local.cdn.behaviors import Distribution
+from local.cdn.edge import EDGE_HEADER, Refusal, admit
 from local.cdn.placement import Placement, Popularity, title_of
 from local.edge.messages import Reply, Request, error
 
@@ -29,10 +39,14 @@ PREFILL_HEADER = "x-reelstack-prefill-copies"
 PREFILLED_HEADER = "x-reelstack-prefilled"
 ADMIN_PREFIX = "/_reelstack/"
 ADMIN_TOKEN_HEADER = "x-reelstack-admin-token"
-MAX_PREFILLED_KEYS = 1 << 20
+PREFILL_GRANT_HEADER = "x-reelstack-prefill-grant"
+PREFILL_GRANT_PREFIX = "/_reelstack/prefill"  # a prefill grant's resource: {cdn_url}/_reelstack/prefill/titles/...
+# Keys whose prefill copies are remembered (least recently prefilled forgotten first: it falls back to
+# the popularity rule). A whole off-peak title is ~10^4 keys; keys are ~60 bytes, at most 1 KiB.
+MAX_PREFILLED_KEYS = 1 << 17
 DOWN_FOR_S = 2.0  # an edge that failed is skipped this long, then tried again
 _FORWARD_DROP = ("host", "connection", "content-length", "keep-alive", "transfer-encoding", PREFILL_HEADER,
-                 ADMIN_TOKEN_HEADER)
+                 ADMIN_TOKEN_HEADER, PREFILL_GRANT_HEADER)
 
 
 @dataclass
@@ -46,9 +60,14 @@ class EdgeAdmin:
 
 class FrontDoor:
     def __init__(self, placement: Placement, edge_urls: dict[str, str], admin_token: str, admin: EdgeAdmin,
-                 popularity: Popularity | None = None, *, connect_timeout: float = 0.5,
-                 read_timeout: float = 15.0) -> None:
+                 distribution: Distribution, cdn_url: str, popularity: Popularity | None = None, *,
+                 connect_timeout: float = 0.5, read_timeout: float = 15.0,
+                 max_prefilled_keys: int = MAX_PREFILLED_KEYS, clock: Callable[[], float] = time.time) -> None:
         self.placement = placement
+        self.distribution = distribution
+        self.cdn_url = cdn_url.rstrip("/")
+        self.max_prefilled_keys = max_prefilled_keys
+        self.clock = clock
         self.edge_urls = dict(edge_urls)
         self.admin_token = admin_token
         self.admin = admin
@@ -76,16 +95,20 @@ class FrontDoor:
     def handle(self, req: Request) -> Reply:
         if req.path.startswith(ADMIN_PREFIX):
             return self._admin(req)
-        try:
-            key = object_key(req.path) or ""
-        except UnicodeDecodeError:
-            key = ""
+        if req.method == "OPTIONS":  # a CORS preflight: any edge answers it, no key is looked at
+            return self._forward_any(req)
+        if req.method not in ("GET", "HEAD"):
+            return self._refuse(req, Refusal("METHOD_NOT_ALLOWED", f"{req.method} is not allowed on this distribution"))
+        admitted = admit(req, self.distribution, self.cdn_url, self.clock())
+        if isinstance(admitted, Refusal):
+            return self._refuse(req, admitted)
+        key, _behavior = admitted
         prefill = req.headers.get(PREFILL_HEADER)
         if prefill is not None:
             return self._prefill(req, key, prefill)
         title = title_of(key)
         if title is not None and req.method == "GET":
-            self.popularity.record(title, time.time())
+            self.popularity.record(title, self.clock())
         live = self.live() or list(self.placement.ring.edges)  # all marked down: try them anyway
         with self._lock:
             loads = dict(self._inflight)
@@ -96,7 +119,37 @@ class FrontDoor:
                 return reply
         return error(503, "NO_EDGE", "no edge answered", "Service Unavailable")
 
+    def _refuse(self, req: Request, refusal: Refusal) -> Reply:
+        """The edges' 403, answered here: nothing is counted, walked or forwarded."""
+        reply = error(403, refusal.code, refusal.message, "Access Denied")
+        reply.headers["x-cache"] = "Error from reelstack-edge"
+        self.distribution.cors.decorate(reply, req.headers.get("origin"))
+        return reply
+
+    def _forward_any(self, req: Request) -> Reply:
+        for edge in self.live() or list(self.placement.ring.edges):
+            reply = self._forward(edge, req)
+            if reply is not None:
+                return reply
+        return error(503, "NO_EDGE", "no edge answered", "Service Unavailable")
+
+    def _prefill_allowed(self, req: Request) -> bool:
+        token = req.headers.get(ADMIN_TOKEN_HEADER)
+        if token is not None and hmac.compare_digest(token.encode(), self.admin_token.encode()):
+            return True
+        proof = req.headers.get(PREFILL_GRANT_HEADER)
+        if not proof:
+            return False
+        reason = cdn_signing.verify(url=self.cdn_url + PREFILL_GRANT_PREFIX + req.path,
+                                    params=cdn_signing.signing_params_from_query(proof),
+                                    public_keys=self.distribution.public_keys, now=self.clock(),
+                                    source_ip=req.source_ip)
+        return reason is None
+
     def _prefill(self, req: Request, key: str, raw: str) -> Reply:
+        if not self._prefill_allowed(req):
+            return self._refuse(req, Refusal("PREFILL_FORBIDDEN", f"a prefill needs the admin token or "
+                                                                  f"{PREFILL_GRANT_HEADER}"))
         n = len(self.placement.ring.edges)
         text = raw.strip()
         if not text.isdigit() or len(text) > 3 or int(text) < 1:
@@ -104,11 +157,6 @@ class FrontDoor:
         # More copies than edges means one on every edge: the prefill function does not know the
         # fleet's size (REELSTACK_EDGES may be 1 or 2), and refusing would send its fill to the DLQ.
         copies = min(int(text), n)
-        if title_of(key) is not None:
-            with self._lock:
-                self.prefill_copies[key] = max(copies, self.prefill_copies.pop(key, 1))
-                if len(self.prefill_copies) > MAX_PREFILLED_KEYS:
-                    self.prefill_copies.popitem(last=False)
         filled: list[str] = []
         first: Reply | None = None
         for edge in self.placement.replicas(key, copies, self.live()):
@@ -120,6 +168,11 @@ class FrontDoor:
             first = first or reply
         if first is None:
             return error(503, "NO_EDGE", "no edge answered", "Service Unavailable")
+        if filled and title_of(key) is not None:  # remembered only for an object the edges hold
+            with self._lock:
+                self.prefill_copies[key] = max(copies, self.prefill_copies.pop(key, 1))
+                while len(self.prefill_copies) > self.max_prefilled_keys:
+                    self.prefill_copies.popitem(last=False)
         first.headers[PREFILLED_HEADER] = ",".join(filled)
         return first
 

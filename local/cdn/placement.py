@@ -9,8 +9,10 @@ this module, so what the benchmark measures is what `make up` runs.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 
 from uhashring import HashRing
@@ -19,7 +21,10 @@ from uhashring import HashRing
 # (removing it would move more than 1.1/N of the keys); 640 keeps every edge within 0.93-1.07x.
 DEFAULT_VNODES = 640
 DEFAULT_EPSILON = 0.25  # capacity 1.25× the mean: HAProxy's hash-balance-factor 125, as Vimeo ran it
-MEMO_KEYS = 1 << 20  # walks remembered per key (one md5 saved per repeat request); cleared when full
+# Walks remembered per key (one md5 saved per repeat request), least recently used forgotten first.
+# A key is up to 1 KiB, so this bounds the memo at ~40 MB even when every key is as long as S3 allows.
+MEMO_KEYS = 1 << 15
+POPULARITY_TITLES = 10_000  # titles whose share is tracked; the least recently requested forgotten first
 
 
 class Ring:
@@ -57,7 +62,7 @@ class Ring:
             walks = nxt
         self._walks = walks
         self._edges = tuple(sorted(set(points)))
-        self._memo: dict[str, tuple[str, ...]] = {}
+        self._memo: OrderedDict[str, tuple[str, ...]] = OrderedDict()
 
     @property
     def edges(self) -> tuple[str, ...]:
@@ -67,16 +72,26 @@ class Ring:
         """`remember=False` for keys seen once (a bulk fill): they would only push out the memo."""
         memo = self._memo
         walk = memo.get(key)
-        if walk is None:
-            walks = self._walks
-            if not walks:
-                return ()
-            walk = walks[self._ring.get_node_pos(key)]
-            if remember:
-                if len(memo) >= self.memo_keys:
-                    memo.clear()
-                memo[key] = walk
+        if walk is not None:
+            with contextlib.suppress(KeyError):  # another thread evicted it meanwhile
+                memo.move_to_end(key)
+            return walk
+        walks = self._walks
+        if not walks:
+            return ()
+        walk = walks[self._ring.get_node_pos(key)]
+        if remember:
+            memo[key] = walk
+            while len(memo) > self.memo_keys:
+                try:
+                    memo.popitem(last=False)
+                except KeyError:  # emptied by a concurrent rebuild
+                    break
         return walk
+
+    @property
+    def memo_size(self) -> int:
+        return len(self._memo)
 
     def owner(self, key: str) -> str | None:
         walk = self.walk(key)
@@ -165,11 +180,15 @@ class Popularity:
     share means nothing on a handful of requests: until `min_samples` requests were seen every
     title has one copy."""
 
-    def __init__(self, half_life_s: float = 600.0, min_samples: int = 500, max_copies: int = 3) -> None:
+    def __init__(self, half_life_s: float = 600.0, min_samples: int = 500, max_copies: int = 3,
+                 max_titles: int = POPULARITY_TITLES) -> None:
         self._rate = math.log(2) / half_life_s
         self._min_samples = min_samples
         self.max_copies = max_copies
-        self._counts: dict[str, float] = {}
+        self.max_titles = max_titles
+        # title -> decayed count, least recently requested first: a forgotten title's count has decayed
+        # the longest, and the map never holds more than max_titles however many titles are requested
+        self._counts: OrderedDict[str, float] = OrderedDict()
         self._total = 0.0
         self._samples = 0
         self._ref: float | None = None
@@ -183,12 +202,20 @@ class Popularity:
             w = math.exp(self._rate * (now - self._ref)) * weight
             if w > 1e12:
                 scale = weight / w
-                self._counts = {k: v * scale for k, v in self._counts.items() if v * scale > 1e-9}
+                self._counts = OrderedDict((k, v * scale) for k, v in self._counts.items() if v * scale > 1e-9)
                 self._total *= scale
                 self._ref, w = now, weight
             self._counts[title] = self._counts.get(title, 0.0) + w
+            self._counts.move_to_end(title)
             self._total += w
             self._samples += 1
+            while len(self._counts) > self.max_titles:
+                _title, forgotten = self._counts.popitem(last=False)
+                self._total -= forgotten
+
+    def __len__(self) -> int:
+        """Titles tracked (at most max_titles)."""
+        return len(self._counts)
 
     def share(self, title: str) -> float:
         with self._lock:

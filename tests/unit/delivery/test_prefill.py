@@ -222,3 +222,31 @@ def test_a_master_that_points_elsewhere_fetches_nothing_outside(
     result = _run(signer, ledger_table, _detail(playback_tiers=[]))
     assert cdn_server.fetched() == ["titles/T1/hls/master.m3u8"]
     assert result.filled == 1 and result.renditions == 0
+
+
+def test_the_local_front_door_takes_the_prefill_functions_copies(ledger_table: Any) -> None:
+    """The real client against the real local fleet: the front door honours the copies header only
+    with the platform's prefill grant, which CdnHttp sends (a viewer's grant alone is refused)."""
+    from reelstack_common.cdn_signing import CdnSigner
+
+    from local.cdn.behaviors import Distribution
+    from local.cdn.fleet import Fleet, FleetSettings
+    from local.ports import free_port
+    from tests.unit.local.cdn_fakes import KEY_ID, KEYS, FakeOrigin
+
+    origin = FakeOrigin()
+    for key, body in title_objects("T1", duration_s=20).items():
+        origin.add(key, body)
+    fleet = Fleet(FleetSettings("127.0.0.1", free_port(), "unused", "media", edges=3, cache_mb=8,
+                                distribution=Distribution(public_keys={KEY_ID: KEYS.public_pem})), origin=origin)
+    fleet.start()
+    try:
+        signer = CdnSigner(cdn_url=fleet.url, key_pair_id=KEY_ID, private_key_pem=KEYS.private_pem)
+        result = _run(signer, ledger_table, _detail(expected_popularity="high"))
+        assert result.missing == [] and result.filled == len(origin.objects)
+        copies = fleet.front_door.prefill_copies
+        assert set(copies) == set(origin.objects) and set(copies.values()) == {3}
+        master = "titles/T1/hls/master.m3u8"
+        assert {e for e, edge in fleet.edges.items() if master in edge.cache} == set(fleet.edges)
+    finally:
+        fleet.stop()

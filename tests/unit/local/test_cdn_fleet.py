@@ -13,8 +13,9 @@ import requests
 
 from local.cdn.behaviors import Distribution
 from local.cdn.fleet import Fleet, FleetSettings
+from local.cdn.placement import Popularity
 from local.ports import free_port
-from tests.unit.local.cdn_fakes import KEY_ID, KEYS, FakeOrigin, grant
+from tests.unit.local.cdn_fakes import KEY_ID, KEYS, OTHER, FakeOrigin, grant
 
 KEYS_T1 = [f"titles/T1/hls/cap2160/720p/seg_{i:05d}.m4s" for i in range(24)]
 
@@ -38,6 +39,12 @@ def fleet(origin: FakeOrigin) -> Iterator[Fleet]:
 
 def admin(fleet: Fleet) -> dict[str, str]:
     return {"x-reelstack-admin-token": fleet.admin_token}
+
+
+def prefill(fleet: Fleet, copies: str, title: str = "T1") -> dict[str, str]:
+    """The prefill function's headers: the copies and its prefill grant (delivery.dal.cdn_http)."""
+    return {"x-reelstack-prefill-copies": copies,
+            "x-reelstack-prefill-grant": grant(fleet.url, f"_reelstack/prefill/titles/{title}/").query}
 
 
 def test_each_object_is_served_by_its_ring_owner_and_hit_the_second_time(fleet: Fleet, origin: FakeOrigin) -> None:
@@ -90,7 +97,7 @@ def test_no_edge_answering_is_a_quick_503(fleet: Fleet) -> None:
 def test_prefill_lands_on_the_first_n_edges_of_the_walk(fleet: Fleet, origin: FakeOrigin) -> None:
     g = grant(fleet.url, "titles/T1/")
     key = KEYS_T1[5]
-    r = requests.get(f"{fleet.url}/{key}?{g.query}", headers={"x-reelstack-prefill-copies": "3"}, timeout=5)
+    r = requests.get(f"{fleet.url}/{key}?{g.query}", headers=prefill(fleet, "3"), timeout=5)
     walk = fleet.placement.ring.walk(key)
     assert r.status_code == 200 and r.headers["x-reelstack-prefilled"] == ",".join(walk[:3])
     holders = {e for e, edge in fleet.edges.items() if key in edge.cache}
@@ -103,27 +110,110 @@ def test_prefill_lands_on_the_first_n_edges_of_the_walk(fleet: Fleet, origin: Fa
     assert {e["id"] for e in listed if key in e["keys"]} == set(walk[:3])
     # a second prefill fetches nothing from the origin again
     calls = len(origin.calls)
-    requests.get(f"{fleet.url}/{key}?{g.query}", headers={"x-reelstack-prefill-copies": "3"}, timeout=5)
+    requests.get(f"{fleet.url}/{key}?{g.query}", headers=prefill(fleet, "3"), timeout=5)
     assert len(origin.calls) == calls
 
 
 @pytest.mark.parametrize("value", ["0", "x", "-1", "1" * 50, ""])
 def test_bad_prefill_counts_are_400(fleet: Fleet, value: str) -> None:
     g = grant(fleet.url, "titles/T1/")
-    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", headers={"x-reelstack-prefill-copies": value}, timeout=5)
+    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", headers=prefill(fleet, value), timeout=5)
     assert r.status_code == 400
 
 
 def test_more_prefill_copies_than_edges_fill_every_edge_once(fleet: Fleet, origin: FakeOrigin) -> None:
     g = grant(fleet.url, "titles/T1/")
-    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", headers={"x-reelstack-prefill-copies": "5"}, timeout=5)
+    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", headers=prefill(fleet, "5"), timeout=5)
     assert r.status_code == 200
     assert sorted(r.headers["x-reelstack-prefilled"].split(",")) == sorted(fleet.edge_urls)
 
 
 def test_prefill_still_needs_a_grant(fleet: Fleet, origin: FakeOrigin) -> None:
-    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}", headers={"x-reelstack-prefill-copies": "2"}, timeout=5)
+    r = requests.get(f"{fleet.url}/{KEYS_T1[0]}", headers=prefill(fleet, "2"), timeout=5)
     assert r.status_code == 403 and origin.calls == []
+    assert fleet.front_door.prefill_copies == {}
+
+
+def _no_state(fleet: Fleet) -> None:
+    fd = fleet.front_door
+    assert fleet.placement.ring.memo_size == 0
+    assert len(fd.popularity) == 0
+    assert len(fd.prefill_copies) == 0
+    assert sum(e.stats.denied + e.stats.misses + e.stats.hits for e in fleet.edges.values()) == 0  # nothing forwarded
+
+
+def test_requests_without_a_valid_grant_cost_no_state(fleet: Fleet, origin: FakeOrigin) -> None:
+    # One new path per request, as a client growing the front door's memory would send them.
+    other_key = grant(fleet.url, "titles/", key_id=KEY_ID, pem=OTHER.private_pem)  # signed with a key not trusted
+    expired = grant(fleet.url, "titles/", ttl=-10)
+    t1_only = grant(fleet.url, "titles/T1/")
+    t1_prefill = prefill(fleet, "3")  # the platform's own prefill grant: still no object grant
+    s = requests.Session()
+    statuses = set()
+    for i in range(300):
+        path = f"/titles/X{i}/hls/seg_{i:05d}.m4s"
+        kind = i % 6
+        if kind == 0:
+            r = s.get(fleet.url + path, timeout=5)
+        elif kind == 1:
+            r = s.get(fleet.url + path, cookies=other_key.cookies, timeout=5)
+        elif kind == 2:
+            r = s.get(f"{fleet.url}{path}?{expired.query}", timeout=5)
+        elif kind == 3:
+            r = s.get(f"{fleet.url}{path}?{t1_only.query}", headers=t1_prefill, timeout=5)
+        elif kind == 4:
+            r = s.head(fleet.url + path, headers={"x-reelstack-prefill-copies": "3"}, timeout=5)
+        else:
+            r = s.get(f"{fleet.url}/work/X{i}/source.mp4", cookies=t1_only.cookies, timeout=5)
+        statuses.add(r.status_code)
+    assert statuses == {403}
+    _no_state(fleet)
+    assert origin.calls == []
+
+
+def test_a_viewer_grant_cannot_prefill(fleet: Fleet, origin: FakeOrigin) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    key = KEYS_T1[3]
+    for headers in ({"x-reelstack-prefill-copies": "3"},
+                    {"x-reelstack-prefill-copies": "3", "x-reelstack-admin-token": "wrong"},
+                    # a viewer's grant offered as the prefill grant: its resource is under titles/
+                    {"x-reelstack-prefill-copies": "3", "x-reelstack-prefill-grant": g.query},
+                    prefill(fleet, "3", "T2")):  # the platform's prefill grant for another title
+        r = requests.get(f"{fleet.url}/{key}?{g.query}", headers=headers, timeout=5)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "PREFILL_FORBIDDEN"
+    assert origin.calls == [] and fleet.front_door.prefill_copies == {}
+    # the operator's token is the other way in
+    r = requests.get(f"{fleet.url}/{key}?{g.query}", headers={"x-reelstack-prefill-copies": "2", **admin(fleet)},
+                     timeout=5)
+    assert r.status_code == 200 and r.headers["x-reelstack-prefilled"] == ",".join(fleet.placement.ring.walk(key)[:2])
+    assert fleet.front_door.prefill_copies == {key: 2}
+
+
+def test_every_per_key_structure_is_capped(fleet: Fleet, origin: FakeOrigin) -> None:
+    fd = fleet.front_door
+    fleet.placement.ring.memo_keys = 40
+    fd.popularity = Popularity(max_titles=5)
+    fd.max_prefilled_keys = 20
+    for t in range(30):
+        for i in range(4):
+            origin.add(f"titles/P{t}/seg_{i}.m4s", b"x" * 10)
+    everything = grant(fleet.url, "titles/")  # a grant as wide as one can be: state still bounded
+    s = requests.Session()
+    for t in range(30):
+        for i in range(4):
+            key = f"titles/P{t}/seg_{i}.m4s"
+            r = s.get(f"{fleet.url}/{key}?{everything.query}",
+                      headers={"x-reelstack-prefill-copies": "2", **admin(fleet)}, timeout=5)
+            assert r.status_code == 200
+            r = s.get(f"{fleet.url}/{key}?{everything.query}", timeout=5)
+            assert r.status_code == 200
+        s.get(f"{fleet.url}/titles/P{t}/missing-{t}.m4s?{everything.query}", timeout=5)  # 404s walk too
+    assert fleet.placement.ring.memo_size == 40
+    assert len(fd.popularity) == 5
+    assert len(fd.prefill_copies) == 20
+    # least recently used forgotten first: the newest are the ones kept
+    assert "titles/P29/seg_3.m4s" in fd.prefill_copies and "titles/P0/seg_0.m4s" not in fd.prefill_copies
+    assert fd.popularity.share("P29") > 0 and fd.popularity.share("P0") == 0
 
 
 def test_the_admin_surface_needs_its_token_and_serves_no_content(fleet: Fleet) -> None:

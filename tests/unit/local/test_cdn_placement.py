@@ -136,3 +136,27 @@ def test_popularity_survives_weights_that_would_overflow() -> None:
 def test_title_of() -> None:
     assert title_of("titles/abc/hls/master.m3u8") == "abc"
     assert title_of("work/abc/x") is None and title_of("titles/") is None and title_of("titles//x") is None
+
+
+def test_the_walk_memo_forgets_the_least_recently_used_key_beyond_its_cap() -> None:
+    ring = Ring(EDGES, memo_keys=100)
+    hot = "titles/hot/hls/master.m3u8"
+    expected = ring.walk(hot, remember=False)
+    for i in range(1000):
+        assert ring.walk(f"titles/t{i}/x.m4s") == ring.walk(f"titles/t{i}/x.m4s", remember=False)
+        ring.walk(hot)  # requested all along: never the least recently used
+        assert ring.memo_size <= 100
+    assert ring.memo_size == 100 and hot in ring._memo and ring.walk(hot) == expected
+    assert "titles/t0/x.m4s" not in ring._memo and "titles/t999/x.m4s" in ring._memo
+
+
+def test_popularity_tracks_at_most_max_titles_and_keeps_the_shares_a_distribution() -> None:
+    pop = Popularity(half_life_s=600, min_samples=1, max_titles=50)
+    for i in range(5000):
+        pop.record("hot", float(i))
+        pop.record(f"once{i}", float(i))
+    assert len(pop) == 50
+    assert pop.share("once0") == 0.0 and pop.share("once4999") > 0
+    # the forgotten titles' weight left the total with them: the tracked shares still sum to 1
+    assert sum(pop.share(t) for t in ["hot", *(f"once{i}" for i in range(4951, 5000))]) == pytest.approx(1.0)
+    assert pop.copies("hot") == 3

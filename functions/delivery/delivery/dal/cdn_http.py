@@ -1,7 +1,10 @@
 """Signed GETs through the CDN (``CDN_URL``: CloudFront in AWS, the local front door locally).
 
 One grant per title (``titles/{id}/*``, signed-URL form: no cookie jar needed), the
-``X-Reelstack-Prefill-Copies`` header, bodies streamed and discarded unless asked for. Transport
+``X-Reelstack-Prefill-Copies`` header, bodies streamed and discarded unless asked for. The local
+front door honours that header only from the platform: ``X-Reelstack-Prefill-Grant`` carries a
+second grant, for ``_reelstack/prefill/titles/{id}/*``, which no viewer is ever given (CloudFront
+ignores both headers; neither is in its cache key). Transport
 failures (refused, reset, timeout) and 5xx are retried with a short backoff; the last status is
 returned to the logic, which decides what it means.
 """
@@ -19,6 +22,8 @@ from typing import Protocol
 from delivery.models.prefill import Fetched
 
 COPIES_HEADER = "X-Reelstack-Prefill-Copies"
+PREFILL_GRANT_HEADER = "X-Reelstack-Prefill-Grant"
+PREFILL_GRANT_ROOT = "_reelstack/prefill/"  # local/cdn/front_door.py checks the grant against this root
 _CHUNK = 256 * 1024
 
 
@@ -50,6 +55,7 @@ class CdnHttp:
     ) -> None:
         self.cdn_url = signer.cdn_url
         self._query = signer.grant(title_prefix, grant_ttl_s).query
+        self._prefill_grant = signer.grant(PREFILL_GRANT_ROOT + title_prefix, grant_ttl_s).query
         self.timeout_s, self.attempts, self.backoff_s = timeout_s, attempts, backoff_s
         self.max_body_bytes = max_body_bytes
         self._sleep = sleep
@@ -69,7 +75,8 @@ class CdnHttp:
         return fetched
 
     def _once(self, key: str, copies: int, keep_body: bool) -> Fetched:
-        request = urllib.request.Request(self.url(key), headers={COPIES_HEADER: str(copies)}, method="GET")
+        headers = {COPIES_HEADER: str(copies), PREFILL_GRANT_HEADER: self._prefill_grant}
+        request = urllib.request.Request(self.url(key), headers=headers, method="GET")
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 -- https CDN URL
                 return self._read(response.status, response, keep_body)
