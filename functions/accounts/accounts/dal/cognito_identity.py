@@ -15,6 +15,7 @@ from accounts.models.exceptions import (
     EmailTaken,
     InvalidCode,
     InvalidCredentials,
+    InvalidRefreshToken,
     TooManyAttempts,
     WeakPassword,
 )
@@ -40,6 +41,16 @@ _CONFIRM_FAILURES = {
     "UserNotFoundException",
     "NotAuthorizedException",  # already confirmed
     "InvalidParameterException",
+}
+# Every way a refresh can fail for the caller's token (expired, revoked, malformed, a disabled or
+# deleted user, another client's token): one answer, sign in again.
+_REFRESH_FAILURES = {
+    "NotAuthorizedException",
+    "UserNotFoundException",
+    "UserNotConfirmedException",
+    "PasswordResetRequiredException",
+    "InvalidParameterException",
+    "ResourceNotFoundException",
 }
 _THROTTLED = {"TooManyRequestsException", "TooManyFailedAttemptsException", "LimitExceededException"}
 
@@ -132,9 +143,33 @@ class CognitoIdentityProvider(IdentityProvider):
         if not result:
             # A challenge (e.g. NEW_PASSWORD_REQUIRED) is not something this API can complete.
             raise InvalidCredentials()
-        return Tokens(
-            access_token=result["AccessToken"],
-            id_token=result["IdToken"],
-            refresh_token=result.get("RefreshToken", ""),
-            expires_in=int(result.get("ExpiresIn", 3600)),
-        )
+        return _tokens(result, refresh_token=result.get("RefreshToken", ""))
+
+    def refresh(self, refresh_token: str) -> Tokens:
+        try:
+            response = self.client.initiate_auth(
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                ClientId=self.client_id,
+                AuthParameters={"REFRESH_TOKEN": refresh_token},
+            )
+        except ClientError as error:
+            code = _code(error)
+            if code in _THROTTLED:
+                raise TooManyRequests() from None
+            if code in _REFRESH_FAILURES:
+                raise InvalidRefreshToken() from None
+            raise
+        result = response.get("AuthenticationResult")
+        if not result:
+            raise InvalidRefreshToken()
+        # Without refresh-token rotation Cognito returns no new refresh token: the caller keeps its own.
+        return _tokens(result, refresh_token=result.get("RefreshToken") or refresh_token)
+
+
+def _tokens(result: dict[str, Any], *, refresh_token: str) -> Tokens:
+    return Tokens(
+        access_token=result["AccessToken"],
+        id_token=result["IdToken"],
+        refresh_token=refresh_token,
+        expires_in=int(result.get("ExpiresIn", 3600)),
+    )

@@ -22,6 +22,7 @@ from accounts.models.input import (
     CreateAccountRequest,
     CreateProfileRequest,
     LoginRequest,
+    RefreshRequest,
     UpdateProfileRequest,
 )
 from accounts.models.output import (
@@ -90,6 +91,16 @@ def confirm_account(body: Annotated[ConfirmSignUpRequest, Body()]) -> Response[A
 )
 def login(body: Annotated[LoginRequest, Body()]) -> TokensOut:
     return TokensOut.of(accounts.log_in(body, dependencies().identity))
+
+
+@router.post(
+    "/accounts/refresh",
+    summary="Exchange a refresh token for new access and id tokens (the refresh token is returned unchanged)",
+    responses=errors(401, 429, 503),
+    openapi_extensions=public("token refresh: the access token it replaces may have expired"),
+)
+def refresh(body: Annotated[RefreshRequest, Body()]) -> TokensOut:
+    return TokensOut.of(accounts.refresh_session(body, dependencies().identity))
 
 
 @router.get("/accounts/me", summary="The caller's account and profiles", responses=errors(404))

@@ -12,7 +12,7 @@ from accounts.logic.clock import iso
 from accounts.logic.ports import AccountsRepository, IdentityProvider
 from accounts.models.domain import Account, Profile, SubscriptionStatus, Tokens
 from accounts.models.exceptions import AccountNotFound, EmailTaken, InvalidCode
-from accounts.models.input import ConfirmSignUpRequest, CreateAccountRequest, LoginRequest
+from accounts.models.input import ConfirmSignUpRequest, CreateAccountRequest, LoginRequest, RefreshRequest
 
 logger = Logger(child=True)
 
@@ -152,6 +152,10 @@ def _compensate(
 
 def log_in(request: LoginRequest, identity: IdentityProvider) -> Tokens:
     return identity.authenticate(request.email, request.password)
+
+
+def refresh_session(request: RefreshRequest, identity: IdentityProvider) -> Tokens:
+    return identity.refresh(request.refresh_token)
 
 
 def get_account(user_id: str, repo: AccountsRepository) -> Account:

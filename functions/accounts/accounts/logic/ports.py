@@ -134,6 +134,11 @@ class IdentityProvider(ABC):
     def authenticate(self, email: str, password: str) -> Tokens:
         """Raises ``InvalidCredentials`` for an unknown email or a wrong password alike."""
 
+    @abstractmethod
+    def refresh(self, refresh_token: str) -> Tokens:
+        """New access and id tokens for a refresh token (which stays the same); raises
+        ``InvalidRefreshToken`` for any refusal alike."""
+
 
 @dataclass(frozen=True)
 class ChargeRequest:

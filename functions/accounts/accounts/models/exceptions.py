@@ -34,6 +34,12 @@ class InvalidCredentials(Unauthorized):
         super().__init__("Incorrect email or password", code="INVALID_CREDENTIALS")
 
 
+class InvalidRefreshToken(Unauthorized):
+    def __init__(self) -> None:
+        # Expired, revoked, malformed or from another pool: the client signs in again.
+        super().__init__("The session has ended: sign in again", code="SESSION_EXPIRED")
+
+
 class TooManyAttempts(TooManyRequests):
     def __init__(self) -> None:
         # Cognito locked the user name after repeated failures; unknown names lock the same way.

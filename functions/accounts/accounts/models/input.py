@@ -77,6 +77,11 @@ class LoginRequest(_Strict):
         return value.strip().lower()
 
 
+class RefreshRequest(_Strict):
+    # Cognito refresh tokens are JWE strings of ~1.8 kB; the cap only keeps junk out of the call.
+    refresh_token: str = Field(min_length=1, max_length=8192, repr=False)
+
+
 class CreateProfileRequest(_Strict):
     name: ProfileName
     kids: bool = False
