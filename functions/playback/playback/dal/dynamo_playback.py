@@ -38,6 +38,7 @@ cleans up old session items: it is never the check.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Mapping
@@ -45,12 +46,14 @@ from dataclasses import asdict, fields
 from decimal import Decimal
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from reelstack_common import dynamo
 
 from playback.logic.ports import PlaybackStore
 from playback.models.domain import Heartbeat, HeartbeatOutcome, HeartbeatResult, Session, WatchState
 from playback.models.errors import ConcurrentUpdate
+
+log = logging.getLogger(__name__)
 
 GSI1 = "gsi1"
 SESSION_RETENTION_S = 7 * 24 * 3600  # old session items go by TTL a week after their lease
@@ -202,6 +205,42 @@ class DynamoPlaybackStore(PlaybackStore):
                 time.sleep(random.uniform(0, 0.01 * (2**attempt)))  # noqa: S311 - jitter, not crypto
         raise ConcurrentUpdate()
 
+    def abandon_session(self, session: Session, *, now: int) -> None:
+        try:
+            self.table.update_item(
+                Key=session_key(session.session_id),
+                UpdateExpression="SET ended = :true, lease_expires_at = :now",
+                # This start's own item only (the id is random, but a stranger's item is never touched).
+                ConditionExpression="account_id = :me AND created_at = :created",
+                ExpressionAttributeValues={
+                    ":true": True, ":now": now, ":me": session.account_id, ":created": session.created_at,
+                },
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            return  # never stored: the transaction did not commit, so the set does not name it either
+        self._forget_lease(session.account_id, session.session_id)
+
+    def _forget_lease(self, account_id: str, session_id: str) -> None:
+        """Drop an ended session from the account's lease set. Bookkeeping only: an ended session's
+        slot is already free (a start counts it as lapsed and removes it then), so a failure here is
+        logged, not raised, and never undoes the end that came before it."""
+        try:
+            self.table.update_item(
+                Key=lease_key(account_id),
+                UpdateExpression="REMOVE leases.#s",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#s": session_id},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                log.warning("lease set of %s not updated (%s); the next start removes %s", account_id,
+                            _code(error), session_id)
+        except BotoCoreError as error:
+            log.warning("lease set of %s not updated (%s); the next start removes %s", account_id,
+                        type(error).__name__, session_id)
+
     def renew(
         self, session_id: str, account_id: str, beat: Heartbeat, *, now: int, lease_until: int, min_duration_s: float
     ) -> HeartbeatOutcome:
@@ -284,16 +323,7 @@ class DynamoPlaybackStore(PlaybackStore):
                 raise
             return None
         before = _session(out["Attributes"])
-        try:
-            self.table.update_item(
-                Key=lease_key(account_id),
-                UpdateExpression="REMOVE leases.#s",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames={"#s": session_id},
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
+        self._forget_lease(account_id, session_id)
         return before
 
     # --- watch states ---------------------------------------------------------------------------

@@ -6,14 +6,18 @@ Each route: parse the pydantic model (Powertools validation) -> one call into ``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from reelstack_common.auth import current_user
+from reelstack_common.errors import ServiceUnavailable
 from reelstack_common.http import Router, build_handler, errors
 
+from playback.dal.outages import is_outage
 from playback.handlers.observability import SERVICE, logger, metrics, tracer
 from playback.logic import history, sessions
 from playback.logic.sessions import Deps
@@ -48,6 +52,22 @@ def _user_id() -> str:
     return current_user(router).user_id
 
 
+@contextmanager
+def _dependencies() -> Iterator[None]:
+    """A dependency that does not answer (DynamoDB, Kinesis, Secrets Manager: refused, timed out,
+    throttled, its own 5xx) is a 503 the player may retry, not a 500: the logic has already left
+    nothing half-written behind (a failed start gives its stream slot back)."""
+    try:
+        yield
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        logger.warning("dependency unavailable", exc_info=True)
+        _count("DependencyUnavailable", 1)
+        raise ServiceUnavailable("A service playback depends on did not answer; try again shortly",
+                                 code="DEPENDENCY_UNAVAILABLE") from None
+
+
 def _grant_out(g: Grant) -> GrantOut:
     return GrantOut(resource=g.resource, expires_at=g.expires_at, cookies=g.cookies, query=g.query)
 
@@ -55,11 +75,12 @@ def _grant_out(g: Grant) -> GrantOut:
 @router.post(
     "/playback/sessions",
     summary="Start playing a title on one of the caller's profiles: a stream lease and a CDN grant",
-    responses={201: {"description": "Created"}, **errors(402, 403, 404, 409)},
+    responses={201: {"description": "Created"}, **errors(402, 403, 404, 409, 503)},
 )
 def start_session(body: Annotated[StartSessionRequest, Body()]) -> Response[SessionStarted]:
     try:
-        started = sessions.start(_user_id(), body.profile_id, body.title_id, _deps())
+        with _dependencies():
+            started = sessions.start(_user_id(), body.profile_id, body.title_id, _deps())
     except StreamLimit:
         _count("StreamLimitRefusals", 1)
         raise
@@ -82,7 +103,7 @@ def start_session(body: Annotated[StartSessionRequest, Body()]) -> Response[Sess
 @router.put(
     "/playback/sessions/<session_id>/heartbeat",
     summary="Save the player's position and renew the stream lease (last writer wins by seq)",
-    responses=errors(404, 410),
+    responses=errors(404, 410, 503),
 )
 def heartbeat(session_id: SessionId, body: Annotated[HeartbeatRequest, Body()]) -> HeartbeatOut:
     beat = Heartbeat(
@@ -92,7 +113,8 @@ def heartbeat(session_id: SessionId, body: Annotated[HeartbeatRequest, Body()]) 
         rendition=body.rendition,
         buffer_s=body.buffer_s,
     )
-    answer = sessions.heartbeat(_user_id(), session_id, beat, _deps())
+    with _dependencies():
+        answer = sessions.heartbeat(_user_id(), session_id, beat, _deps())
     _count("HeartbeatsStale" if answer.stale else "HeartbeatsApplied", 1)
     return HeartbeatOut(
         stale=answer.stale,
@@ -106,20 +128,22 @@ def heartbeat(session_id: SessionId, body: Annotated[HeartbeatRequest, Body()]) 
 @router.delete(
     "/playback/sessions/<session_id>",
     summary="Stop playing: the stream lease is freed at once",
-    responses={204: {"description": "Ended"}, **errors(404)},
+    responses={204: {"description": "Ended"}, **errors(404, 503)},
 )
 def end_session(session_id: SessionId) -> Response[None]:
-    sessions.end(_user_id(), session_id, _deps())
+    with _dependencies():
+        sessions.end(_user_id(), session_id, _deps())
     return Response(status_code=204, content_type=None, body=None)
 
 
 @router.get(
     "/profiles/<profile_id>/continue-watching",
     summary="Titles in progress on the profile, newest first (for a series: its current or next episode)",
-    responses=errors(404),
+    responses=errors(404, 503),
 )
 def continue_watching(profile_id: ProfileId, limit: Annotated[int, Query(ge=1, le=50)] = 20) -> ContinueWatching:
-    rows = history.continue_watching(_user_id(), profile_id, limit, _deps())
+    with _dependencies():
+        rows = history.continue_watching(_user_id(), profile_id, limit, _deps())
     items = []
     for row in rows:
         t, s = row.title, row.state

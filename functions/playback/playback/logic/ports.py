@@ -48,6 +48,11 @@ class PlaybackStore(ABC):
         leases free their slots here (never by waiting for TTL)."""
 
     @abstractmethod
+    def abandon_session(self, session: Session, *, now: int) -> None:
+        """Undo ``open_session`` for a start that failed: if this very session was stored (same
+        account and creation time), end it and free its slot; else nothing. Idempotent."""
+
+    @abstractmethod
     def renew(
         self, session_id: str, account_id: str, beat: Heartbeat, *, now: int, lease_until: int, min_duration_s: float
     ) -> HeartbeatOutcome:

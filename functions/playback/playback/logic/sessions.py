@@ -3,6 +3,7 @@ heartbeats that save the viewer's state (last writer wins by seq), and ending a 
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from playback.models.domain import (
     WatchState,
 )
 from playback.models.errors import (
+    ConcurrentUpdate,
     MaturityRestricted,
     PaymentRequired,
     PositionOutOfRange,
@@ -32,6 +34,8 @@ from playback.models.errors import (
     TitleNotFound,
     TitleNotReady,
 )
+
+log = logging.getLogger(__name__)
 
 READY = "READY"
 PLAYABLE_KINDS = ("movie", "episode")
@@ -84,7 +88,10 @@ def playable_title(title: Title | None) -> Title:
 
 def start(user_id: str, profile_id: str, title_id: str, deps: Deps) -> Started:
     # The contract's order: profile (404), title (404/409), maturity (403), subscription (402),
-    # stream limit (409). Nothing is written before every check passed.
+    # stream limit (409). Nothing is written before every check passed, and everything that can
+    # fail is done before the stream slot is taken; if the taking itself fails without a clear
+    # answer, or anything after it fails, the slot is given back (a viewer on a 1-stream plan is
+    # never locked out by a failed start).
     viewer: Viewer = deps.viewers.load(user_id, profile_id)
     title = playable_title(deps.titles.get(title_id))
     if not allows(viewer.maturity_rating, title.maturity_rating):
@@ -111,23 +118,46 @@ def start(user_id: str, profile_id: str, title_id: str, deps: Deps) -> Started:
         language=viewer.language,
         created_at=iso_ms(moment),
     )
-    # Signed before the lease is taken: a signer failure leaves no session holding a slot.
-    grant = deps.signer.grant(tier.prefix, settings.grant_ttl(session.duration_s))
-    session.grant_prefix, session.grant_expires_at = tier.prefix, grant.expires_at
-    if not deps.store.open_session(session, limit=viewer.max_streams, now=int(moment)):
-        raise StreamLimit(viewer.max_streams)
-
+    # Read and signed before the lease is taken: a store or signer failure leaves no session
+    # holding a slot.
     saved = deps.store.get_state(viewer.profile_id, title.title_id)
     resume = saved.position_s if saved is not None and not saved.finished else 0.0
-    deps.events.publish([view_events.view_event("start", session, position_s=resume, seq=-1, ts=moment)])
-    return Started(
-        session=session,
-        manifest_url=f"{deps.signer.cdn_url.rstrip('/')}/{tier.master}",
-        grant=grant,
-        resume_position_s=resume,
-        heartbeat_interval_s=settings.heartbeat_interval_s,
-        max_height=viewer.max_height,
-    )
+    grant = deps.signer.grant(tier.prefix, settings.grant_ttl(session.duration_s))
+    session.grant_prefix, session.grant_expires_at = tier.prefix, grant.expires_at
+    manifest_url = f"{deps.signer.cdn_url.rstrip('/')}/{tier.master}"
+    try:
+        opened = deps.store.open_session(session, limit=viewer.max_streams, now=int(moment))
+    except ConcurrentUpdate:
+        raise  # every attempt was cancelled: nothing was written
+    except Exception:
+        # A timeout or lost reply may hide a committed transaction: take the session back out.
+        _abandon(session, deps, moment)
+        raise
+    if not opened:
+        raise StreamLimit(viewer.max_streams)
+    try:
+        deps.events.publish([view_events.view_event("start", session, position_s=resume, seq=-1, ts=moment)])
+        return Started(
+            session=session,
+            manifest_url=manifest_url,
+            grant=grant,
+            resume_position_s=resume,
+            heartbeat_interval_s=settings.heartbeat_interval_s,
+            max_height=viewer.max_height,
+        )
+    except Exception:
+        _abandon(session, deps, moment)
+        raise
+
+
+def _abandon(session: Session, deps: Deps, moment: float) -> None:
+    """Give back the slot of a session whose start failed (best effort: if the store cannot be
+    reached either, the lease lapses by itself after LEASE_SECONDS with no heartbeat)."""
+    try:
+        deps.store.abandon_session(session, now=int(moment))
+    except Exception:
+        log.warning("could not give back the stream slot of failed start %s; it lapses with its lease",
+                    session.session_id, exc_info=True)
 
 
 def _finished(position_s: float, duration_s: float) -> bool:
@@ -155,31 +185,18 @@ def heartbeat(user_id: str, session_id: str, beat: Heartbeat, deps: Deps) -> Bea
         raise PositionOutOfRange(before.duration_s if before else None)
     assert before is not None
     if outcome.result == HeartbeatResult.STALE:
+        if before.last_seq == beat.seq:
+            # A retry of the beat the session applied last: its first attempt may have failed after
+            # the session was updated and before the watch state was, so write the state again from
+            # what the session stored (a no-op when it is there: same session, same seq).
+            deps.store.save_state(_watch_state(session_id, before, before.position_s, before.last_seq, moment))
         return BeatAnswer(
             stale=True, position_s=before.position_s, seq=before.last_seq, lease_expires_at=before.lease_expires_at
         )
 
     position = min(beat.position_s, before.duration_s)  # within the tolerance past the end
     finished = _finished(position, before.duration_s)
-    deps.store.save_state(
-        WatchState(
-            profile_id=before.profile_id,
-            account_id=before.account_id,
-            title_id=before.title_id,
-            position_s=position,
-            duration_s=before.duration_s,
-            percent=round(100.0 * position / before.duration_s, 2) if before.duration_s else 0.0,
-            finished=finished,
-            part_number=part_number(position, before.segment_seconds),
-            updated_at=iso_ms(moment),
-            session_id=session_id,
-            seq=beat.seq,
-            kind=before.kind,
-            series_id=before.series_id,
-            season=before.season,
-            number=before.number,
-        )
-    )
+    deps.store.save_state(_watch_state(session_id, before, position, beat.seq, moment))
     deps.events.publish(
         view_events.heartbeat_events(
             before,
@@ -196,6 +213,27 @@ def heartbeat(user_id: str, session_id: str, beat: Heartbeat, deps: Deps) -> Bea
         seq=beat.seq,
         lease_expires_at=lease_until,
         grant=_renewed_grant(session_id, before, moment, deps),
+    )
+
+
+def _watch_state(session_id: str, session: Session, position_s: float, seq: int, moment: float) -> WatchState:
+    position = min(position_s, session.duration_s)  # within the tolerance past the end
+    return WatchState(
+        profile_id=session.profile_id,
+        account_id=session.account_id,
+        title_id=session.title_id,
+        position_s=position,
+        duration_s=session.duration_s,
+        percent=round(100.0 * position / session.duration_s, 2) if session.duration_s else 0.0,
+        finished=_finished(position, session.duration_s),
+        part_number=part_number(position, session.segment_seconds),
+        updated_at=iso_ms(moment),
+        session_id=session_id,
+        seq=seq,
+        kind=session.kind,
+        series_id=session.series_id,
+        season=session.season,
+        number=session.number,
     )
 
 
