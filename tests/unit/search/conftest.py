@@ -1,5 +1,12 @@
-"""Fixtures of the search unit tests: a real OpenSearch-compatible engine (osmem-server, a clone
-per test so every test starts with no index), fakes of the catalog table, and an indexer helper."""
+"""Fixtures of the search unit tests: a real OpenSearch-compatible engine, fakes of the catalog
+table, and an indexer helper.
+
+The engine is the local cloud's (``local.search_engine``, tantivy; a fresh in-process server per
+test, so every test starts with no index). ``test_engine.py`` also runs every test against
+osmem-server (a clone per test), the previous stand-in: the same query bodies and the same asserted
+ranks on two independent implementations of the REST API is the evidence that the service's
+queries do not lean on one engine's quirks, which matters because in AWS a third one
+(OpenSearch Service) answers them."""
 
 from __future__ import annotations
 
@@ -103,8 +110,29 @@ def catalog() -> FakeCatalog:
 
 
 @pytest.fixture
-def engine(osmem_url: str, catalog: FakeCatalog, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    monkeypatch.setenv("SEARCH_ENDPOINT", osmem_url)
+def engine_kind() -> str:
+    """Which engine ``engine`` runs: "local" (local.search_engine) unless a test module
+    parametrizes it (test_engine.py: both)."""
+    return "local"
+
+
+@pytest.fixture
+def search_url(engine_kind: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    if engine_kind == "osmem":
+        clone = request.getfixturevalue("osmem_server").clone()
+        yield clone.url
+        clone.close()
+        return
+    from local.search_engine import serve
+
+    server = serve()
+    yield server.url
+    server.close()
+
+
+@pytest.fixture
+def engine(search_url: str, catalog: FakeCatalog, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    monkeypatch.setenv("SEARCH_ENDPOINT", search_url)
     wiring.reset()
-    yield Engine(osmem_url, catalog)
+    yield Engine(search_url, catalog)
     wiring.reset()

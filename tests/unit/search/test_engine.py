@@ -1,5 +1,6 @@
-"""Search and suggestions against a real OpenSearch-compatible engine (osmem-server): folding,
-typos, prefix and infix, ranking, maturity filters on results, suggestions and facets, reindex."""
+"""Search and suggestions against real OpenSearch-compatible engines: folding, typos, prefix and
+infix, ranking, maturity filters on results, suggestions and facets, reindex. Every test runs on
+the local cloud's engine (local.search_engine) and on osmem-server: same bodies, same ranks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from search.models.output import SearchPage
 from tests.unit.search.conftest import Engine
 
 KIDS, TEENS, ADULTS = 1, 2, 3
+
+pytestmark = pytest.mark.parametrize("engine_kind", ["local", "osmem"])
 
 
 def _search(engine: Engine, q: str, level: int = ADULTS, **filters: object) -> SearchPage:
