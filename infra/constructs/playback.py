@@ -1,11 +1,16 @@
 """Playback (issue 13): the playback service behind both edges, its table (sessions, stream
 leases, watch states; TTL ``expires_at``), the Kinesis view stream (contract E: ``view_stream``)
-and the Firehose that delivers the stream to the S3 data lake the recommendation training reads.
+and the Firehose that archives the stream in an S3 lake bucket (``views/``). Nothing in the
+platform reads that archive yet: home training reads the watch states in the playback table and
+the JSON lines under ``lake/`` in the recommendations model bucket (recommendations.logic.training).
 
-Grants are exactly the calls the service makes: items of its own table and index; GetItem on the
-accounts table (reelstack_common.viewer); GetItem/BatchGetItem/Query on the catalog table (title
-items, a series' episode slots); PutRecords on the view stream; the CDN signing secret through
-``signing.grant_signing`` (delivery's construct, contract C).
+Grants are exactly the calls the service makes (``playback.dal``): on its own table GetItem (lease
+set, watch state), BatchGetItem (the lease set's sessions), PutItem + UpdateItem (the start
+transaction, heartbeats, stops, watch states) -- no Query: the one Query is on ``gsi1`` (continue
+watching); GetItem on the accounts table (reelstack_common.viewer); GetItem/BatchGetItem/Query on
+the catalog table (title items; a series' episode slots, a Query of the base table); PutRecords on
+the view stream; the CDN signing secret through ``signing.grant_signing`` (delivery's construct,
+contract C).
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ class PlaybackService(Construct):
     table: pk/sk (S), GSI ``gsi1`` (gsi1pk/gsi1sk, ALL), TTL ``expires_at`` (env ``PLAYBACK_TABLE``);
         the watch-state items are the view history (layout in docs/architecture.md)
     view_stream: the Kinesis view stream (on demand, KMS-encrypted; partition key profile_id)
-    lake_bucket: the data lake (``views/YYYY/MM/DD/HH/`` gzip JSON lines from Firehose)
+    lake_bucket: the view-event archive (``views/YYYY/MM/DD/HH/`` gzip JSON lines from Firehose;
+        not read by training, which reads ``lake/`` in the model bucket)
     delivery_stream: Firehose (CfnDeliveryStream) view_stream -> lake_bucket
     service (ServiceApi), function (the HTTP function), continue_watching_rule (ALB rule, 60)
     """
@@ -105,8 +111,9 @@ class PlaybackService(Construct):
         acknowledge(
             self.lake_bucket,
             "AwsSolutions-S1",
-            "Written only by the Firehose delivery role and read by the training job; object-level "
-            "activity is in CloudTrail data events. Server access logs would log the log writer.",
+            "An archive written only by the Firehose delivery role and read by no function (home "
+            "training reads the playback table and the model bucket's lake/); object-level activity "
+            "is in CloudTrail data events. Server access logs would log the log writer.",
         )
         self.delivery_stream = self._lake_delivery()
 
@@ -206,13 +213,13 @@ class PlaybackService(Construct):
         fn = self.function
         fn.add_to_role_policy(
             iam.PolicyStatement(
-                # Transactions need the per-item actions of what they do (Put + Update here).
+                # Transactions need the per-item actions of what they do (Put + Update here). No
+                # Query: the only Query (recent_states) is on gsi1, granted below.
                 actions=[
                     "dynamodb:GetItem",
                     "dynamodb:BatchGetItem",
                     "dynamodb:PutItem",
                     "dynamodb:UpdateItem",
-                    "dynamodb:Query",
                 ],
                 resources=[self.table.table_arn],
             )

@@ -112,8 +112,9 @@ def test_function_grants_are_exactly_what_it_calls(reelstack: Synth, pb: Any) ->
             base = {"Fn::Join": ["", [base, suffix]]}
         return json.dumps(base, sort_keys=True)
 
+    # The base table: no Query (playback.dal queries only gsi1); the index: Query only.
     assert grants[arn(pb.table)] == {
-        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
+        "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem",
     }  # fmt: skip
     assert grants[arn(pb.table, "/index/gsi1")] == {"dynamodb:Query"}
     assert grants[arn(s.data.accounts_table)] == {"dynamodb:GetItem"}  # read-only, contract A
@@ -122,3 +123,23 @@ def test_function_grants_are_exactly_what_it_calls(reelstack: Synth, pb: Any) ->
     every = set().union(*grants.values())
     assert not {a for a in every if a.endswith((":DeleteItem", ":Scan", ":DeleteTable", ":*"))}
     assert "secretsmanager:GetSecretValue" in every  # the signing key, via Delivery.grant_signing
+
+
+def test_grants_match_the_calls_the_code_makes() -> None:
+    """Read the DynamoDB calls out of playback.dal and compare them with the grants: an action the
+    code stops making (or starts making) fails here, not in production."""
+    import ast
+    from pathlib import Path
+
+    dal = Path(__file__).resolve().parents[2] / "functions" / "playback" / "playback" / "dal"
+    tree = ast.parse((dal / "dynamo_playback.py").read_text())
+    calls: dict[str, set[bool]] = {}  # method -> {uses IndexName?}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name in {"get_item", "batch_get_item", "put_item", "update_item", "query", "transact_write",
+                        "delete_item", "scan"}:
+                calls.setdefault(name, set()).add(any(k.arg == "IndexName" for k in node.keywords))
+    assert calls.get("query") == {True}, "playback queries only its index"
+    assert "scan" not in calls and "delete_item" not in calls
+    assert set(calls) == {"get_item", "batch_get_item", "update_item", "query", "transact_write"}
