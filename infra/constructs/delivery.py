@@ -82,6 +82,10 @@ PREFILL_SECONDS = 300
 PREFILL_TIMEOUT = Duration.minutes(5)
 PREFILL_MAX_RECEIVES = 5
 DELIVERY_CODE_DIR = REPO_ROOT / "functions" / "delivery"
+# Withdrawal purge: one CreateInvalidation per withdrawn title; CloudFront allows 15 wildcard paths
+# in progress at once, so a burst of withdrawals is throttled and retried through the queue.
+PURGE_TIMEOUT = Duration.seconds(30)
+PURGE_MAX_RECEIVES = 10
 # Off-peak fill (Open Connect's nightly fill): whole popular titles, hourly runs over the night's
 # quiet hours (UTC), each resuming the day's fill; the budget is what it may push per day (x copies).
 OFFPEAK_SCHEDULE = "cron(0 3-5 * * ? *)"
@@ -125,6 +129,9 @@ class Delivery(Construct):
     grant_signing(fn): env CDN_URL, CDN_KEY_PAIR_ID, CDN_SIGNING_KEY_SECRET, CDN_SIGNING_KEY_STAGE and
         secretsmanager:GetSecretValue on the signing-key secret only
     prefill_function / prefill_queue / prefill_dead_letter_queue / prefill_rule / prefill_table
+    purge_function / purge_queue / purge_dead_letter_queue / purge_rule: TitleWithdrawn -> a
+        CloudFront invalidation of /titles/{id}/* (cloudfront:CreateInvalidation on this
+        distribution only)
     """
 
     def __init__(
@@ -166,6 +173,7 @@ class Delivery(Construct):
         self._restrict_bucket_to_titles(media_bucket)
 
         self._create_prefill(events_bus, layers, prefill_seconds, log_level, removal_policy)
+        self._create_withdrawal_purge(events_bus, layers, log_level)
 
     # --- the distribution ----------------------------------------------------------------------
 
@@ -467,6 +475,76 @@ class Delivery(Construct):
             sources=["reelstack.catalog"],
             detail_types=["TitlePublished"],
             targets=[targets.SqsQueue(self.prefill_queue, dead_letter_queue=self.prefill_dead_letter_queue)],
+        )
+
+    # --- withdrawal purge ----------------------------------------------------------------------
+
+    def _create_withdrawal_purge(
+        self, events_bus: PlatformEvents, layers: Sequence[lambda_.ILayerVersion], log_level: str
+    ) -> None:
+        """A withdrawn title's media is cached for up to a year (segments) at every edge location:
+        on ``TitleWithdrawn`` the function invalidates ``/titles/{id}/*`` (delivery.handlers.withdraw;
+        the local cloud purges its edge fleet instead)."""
+        self.purge_dead_letter_queue = sqs.Queue(
+            self,
+            "PurgeDlq",
+            retention_period=Duration.days(14),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+        )
+        acknowledge(
+            self.purge_dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the withdrawal purge queue.",
+        )
+        self.purge_queue = sqs.Queue(
+            self,
+            "PurgeQueue",
+            visibility_timeout=Duration.seconds(PURGE_TIMEOUT.to_seconds() * 6),
+            retention_period=Duration.days(4),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.purge_dead_letter_queue, max_receive_count=PURGE_MAX_RECEIVES
+            ),
+        )
+        self.purge_function = service_function(
+            self,
+            "PurgeFunction",
+            name="delivery",
+            code_dir=str(DELIVERY_CODE_DIR),
+            handler="delivery.handlers.withdraw.lambda_handler",
+            environment={
+                "DISTRIBUTION_ID": self.distribution.distribution_id,
+                "PREFILL_TABLE": self.prefill_table.table_name,
+                # The signing environment only, no secret access: the local cloud (which has no
+                # CloudFront API) purges its edge fleet with a grant signed by this key; in AWS the
+                # function only calls CloudFront.
+                **self.signing_environment,
+            },
+            layers=layers,
+            memory_size=256,
+            timeout=PURGE_TIMEOUT,
+            log_level=log_level,
+            description="Reelstack delivery: invalidate a withdrawn title's media on the CDN",
+        )
+        # Exactly its calls: one invalidation on this distribution; the ledger item (marked withdrawn,
+        # so no prefill of an older version fills the title again).
+        self.purge_function.add_to_role_policy(
+            iam.PolicyStatement(actions=["cloudfront:CreateInvalidation"], resources=[self.distribution_arn])
+        )
+        self.purge_function.add_to_role_policy(
+            iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[self.prefill_table.table_arn])
+        )
+        self.purge_function.add_event_source(
+            event_sources.SqsEventSource(self.purge_queue, batch_size=10, report_batch_item_failures=True)
+        )
+        self.purge_rule = events_bus.subscribe(
+            "PurgeOnWithdraw",
+            description="TitleWithdrawn -> purge queue (invalidate the title's media on the CDN)",
+            sources=["reelstack.catalog"],
+            detail_types=["TitleWithdrawn"],
+            targets=[targets.SqsQueue(self.purge_queue, dead_letter_queue=self.purge_dead_letter_queue)],
         )
 
     # --- off-peak fill -------------------------------------------------------------------------

@@ -44,6 +44,7 @@ class EdgeStats:
     origin_fetches: int = 0
     denied: int = 0
     bytes_out: int = 0
+    purged: int = 0
 
 
 def object_key(path: str) -> str | None:
@@ -208,6 +209,13 @@ class Edge:
         return reply
 
     # ------------------------------------------------------------------ admin
+    def purge(self, prefix: str) -> int:
+        """Forget every cached object under ``prefix`` (a withdrawn title): the next request is a miss."""
+        n = self.cache.pop_prefix(prefix)
+        with self._stats_lock:
+            self.stats.purged += n
+        return n
+
     def describe(self, prefix: str = "") -> dict[str, Any]:
         return {
             "id": self.id,

@@ -60,8 +60,8 @@ class Fleet:
         self.edge_urls = {e: f"http://{s.host}:{p}" for e, p in self.ports.items()}
         self.placement = Placement(ids)
         self.front_door = FrontDoor(self.placement, self.edge_urls, self.admin_token,
-                                    EdgeAdmin(self.stop_edge, self.start_edge, self.describe), s.distribution,
-                                    self.url)
+                                    EdgeAdmin(self.stop_edge, self.start_edge, self.describe, self.purge),
+                                    s.distribution, self.url)
         self._servers: dict[str, FleetServer] = {}
         self._front: FleetServer | None = None
 
@@ -79,6 +79,11 @@ class Fleet:
         if server is not None:
             server.kill()
             log.info("edge %s stopped", edge)
+
+    def purge(self, prefix: str) -> dict[str, int]:
+        """Every edge forgets ``prefix``, running or stopped (a stopped edge keeps its cache, as a
+        machine's disk does, and would serve it again when started)."""
+        return {e: edge.purge(prefix) for e, edge in self.edges.items()}
 
     def describe(self, edge: str, prefix: str = "") -> dict[str, Any]:
         return {**self.edges[edge].describe(prefix), "running": edge in self._servers}

@@ -2,7 +2,9 @@
 HTTP, and routes around an edge that does not answer; a request carrying
 `X-Reelstack-Prefill-Copies: n` is sent to the object's first n edges so each holds a copy.
 `/_reelstack/...` is the admin surface for tests and operators (edges, placement, stop/start an
-edge); it needs the admin token from endpoints.json and never serves content.
+edge, purge a title's prefix); it needs the admin token from endpoints.json (the purge also takes a
+grant signed by the distribution's key: the delivery function's withdrawal purge) and never serves
+content.
 
 Checks come before state: a request is admitted (a `titles/` key, a valid grant covering it: the
 edges' own check, edge.admit) before it is counted for popularity, walked on the ring (the walk memo)
@@ -41,12 +43,14 @@ ADMIN_PREFIX = "/_reelstack/"
 ADMIN_TOKEN_HEADER = "x-reelstack-admin-token"
 PREFILL_GRANT_HEADER = "x-reelstack-prefill-grant"
 PREFILL_GRANT_PREFIX = "/_reelstack/prefill"  # a prefill grant's resource: {cdn_url}/_reelstack/prefill/titles/...
+PURGE_GRANT_HEADER = "x-reelstack-purge-grant"
+PURGE_PREFIX = ADMIN_PREFIX + "purge/"  # POST {cdn_url}/_reelstack/purge/titles/{id}/
 # Keys whose prefill copies are remembered (least recently prefilled forgotten first: it falls back to
 # the popularity rule). A whole off-peak title is ~10^4 keys; keys are ~60 bytes, at most 1 KiB.
 MAX_PREFILLED_KEYS = 1 << 17
 DOWN_FOR_S = 2.0  # an edge that failed is skipped this long, then tried again
 _FORWARD_DROP = ("host", "connection", "content-length", "keep-alive", "transfer-encoding", PREFILL_HEADER,
-                 ADMIN_TOKEN_HEADER, PREFILL_GRANT_HEADER)
+                 ADMIN_TOKEN_HEADER, PREFILL_GRANT_HEADER, PURGE_GRANT_HEADER)
 
 
 @dataclass
@@ -56,6 +60,7 @@ class EdgeAdmin:
     stop: Callable[[str], None]
     start: Callable[[str], None]
     describe: Callable[[str, str], dict[str, Any]]
+    purge: Callable[[str], dict[str, int]]  # prefix -> objects dropped per edge
 
 
 class FrontDoor:
@@ -134,8 +139,7 @@ class FrontDoor:
         return error(503, "NO_EDGE", "no edge answered", "Service Unavailable")
 
     def _prefill_allowed(self, req: Request) -> bool:
-        token = req.headers.get(ADMIN_TOKEN_HEADER)
-        if token is not None and hmac.compare_digest(token.encode(), self.admin_token.encode()):
+        if self._is_admin(req):
             return True
         proof = req.headers.get(PREFILL_GRANT_HEADER)
         if not proof:
@@ -203,9 +207,40 @@ class FrontDoor:
         return Reply(resp.status, out, resp.data or b"")
 
     # ------------------------------------------------------------------ admin
+    def _is_admin(self, req: Request) -> bool:
+        token = req.headers.get(ADMIN_TOKEN_HEADER)
+        return token is not None and hmac.compare_digest(token.encode(), self.admin_token.encode())
+
+    def _purge(self, req: Request) -> Reply:
+        """`POST /_reelstack/purge/titles/{id}/`: every edge (and the prefill copies) forgets that
+        prefix -- the local CloudFront invalidation of a withdrawn title. Allowed with the admin token
+        or a purge grant for `{cdn_url}/_reelstack/purge/titles/{id}/*` (the delivery function signs
+        one with the distribution's key; a viewer's grant, always under `titles/`, never matches).
+        Idempotent: a repeat drops nothing more and answers 200 again."""
+        prefix = req.path[len(PURGE_PREFIX):]
+        parts = prefix.split("/")
+        if (req.method != "POST" or len(parts) < 3 or parts[0] != "titles" or parts[-1] != ""
+                or any(p in ("", ".", "..") for p in parts[:-1]) or len(prefix) > 1024 or "%" in prefix):
+            return error(400, "BAD_PURGE", "POST /_reelstack/purge/titles/{id}/", "Bad Request")
+        if not self._is_admin(req):
+            proof = req.headers.get(PURGE_GRANT_HEADER) or ""
+            reason = cdn_signing.verify(url=self.cdn_url + req.path,
+                                        params=cdn_signing.signing_params_from_query(proof),
+                                        public_keys=self.distribution.public_keys, now=self.clock(),
+                                        source_ip=req.source_ip)
+            if reason is not None:
+                return error(403, "FORBIDDEN", f"the admin token or a purge grant is required ({reason})", "Forbidden")
+        with self._lock:
+            for key in [k for k in self.prefill_copies if k.startswith(prefix)]:
+                del self.prefill_copies[key]
+        purged = self.admin.purge(prefix)
+        log.info("purged %s: %s", prefix, purged)
+        return _json(200, {"prefix": prefix, "purged": purged})
+
     def _admin(self, req: Request) -> Reply:
-        token = req.headers.get(ADMIN_TOKEN_HEADER, "")
-        if not hmac.compare_digest(token.encode(), self.admin_token.encode()):
+        if req.path.startswith(PURGE_PREFIX):
+            return self._purge(req)
+        if not self._is_admin(req):
             return error(403, "FORBIDDEN", "admin token required", "Forbidden")
         parts = req.path[len(ADMIN_PREFIX):].strip("/").split("/")
         q = {k: v[0] for k, v in parse_qs(req.query).items()}

@@ -63,6 +63,15 @@ class ByteLRU(Generic[V]):
             self.used_bytes -= item[1]
             return item[0]
 
+    def pop_prefix(self, prefix: str) -> int:
+        """Drop every string key starting with ``prefix`` (a purge); how many were dropped."""
+        with self._lock:
+            doomed = [k for k in self._items if isinstance(k, str) and k.startswith(prefix)]
+            for k in doomed:
+                _v, size = self._items.pop(k)
+                self.used_bytes -= size
+            return len(doomed)
+
     def list_keys(self) -> list[Hashable]:
         with self._lock:
             return list(self._items)

@@ -309,3 +309,53 @@ def test_offpeak_fill_schedule_function_and_read_only_grants(reelstack: Synth) -
         if p["Properties"]["FunctionName"] == {"Fn::GetAtt": [fn_lid, "Arn"]}
     ]
     assert [p["Principal"] for p in permissions] == ["events.amazonaws.com"]
+
+
+def test_withdrawal_purge_rule_queue_and_function(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    resources = reelstack.template_json["Resources"]
+    rule = resources[logical_id(reelstack, delivery.purge_rule)]["Properties"]
+    assert rule["EventPattern"] == {"source": ["reelstack.catalog"], "detail-type": ["TitleWithdrawn"]}
+    assert rule["EventBusName"] == {"Ref": logical_id(reelstack, reelstack.stack.events.bus)}
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": [logical_id(reelstack, delivery.purge_queue), "Arn"]}
+    assert target["DeadLetterConfig"]["Arn"] == {
+        "Fn::GetAtt": [logical_id(reelstack, delivery.purge_dead_letter_queue), "Arn"]
+    }
+    queue = resources[logical_id(reelstack, delivery.purge_queue)]["Properties"]
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == delivery_construct.PURGE_MAX_RECEIVES
+    fn_lid = logical_id(reelstack, delivery.purge_function)
+    fn = resources[fn_lid]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * fn["Timeout"]
+    assert fn["Handler"] == "delivery.handlers.withdraw.lambda_handler"
+    env = fn["Environment"]["Variables"]
+    assert env["DISTRIBUTION_ID"] == _ref(reelstack, delivery.distribution)
+    assert env["PREFILL_TABLE"] == _ref(reelstack, delivery.prefill_table)
+    (mapping,) = [
+        m
+        for m in reelstack.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == {"Ref": fn_lid}
+    ]
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_withdrawal_purge_may_invalidate_this_distribution_only(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    by_action: dict[str, list[Any]] = {}
+    for statement in _function_policy_statements(reelstack, delivery.purge_function):
+        listed = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        for action in listed:
+            by_action.setdefault(action, []).append(statement["Resource"])
+    cloudfront_actions = {a for a in by_action if a.startswith("cloudfront:")}
+    assert cloudfront_actions == {"cloudfront:CreateInvalidation"}
+    (resource,) = by_action["cloudfront:CreateInvalidation"]
+    # arn:<partition>:cloudfront::<account>:distribution/<this distribution's id>
+    joined = json.dumps(resource)
+    assert ":distribution/" in joined and json.dumps(_ref(reelstack, delivery.distribution)) in joined
+    assert "*" not in joined
+    assert by_action["dynamodb:UpdateItem"] == [{"Fn::GetAtt": [logical_id(reelstack, delivery.prefill_table), "Arn"]}]
+    assert set(by_action) - {"cloudfront:CreateInvalidation", "dynamodb:UpdateItem"} <= {
+        "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+    }  # fmt: skip
+    assert "secretsmanager:GetSecretValue" not in by_action  # only the local cloud signs (its fleet's purge)

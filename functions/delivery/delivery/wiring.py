@@ -6,7 +6,9 @@ Env: ``PREFILL_TABLE``; ``CDN_URL``, ``CDN_KEY_PAIR_ID``, ``CDN_SIGNING_KEY_SECR
 ``PREFILL_HOT_SECONDS`` (60), ``PREFILL_COPIES`` (1), ``PREFILL_MAX_COPIES`` (3),
 ``PREFILL_CONCURRENCY`` (8), ``PREFILL_LEASE_S`` (360). Off-peak fill: ``HOME_TABLE`` (trending),
 ``CATALOG_TABLE``, optional ``OFFPEAK_BUDGET_BYTES`` (200 GB), ``OFFPEAK_BYTES_PER_SECOND`` (1.3 MB/s),
-``OFFPEAK_MAX_CANDIDATES`` (500).
+``OFFPEAK_MAX_CANDIDATES`` (500). Withdrawal purge: ``DISTRIBUTION_ID`` (AWS: CloudFront
+invalidations); under the local cloud (``AWS_ENDPOINT_URL`` set: its CloudFront is the edge fleet,
+which has no CloudFront API) the fleet's purge through ``CDN_URL`` with the signing key.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from reelstack_common.cdn_signing import CdnSigner
 from delivery.dal.cdn_http import CdnHttp
 from delivery.dal.dynamo_ledger import DynamoPrefillLedger
 from delivery.dal.offpeak_sources import CatalogReadyTitles, TrendingPopularity
+from delivery.dal.purge import CloudFrontInvalidator, FleetPurger
 from delivery.logic.offpeak import OffpeakPolicy
 from delivery.logic.prefill import PrefillPolicy
 
@@ -72,6 +75,14 @@ def catalog() -> CatalogReadyTitles:
 def cdn_for_title(title_id: str, grant_ttl_s: int) -> CdnHttp:
     """A CDN client holding a grant for this title only (the signer and its key are cached)."""
     return CdnHttp(CdnSigner.from_environment(), f"titles/{title_id}/", grant_ttl_s=grant_ttl_s)
+
+
+def purger() -> CloudFrontInvalidator | FleetPurger:
+    """The CDN's purge. Endpoint by environment only, as everywhere else: with ``AWS_ENDPOINT_URL``
+    (the local cloud) the distribution is the edge fleet at ``CDN_URL``."""
+    if os.environ.get("AWS_ENDPOINT_URL", "").strip():
+        return FleetPurger(CdnSigner.from_environment())
+    return CloudFrontInvalidator(os.environ.get("DISTRIBUTION_ID", ""))
 
 
 def reset() -> None:

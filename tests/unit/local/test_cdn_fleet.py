@@ -274,3 +274,52 @@ class _Secret(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+def _cached(fleet: Fleet, prefix: str) -> dict[str, list[str]]:
+    return {e: sorted(str(k) for k in edge.cache.list_keys() if str(k).startswith(prefix))
+            for e, edge in fleet.edges.items()}
+
+
+def test_purge_drops_a_titles_objects_from_every_edge_and_is_idempotent(fleet: Fleet, origin: FakeOrigin) -> None:
+    origin.add("titles/T2/seg_0.m4s", b"other title")
+    g, g2 = grant(fleet.url, "titles/T1/"), grant(fleet.url, "titles/T2/")
+    s = requests.Session()
+    for key in KEYS_T1[:8]:
+        assert s.get(f"{fleet.url}/{key}?{g.query}", headers={"x-reelstack-prefill-copies": "3", **admin(fleet)},
+                     timeout=5).status_code == 200
+    assert s.get(f"{fleet.url}/titles/T2/seg_0.m4s?{g2.query}", timeout=5).status_code == 200
+    stopped = fleet.placement.ring.walk(KEYS_T1[0])[0]
+    fleet.stop_edge(stopped)  # a stopped edge keeps its disk: it must forget the title too
+    assert _cached(fleet, "titles/T1/")[stopped]
+    r = s.post(f"{fleet.url}/_reelstack/purge/titles/T1/", headers=admin(fleet), timeout=5)
+    assert r.status_code == 200 and r.json()["prefix"] == "titles/T1/"
+    assert sum(r.json()["purged"].values()) == 8 * 3
+    assert all(keys == [] for keys in _cached(fleet, "titles/T1/").values())
+    assert sum(len(k) for k in _cached(fleet, "titles/T2/").values()) == 1  # another title untouched
+    assert not any(k.startswith("titles/T1/") for k in fleet.front_door.prefill_copies)
+    again = s.post(f"{fleet.url}/_reelstack/purge/titles/T1/", headers=admin(fleet), timeout=5)
+    assert again.status_code == 200 and set(again.json()["purged"].values()) == {0}
+    fleet.start_edge(stopped)
+    r = s.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", timeout=5)
+    assert r.status_code == 200 and r.headers["x-cache"].startswith("Miss")
+
+
+def test_purge_needs_the_admin_token_or_a_purge_grant(fleet: Fleet, origin: FakeOrigin) -> None:
+    g = grant(fleet.url, "titles/T1/")
+    assert requests.get(f"{fleet.url}/{KEYS_T1[0]}?{g.query}", timeout=5).status_code == 200
+    url = f"{fleet.url}/_reelstack/purge/titles/T1/"
+    for headers in ({}, {"x-reelstack-admin-token": "wrong"},
+                    {"x-reelstack-purge-grant": g.query},  # a viewer's grant for the very title
+                    {"x-reelstack-purge-grant": grant(fleet.url, "_reelstack/purge/titles/T2/").query},
+                    {"x-reelstack-purge-grant": grant(fleet.url, "_reelstack/purge/titles/T1/", ttl=-5).query}):
+        r = requests.post(url, headers=headers, timeout=5)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "FORBIDDEN", headers
+    assert sum(len(k) for k in _cached(fleet, "titles/T1/").values()) == 1  # nothing purged
+    for bad in ("titles/", "titles/T1", "work/T1/", "titles/../", "titles//", "titles/%2e%2e/"):
+        assert requests.post(f"{fleet.url}/_reelstack/purge/{bad}", headers=admin(fleet), timeout=5).status_code == 400
+    assert requests.get(url, headers=admin(fleet), timeout=5).status_code == 400
+    proof = grant(fleet.url, "_reelstack/purge/titles/T1/").query  # what the delivery function sends
+    r = requests.post(url, headers={"x-reelstack-purge-grant": proof}, timeout=5)
+    assert r.status_code == 200 and sum(r.json()["purged"].values()) == 1
+    assert sum(len(k) for k in _cached(fleet, "titles/T1/").values()) == 0

@@ -1,6 +1,7 @@
 """The prefill ledger: one item per title, ``pk = "PREFILL#{title_id}"`` (off-peak fill:
 ``"OFFPEAK#{day}#{title_id}"``), holding the newest version
-claimed, its state (FILLING under a lease, DONE, FAILED) and when.
+claimed, its state (FILLING under a lease, DONE, FAILED; PURGING then WITHDRAWN once the title is
+withdrawn, at the withdrawal's version, so no prefill of an older version claims it again) and when.
 
 Every transition is one conditional write, so concurrent deliveries of the same event cannot both
 claim it, and nothing depends on reading first (the function may only UpdateItem). ``media`` is the
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 from delivery.models.prefill import Claim, ClaimOutcome
 
 FILLING, DONE, FAILED = "FILLING", "DONE", "FAILED"
+PURGING, WITHDRAWN = "PURGING", "WITHDRAWN"
 
 
 class DynamoPrefillLedger:
@@ -90,3 +92,38 @@ class DynamoPrefillLedger:
     def release(self, title_id: str, version: int, *, now: float) -> None:
         # lease_until 0: the retry may claim at once.
         self._finish(title_id, version, now, FAILED, {"lease_until": 0})
+
+    # --- withdrawal ------------------------------------------------------------------------------
+
+    def begin_withdrawal(self, title_id: str, version: int, *, now: float) -> bool:
+        try:
+            self.table.update_item(
+                Key={"pk": self._pk(title_id)},
+                UpdateExpression="SET title_id = :t, #v = :v, #s = :purging, lease_until = :zero, updated_at = :now",
+                # Any prefill state of an older version is superseded (a late TitlePublished then finds
+                # a newer version and fetches nothing); this version's finished purge is kept.
+                ConditionExpression="attribute_not_exists(pk) OR #v < :v OR (#v = :v AND #s <> :withdrawn)",
+                ExpressionAttributeNames={"#v": "version", "#s": "state"},
+                ExpressionAttributeValues={
+                    ":t": title_id, ":v": version, ":purging": PURGING, ":withdrawn": WITHDRAWN, ":zero": 0,
+                    ":now": int(now),
+                },
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            return False  # purged already (a redelivery), or a newer version is recorded
+        return True
+
+    def finish_withdrawal(self, title_id: str, version: int, *, now: float) -> None:
+        try:
+            self.table.update_item(
+                Key={"pk": self._pk(title_id)},
+                UpdateExpression="SET #s = :withdrawn, updated_at = :now",
+                ConditionExpression="#v = :v",
+                ExpressionAttributeNames={"#v": "version", "#s": "state"},
+                ExpressionAttributeValues={":v": version, ":withdrawn": WITHDRAWN, ":now": int(now)},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise

@@ -40,3 +40,20 @@ class OffpeakCatalog(Protocol):
     def newest_ready(self, limit: int) -> list[str]:
         """Up to ``limit`` READY title ids, newest first."""
         ...
+
+
+class Purger(Protocol):
+    def purge(self, prefix: str, *, reference: str) -> None:
+        """Drop every cached object under ``prefix`` (``titles/{id}/``) from the CDN. ``reference``
+        is the same for every retry of one withdrawal (CloudFront's CallerReference: a repeat is the
+        same invalidation). Raises ``PurgeFailed`` when the CDN did not take it."""
+        ...
+
+
+class WithdrawalLedger(Protocol):
+    def begin_withdrawal(self, title_id: str, version: int, *, now: float) -> bool:
+        """Record the withdrawal (prefill of any older version is refused from here on). False when
+        this version's purge is already recorded as done: nothing left to do."""
+        ...
+
+    def finish_withdrawal(self, title_id: str, version: int, *, now: float) -> None: ...

@@ -15,3 +15,8 @@ class PrefillIncomplete(Exception):
 class PrefillDenied(Exception):
     """The CDN refused our own grant (403): wrong key pair or secret. Retried, then the DLQ, where
     it is visible; never silently dropped."""
+
+
+class PurgeFailed(Exception):
+    """The CDN did not take the purge of a withdrawn title (throttled, 5xx, refused): the record is
+    retried, then lands in the dead-letter queue."""

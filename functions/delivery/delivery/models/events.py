@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 TITLE_PUBLISHED = "TitlePublished"
+TITLE_WITHDRAWN = "TitleWithdrawn"
 EVENT_SOURCE = "reelstack.catalog"
 
 TitleId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")]
@@ -43,3 +44,12 @@ class TitlePublished(_Model):
     duration_s: float | None = None
     # An optional hint a publisher may add (nothing sets it yet): "high" gets the most copies.
     expected_popularity: Literal["low", "normal", "high"] = "normal"
+
+
+class TitleWithdrawn(_Model):
+    """``{title_id, version, kind, status: "WITHDRAWN"}`` from the catalog's outbox (contract D):
+    the title is final-withdrawn, its media must leave the CDN's caches."""
+
+    title_id: TitleId
+    version: int = Field(default=0, ge=0)
+    kind: str = "movie"

@@ -1,0 +1,172 @@
+"""Withdrawal: ``TitleWithdrawn`` -> the title's media out of the CDN's caches (CloudFront
+invalidation in AWS, the edge fleet's purge locally), idempotent, and no later prefill of an older
+version puts it back."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from delivery.dal.cdn_http import CdnHttp
+from delivery.dal.dynamo_ledger import DynamoPrefillLedger
+from delivery.dal.purge import CloudFrontInvalidator, FleetPurger
+from delivery.logic.prefill import PrefillPolicy, prefill_title
+from delivery.logic.withdraw import withdraw_title
+from delivery.models.errors import PurgeFailed
+from delivery.models.events import TitlePublished, TitleWithdrawn
+from delivery.models.prefill import ClaimOutcome
+from reelstack_common.cdn_signing import CdnSigner
+
+from local.cdn.behaviors import Distribution
+from local.cdn.fleet import Fleet, FleetSettings
+from local.ports import free_port
+from tests.unit.delivery.conftest import published_event, title_objects
+from tests.unit.events import LambdaContext
+from tests.unit.local.cdn_fakes import KEY_ID, KEYS, FakeOrigin
+
+
+def _withdrawn(title_id: str = "T1", version: int = 3, kind: str = "movie") -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "TitleWithdrawn", "source": "reelstack.catalog",
+            "detail": {"title_id": title_id, "version": version, "kind": kind, "status": "WITHDRAWN"}}
+
+
+def _sqs(*bodies: Any) -> dict[str, Any]:
+    return {"Records": [{
+        "messageId": str(uuid.uuid4()), "receiptHandle": "rh",
+        "body": b if isinstance(b, str) else json.dumps(b), "attributes": {"ApproximateReceiveCount": "1"},
+        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:purge", "awsRegion": "us-east-1",
+    } for b in bodies]}
+
+
+@pytest.fixture
+def fleet() -> Iterator[tuple[Fleet, FakeOrigin]]:
+    origin = FakeOrigin()
+    for key, body in title_objects("T1", duration_s=20).items():
+        origin.add(key, body)
+    f = Fleet(FleetSettings("127.0.0.1", free_port(), "unused", "media", edges=3, cache_mb=8,
+                            distribution=Distribution(public_keys={KEY_ID: KEYS.public_pem})), origin=origin)
+    f.start()
+    yield f, origin
+    f.stop()
+
+
+def _held(f: Fleet, prefix: str = "titles/T1/") -> int:
+    return sum(1 for edge in f.edges.values() for k in edge.cache.list_keys() if str(k).startswith(prefix))
+
+
+def test_the_local_fleet_forgets_a_withdrawn_title_and_a_late_prefill_does_not_bring_it_back(
+    fleet: tuple[Fleet, FakeOrigin], ledger_table: Any
+) -> None:
+    f, origin = fleet
+    signer = CdnSigner(cdn_url=f.url, key_pair_id=KEY_ID, private_key_pem=KEYS.private_pem)
+    ledger = DynamoPrefillLedger(ledger_table)
+    policy = PrefillPolicy(prefill_seconds=300, lease_s=600)
+    published = TitlePublished.model_validate(published_event("T1", 2)["detail"])
+    assert prefill_title(published, CdnHttp(signer, "titles/T1/", backoff_s=0.0), ledger, policy).outcome \
+        is ClaimOutcome.CLAIMED
+    assert _held(f) > 0
+
+    purges: list[str] = []
+    purge = f.purge
+    f.front_door.admin.purge = lambda prefix: purges.append(prefix) or purge(prefix)  # type: ignore[func-returns-value]
+    detail = TitleWithdrawn.model_validate(_withdrawn("T1", 3)["detail"])
+    assert withdraw_title(detail, ledger, FleetPurger(signer)).outcome == "purged"
+    assert _held(f) == 0 and purges == ["titles/T1/"]
+    # a redelivered TitleWithdrawn: nothing more to do
+    assert withdraw_title(detail, ledger, FleetPurger(signer)).outcome == "already_purged"
+    assert purges == ["titles/T1/"]
+    # a late or redelivered TitlePublished (older version) prefills nothing
+    calls = len(origin.calls)
+    late = prefill_title(published, CdnHttp(signer, "titles/T1/", backoff_s=0.0), ledger, policy)
+    assert late.outcome is ClaimOutcome.DONE and len(origin.calls) == calls and _held(f) == 0
+
+
+def test_cloudfront_gets_one_invalidation_of_the_titles_prefix(ledger_table: Any) -> None:
+    cf = boto3.client("cloudfront", region_name="us-east-1")
+    dist = cf.create_distribution(DistributionConfig={
+        "CallerReference": "d", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "media.s3.amazonaws.com",
+                                               "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "https-only", "MinTTL": 0,
+                                 "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                 "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+    })["Distribution"]["Id"]
+    ledger = DynamoPrefillLedger(ledger_table)
+    detail = TitleWithdrawn.model_validate(_withdrawn("T1", 3)["detail"])
+
+    # The CDN refuses (wrong distribution): the record fails, and the retry purges.
+    with pytest.raises(PurgeFailed):
+        withdraw_title(detail, ledger, CloudFrontInvalidator("E0NOSUCHDIST"))
+    assert cf.list_invalidations(DistributionId=dist)["InvalidationList"]["Quantity"] == 0
+    assert withdraw_title(detail, ledger, CloudFrontInvalidator(dist)).outcome == "purged"
+    assert withdraw_title(detail, ledger, CloudFrontInvalidator(dist)).outcome == "already_purged"
+    (summary,) = cf.list_invalidations(DistributionId=dist)["InvalidationList"]["Items"]
+    batch = cf.get_invalidation(DistributionId=dist, Id=summary["Id"])["Invalidation"]["InvalidationBatch"]
+    assert batch["Paths"]["Items"] == ["/titles/T1/*"]
+    assert batch["CallerReference"] == "withdraw-T1-v3"  # a retry is the same invalidation for CloudFront
+
+
+def test_a_series_has_no_media_to_purge(ledger_table: Any) -> None:
+    class Refuses:
+        def purge(self, prefix: str, *, reference: str) -> None:
+            raise AssertionError("a series has nothing cached")
+
+    detail = TitleWithdrawn.model_validate(_withdrawn("S1", 2, kind="series")["detail"])
+    assert withdraw_title(detail, DynamoPrefillLedger(ledger_table), Refuses()).outcome == "no_media"
+
+
+def test_the_handler_purges_fails_records_for_retry_and_drops_bad_events(
+    ledger_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from delivery import wiring
+    from delivery.handlers import withdraw
+
+    purged: list[str] = []
+
+    class FlakyPurger:
+        def purge(self, prefix: str, *, reference: str) -> None:
+            if prefix == "titles/BAD/":
+                raise PurgeFailed("throttled")
+            purged.append(prefix)
+
+    monkeypatch.setenv("PREFILL_TABLE", ledger_table.name)
+    monkeypatch.setattr(wiring, "purger", FlakyPurger)
+    wiring.reset()
+    event = _sqs(_withdrawn("T1"), _withdrawn("BAD"), "not json", {"detail-type": "TitlePublished", "detail": {}},
+                 _withdrawn("../x"))
+    out = withdraw.lambda_handler(event, LambdaContext())
+    assert purged == ["titles/T1/"]
+    assert [f["itemIdentifier"] for f in out["batchItemFailures"]] == [event["Records"][1]["messageId"]]
+    wiring.reset()
+
+
+def test_the_purger_is_the_fleet_under_the_local_cloud_and_cloudfront_in_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    from delivery import wiring
+
+    signer = CdnSigner(cdn_url="http://127.0.0.1:1", key_pair_id=KEY_ID, private_key_pem=KEYS.private_pem)
+    monkeypatch.setattr(CdnSigner, "from_environment", classmethod(lambda cls: signer))
+    monkeypatch.setenv("DISTRIBUTION_ID", "E123")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    assert isinstance(wiring.purger(), FleetPurger)
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    chosen = wiring.purger()
+    assert isinstance(chosen, CloudFrontInvalidator) and chosen.distribution_id == "E123"
+
+
+def test_the_handler_imports_without_environment() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    env = {"PATH": os.environ.get("PATH", ""),
+           "PYTHONPATH": f"{root / 'functions' / 'delivery'}:{root / 'layers' / 'shared' / 'python'}"}
+    done = subprocess.run([sys.executable, "-c", "import delivery.handlers.withdraw"], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
