@@ -12,12 +12,14 @@ from recommendations.dal import s3_blobs
 from recommendations.dal.accounts_profiles import DynamoProfileDirectory
 from recommendations.dal.catalog_titles import DynamoCatalogTitles
 from recommendations.dal.home_table import DynamoCampaignStore, DynamoHomeStore, DynamoTrendingStore
+from recommendations.dal.page_reads import DynamoPageReads
 from recommendations.dal.playback_history import DynamoViewHistory
 from recommendations.dal.ratings_table import DynamoRatingStore
 from recommendations.dal.s3_blobs import S3BlobStore
 from recommendations.logic.caches import CampaignCache, FallbackCache, ModelCache, TitleCache, TrendingCache
 from recommendations.logic.home import HomeDeps
 from recommendations.logic.training import JobDeps
+from recommendations.logic.viewers import ViewerCache
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class Dependencies:
     catalog: DynamoCatalogTitles  # uncached: campaign and rating checks read the title as it is now
     campaigns: DynamoCampaignStore
     ratings: DynamoRatingStore
+    page_reads: DynamoPageReads  # GET /home's first round trip: viewer + document
+    viewers: ViewerCache  # GET /home's warm viewers (logic/viewers.py: the staleness bound)
 
 
 _lock = threading.Lock()
@@ -58,6 +62,8 @@ def dependencies() -> Dependencies:
                 catalog=catalog,
                 campaigns=campaigns,
                 ratings=ratings,
+                page_reads=DynamoPageReads(env["ACCOUNTS_TABLE"], env["HOME_TABLE"]),
+                viewers=ViewerCache(),
             )
         return _deps
 

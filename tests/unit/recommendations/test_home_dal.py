@@ -127,3 +127,76 @@ def test_the_stream_consumer_counts_start_events_per_language(ddb: Any) -> None:
     assert fr is not None and set(fr.counts) == {"t1"}
     every = store.get("*")
     assert every is not None and set(every.counts) == {"t1", "t2"}
+
+
+RATINGS = "ratings-dal"
+
+
+def _profile(ddb: Any, user: str, profile: str, **attrs: Any) -> None:
+    table = ddb.Table(ACCOUNTS)
+    table.put_item(Item={"pk": f"ACCOUNT#{user}", "sk": "ACCOUNT", "plan": "premium", "subscription_status": "active"})
+    table.put_item(Item={"pk": f"ACCOUNT#{user}", "sk": f"PROFILE#{profile}", "profile_id": profile, "name": profile,
+                         "kids": False, "maturity_rating": "18+", "language": "en", **attrs})  # fmt: skip
+
+
+def test_the_first_read_gets_viewer_and_document_in_one_batch_across_both_tables(
+    ddb: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommendations.dal.home_table import DynamoHomeStore
+    from recommendations.dal.page_reads import DynamoPageReads
+    from reelstack_common import dynamo
+    from reelstack_common.viewer import ProfileNotFound
+
+    _profile(ddb, "u1", "p1", language="fr", maturity_rating="7+", kids=True)
+    _profile(ddb, "u2", "p2")
+    DynamoHomeStore(HOME).put(StoredHome("p1", '{"x": 1}', "v1", "k1", 10.0, 5.0))
+    calls: list[str] = []
+    real = dynamo.client()
+    monkeypatch.setattr(dynamo, "client", lambda: _Spy(real, calls))
+    reads = DynamoPageReads(ACCOUNTS, HOME)
+
+    viewer, stored = reads.viewer_and_home("u1", "p1")
+    assert calls == ["batch_get_item"]  # one round trip for the three items
+    assert (viewer.profile_id, viewer.language, viewer.kids, viewer.maturity_rating) == ("p1", "fr", True, "7+")
+    assert stored is not None and stored.doc_json == '{"x": 1}' and stored.history_key == "k1"
+    assert stored.data_at == 10.0 and stored.ratings_at == 5.0
+    viewer2, none = reads.viewer_and_home("u2", "p2")
+    assert viewer2.profile_id == "p2" and none is None  # no document yet: live compute
+    with pytest.raises(ProfileNotFound):
+        reads.viewer_and_home("u2", "p1")  # another account's profile: exactly like an unknown one
+    with pytest.raises(ProfileNotFound):
+        reads.viewer_and_home("u1", "nope")
+
+
+class _Spy:
+    def __init__(self, client: Any, calls: list[str]) -> None:
+        self.client, self.calls = client, calls
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls.append(name)
+        return getattr(self.client, name)
+
+
+def test_a_profiles_ratings_are_read_whole_and_lean(ddb: Any) -> None:
+    from decimal import Decimal
+
+    from recommendations.dal.ratings_table import DynamoRatingStore
+    from recommendations.logic.ports import Rating
+
+    ddb.create_table(
+        TableName=RATINGS, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "profile_id", "KeyType": "HASH"}, {"AttributeName": "title_id", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("profile_id", "title_id")],
+    )  # fmt: skip
+    store = DynamoRatingStore(RATINGS)
+    store.put(Rating("p1", "t1", "love", 12.5))
+    store.put(Rating("p1", "t2", "down", 13.0))
+    store.put(Rating("p2", "t1", "up", 14.0))
+    with ddb.Table(RATINGS).batch_writer() as b:  # enough items for several pages (a heavy rater)
+        for k in range(900):
+            b.put_item(Item={"profile_id": "p3", "title_id": f"t{k:04d}", "thumb": "up", "rated_at": Decimal(k),
+                             "pad": "x" * 1500})  # fmt: skip
+    assert store.for_profile("p1") == [Rating("p1", "t1", "love", 12.5), Rating("p1", "t2", "down", 13.0)]
+    assert store.for_profile("nobody") == []
+    heavy = store.for_profile("p3")
+    assert len(heavy) == 900 and heavy[-1] == Rating("p3", "t0899", "up", 899.0)

@@ -288,7 +288,7 @@ def test_thumbs_down_titles_are_kept_out_of_the_ranking_not_cut_from_full_rows(b
 
 
 def test_page_for_reads_concurrently_but_answers_only_the_owner(w: World) -> None:
-    from recommendations.logic.home import page_for
+    from recommendations.logic.home import FirstRead, page_for
     from recommendations.models.exceptions import ProfileNotFound
 
     def not_yours() -> Any:
@@ -296,7 +296,7 @@ def test_page_for_reads_concurrently_but_answers_only_the_owner(w: World) -> Non
 
     with pytest.raises(ProfileNotFound):
         page_for(not_yours, DRAMA, w.deps())
-    page = page_for(lambda: viewer(DRAMA), DRAMA, w.deps())
+    page = page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps())
     assert page.source == "precomputed" and page.rows
     w.history.fail = True  # a prefetched read that failed still gives the fallback, not an error
-    assert page_for(lambda: viewer(DRAMA), DRAMA, w.deps()).fallback_reason == "playback"
+    assert page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps()).fallback_reason == "playback"

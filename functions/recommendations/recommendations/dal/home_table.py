@@ -34,7 +34,7 @@ def home_key(profile_id: str) -> dict[str, str]:
     return {"pk": f"HOME#{profile_id}", "sk": DOC_SK}
 
 
-def _stored(item: dict[str, Any]) -> StoredHome:
+def stored_home(item: dict[str, Any]) -> StoredHome:
     doc = item.get("doc")
     return StoredHome(
         profile_id=str(item["pk"]).removeprefix("HOME#"),
@@ -57,7 +57,7 @@ class DynamoHomeStore:
         except Exception as exc:
             # Named for the fallback metric: a DAX fault and a DynamoDB fault are told apart.
             raise DependencyFailed("dax" if self.table.uses_dax else "store", f"{type(exc).__name__}: {exc}") from exc
-        return _stored(item) if item else None
+        return stored_home(item) if item else None
 
     def _item(self, home: StoredHome) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -106,7 +106,7 @@ class DynamoHomeStore:
                 answer = client.batch_get_item(RequestItems=request)
                 for raw in answer.get("Responses", {}).get(self.name, []):
                     item = dynamo.deserialize(raw)
-                    stored = _stored(item)
+                    stored = stored_home(item)
                     has_doc = item.get("model_version") is not None
                     out[stored.profile_id] = StoredHome(
                         stored.profile_id,

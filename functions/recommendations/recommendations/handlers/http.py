@@ -19,7 +19,7 @@ from reelstack_common.viewer import load_viewer
 from recommendations.handlers.observability import SERVICE, logger, metrics, tracer
 from recommendations.logic import campaigns, home, ratings
 from recommendations.logic.ports import CampaignRecord
-from recommendations.logic.viewers import viewer_for
+from recommendations.logic.viewers import first_read, viewer_for
 from recommendations.models.input import CampaignRequest, RatingRequest
 from recommendations.models.output import CampaignList, CampaignOut, HomeOut, RatingOut
 from recommendations.wiring import dependencies
@@ -51,10 +51,11 @@ def _write_back_failed(exc: Exception) -> None:
 @router.get("/home", summary="The profile's home page rows, in display order", responses=errors(404, 503))
 def get_home(profile_id: Annotated[str, Query(min_length=1, max_length=64)]) -> HomeOut:
     user_id = current_user(router).user_id
+    deps = dependencies()
     page = home.page_for(
-        lambda: viewer_for(user_id, profile_id, load_viewer),
+        lambda: first_read(user_id, profile_id, load_viewer, reads=deps.page_reads, cache=deps.viewers),
         profile_id,
-        dependencies().home,
+        deps.home,
         on_write_error=_write_back_failed,
     )
     if page.fallback:

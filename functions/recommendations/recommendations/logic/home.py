@@ -28,6 +28,7 @@ from recommendations.logic.ports import (
     CatalogTitle,
     DependencyFailed,
     HomeStore,
+    Rating,
     RatingStore,
     StoredHome,
     ViewHistory,
@@ -98,8 +99,18 @@ class NoModel(DependencyFailed):
         super().__init__("model", "no model has been published yet")
 
 
-# The reads one page needs are independent: they go out together (see page_for).
+# The reads one page needs are independent: they go out together (see page_for), and the
+# write-back of a live page overlaps its composition (see _personal).
 _reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="home-read")
+
+
+@dataclass(frozen=True)
+class FirstRead:
+    """The viewer, and the stored document when it came in the same round trip (``stored_read``)."""
+
+    viewer: HomeViewer
+    stored: StoredHome | None = None
+    stored_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,24 +119,40 @@ class Prefetched:
     views: Future[list[ViewState]]
 
 
+def _settled(fn: Callable[[], StoredHome | None]) -> Future[StoredHome | None]:
+    """``fn()`` run here, as a completed future (its error kept for ``_personal`` to judge)."""
+    out: Future[StoredHome | None] = Future()
+    try:
+        out.set_result(fn())
+    except Exception as exc:
+        out.set_exception(exc)
+    return out
+
+
 def page_for(
-    viewer: Callable[[], HomeViewer],
+    first: Callable[[], FirstRead],
     profile_id: str,
     deps: HomeDeps,
     *,
     on_write_error: Callable[[Exception], None] | None = None,
 ) -> HomePage:
-    """GET /home: the viewer (ownership), the stored document and the view history are read
-    concurrently -- one page costs the longest of the three round trips, not their sum. Nothing read
-    is used before ``viewer()`` has confirmed the profile is the caller's (else it raises)."""
-    pre = Prefetched(_reads.submit(deps.home.get, profile_id), _reads.submit(deps.history.for_profile, profile_id))
+    """GET /home: the view history is read concurrently with ``first`` (the viewer and the stored
+    document in one round trip: ``logic.viewers.first_read``), so one page costs one round trip,
+    the longer of the two. When ``first`` gives the viewer alone (the warm cache, or the combined
+    read failed) the document is read here, still beside the history. Nothing read is used
+    before ``first`` has confirmed the profile is the caller's (else it raises)."""
+    views = _reads.submit(deps.history.for_profile, profile_id)
     try:
-        who = viewer()
+        read = first()
     except BaseException:
-        pre.stored.cancel()
-        pre.views.cancel()
+        views.cancel()
         raise
-    return home_page(who, deps, on_write_error=on_write_error, prefetched=pre)
+    if read.stored_read:
+        stored: Future[StoredHome | None] = Future()
+        stored.set_result(read.stored)
+    else:
+        stored = _settled(lambda: deps.home.get(profile_id))
+    return home_page(read.viewer, deps, on_write_error=on_write_error, prefetched=Prefetched(stored, views))
 
 
 def home_page(
@@ -163,8 +190,13 @@ def _personal(
     pre: Prefetched | None = None,
 ) -> HomePage:
     now = deps.clock()
+    ratings: Future[list[Rating]] | None = None
     if pre is not None:
         stored: StoredHome | None = _guarded("store", pre.stored.result)
+        if _surely_live(stored):
+            # The page will be scored now: its one large read (the ratings) starts while the view
+            # history is still on its way, not after it.
+            ratings = _reads.submit(deps.ratings.for_profile, viewer.profile_id)
         views: list[ViewState] = _guarded("playback", pre.views.result)
     else:
         stored = _guarded("store", lambda: deps.home.get(viewer.profile_id))
@@ -179,12 +211,32 @@ def _personal(
     else:
         fresh = False
     source = "precomputed"
+    write: Future[None] | None = None
     if not fresh:
-        doc = live_document(viewer, views, deps, now, stored, key, on_write_error)
+        doc, write = live_document(viewer, views, deps, now, stored, key, ratings)
         source = "live"
     assert doc is not None
-    rows = compose(viewer, doc, views, deps, now)
+    try:
+        rows = compose(viewer, doc, views, deps, now)
+    finally:
+        if write is not None:
+            _await_write(write, on_write_error)
     return HomePage(viewer.profile_id, source, rows, str(doc.get("model_version") or ""), doc.get("generated_at"))
+
+
+def _surely_live(stored: StoredHome | None) -> bool:
+    """No document, or ratings changed since it was built: live whatever the view history says."""
+    return stored is None or stored.doc_json is None or stored.ratings_at > stored.data_at
+
+
+def _await_write(write: Future[None], on_error: Callable[[Exception], None] | None) -> None:
+    """The write-back finishes before the answer leaves: work after a Lambda's response is not
+    guaranteed (the environment may be frozen or never thawed), so it only overlaps composing."""
+    try:
+        write.result()
+    except Exception as exc:
+        if on_error is not None:
+            on_error(exc)
 
 
 def live_document(
@@ -194,14 +246,18 @@ def live_document(
     now: float,
     stored: StoredHome | None,
     key: str,
-    on_write_error: Callable[[Exception], None] | None = None,
-) -> dict[str, Any]:
-    """Score the profile now with the current model, and write the document back (best effort:
-    a failed write costs a recompute next time, not this answer)."""
+    prefetched_ratings: Future[list[Rating]] | None = None,
+) -> tuple[dict[str, Any], Future[None]]:
+    """Score the profile now with the current model; the document's write-back is started, not
+    awaited (best effort: a failed write costs a recompute next time, not this answer). The
+    caller awaits it once the page is composed (``_await_write``)."""
     loaded = deps.models.current()
     if loaded is None:
         raise NoModel()
-    ratings = _guarded("store", lambda: deps.ratings.for_profile(viewer.profile_id))
+    if prefetched_ratings is not None:
+        ratings = _guarded("store", prefetched_ratings.result)
+    else:
+        ratings = _guarded("store", lambda: deps.ratings.for_profile(viewer.profile_id))
     doc = build_document(
         loaded.models,
         loaded.pointer.model_version,
@@ -213,21 +269,15 @@ def live_document(
         mapping.disliked(ratings),
         now,
     )
-    try:
-        deps.home.put(
-            StoredHome(
-                viewer.profile_id,
-                documents.dumps(doc),
-                model_version=loaded.pointer.model_version,
-                history_key=key,
-                data_at=now,
-                ratings_at=stored.ratings_at if stored is not None else 0.0,
-            )
-        )
-    except Exception as exc:
-        if on_write_error is not None:
-            on_write_error(exc)
-    return doc
+    home = StoredHome(
+        viewer.profile_id,
+        documents.dumps(doc),
+        model_version=loaded.pointer.model_version,
+        history_key=key,
+        data_at=now,
+        ratings_at=stored.ratings_at if stored is not None else 0.0,
+    )
+    return doc, _reads.submit(deps.home.put, home)
 
 
 def build_document(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class DependencyFailed(Exception):
@@ -160,3 +160,10 @@ class BlobStore(Protocol):
 
 class ProfileDirectory(Protocol):
     def all_profiles(self) -> Iterator[ProfileFacts]: ...
+
+
+class PageReads(Protocol):
+    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Any, StoredHome | None]:
+        """One round trip: the caller's ``reelstack_common.viewer.Viewer`` and the stored document.
+        Raises ``reelstack_common.viewer.ProfileNotFound`` when the profile is not the caller's."""
+        ...

@@ -1,16 +1,37 @@
-"""Who the page is for: the caller's own profile (contract A), or 404."""
+"""Who the page is for: the caller's own profile (contract A), or 404.
+
+GET /home reads the viewer in the same round trip as the stored document (``first_read``) and
+keeps it in a warm-function cache for ``VIEWER_TTL_S`` seconds. Staleness bound: a change to a
+profile (its maturity setting, kids flag, language) reaches GET /home within ``VIEWER_TTL_S``
+without DAX, and within ``VIEWER_TTL_S`` + DAX's record TTL with DAX (the cached copy may have
+come from DAX's item cache); both are 5 s (infra: VIEWER_CACHE_TTL_S <= the DAX cluster's
+record-ttl-millis), so a profile switched to kids stops seeing adult rows within 10 s at most.
+Entries are keyed by (user, profile): a cached viewer never answers another account. Ratings
+(writes) do not use the cache: they check the profile as it is now.
+"""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from reelstack_common.errors import ServiceUnavailable
 
-from recommendations.logic.home import HomeViewer
+from recommendations.logic.home import FirstRead, HomeViewer
+from recommendations.logic.ports import PageReads
 from recommendations.models.exceptions import ProfileNotFound
 
 ViewerLoader = Callable[[str, str], Any]  # reelstack_common.viewer.load_viewer's shape
+VIEWER_TTL_S = 5.0  # default; the function's VIEWER_CACHE_TTL_S (infra) overrides it
+MAX_CACHED_VIEWERS = 10_000
+
+
+def home_viewer(v: Any) -> HomeViewer:
+    """A ``reelstack_common.viewer.Viewer`` as the page needs it."""
+    return HomeViewer(profile_id=v.profile_id, language=v.language, maturity_rating=v.maturity_rating, kids=v.kids)
 
 
 def viewer_for(user_id: str, profile_id: str, load: ViewerLoader) -> HomeViewer:
@@ -22,4 +43,75 @@ def viewer_for(user_id: str, profile_id: str, load: ViewerLoader) -> HomeViewer:
         raise ProfileNotFound() from exc
     except Exception as exc:  # the accounts table itself: ownership cannot be checked
         raise ServiceUnavailable("Profiles are unavailable; try again") from exc
-    return HomeViewer(profile_id=v.profile_id, language=v.language, maturity_rating=v.maturity_rating, kids=v.kids)
+    return home_viewer(v)
+
+
+class ViewerCache:
+    """(user id, profile id) -> HomeViewer for ``ttl_s`` seconds (monotonic clock). Only found
+    profiles are kept: a 404 is read again next time."""
+
+    def __init__(
+        self,
+        ttl_s: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_entries: int = MAX_CACHED_VIEWERS,
+    ) -> None:
+        self.ttl_s = float(os.environ.get("VIEWER_CACHE_TTL_S") or VIEWER_TTL_S) if ttl_s is None else ttl_s
+        self.clock, self.max_entries = clock, max_entries
+        self._items: dict[tuple[str, str], tuple[float, HomeViewer]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str, profile_id: str) -> HomeViewer | None:
+        with self._lock:
+            hit = self._items.get((user_id, profile_id))
+            if hit is None:
+                return None
+            if self.clock() - hit[0] >= self.ttl_s:
+                del self._items[(user_id, profile_id)]
+                return None
+            return hit[1]
+
+    def put(self, user_id: str, profile_id: str, viewer: HomeViewer) -> None:
+        if self.ttl_s <= 0:
+            return
+        with self._lock:
+            if len(self._items) >= self.max_entries:
+                self._items.clear()  # a burst of distinct viewers: start over rather than grow
+            self._items[(user_id, profile_id)] = (self.clock(), viewer)
+
+
+def first_read(
+    user_id: str,
+    profile_id: str,
+    load: ViewerLoader,
+    *,
+    reads: PageReads | None = None,
+    cache: ViewerCache | None = None,
+) -> FirstRead:
+    """The viewer (cached, or read together with the document: one round trip), or 404 / 503.
+
+    If the combined read fails, the failing table is unknown: the viewer is read alone, which
+    answers 503 when the accounts table is what failed; otherwise the page goes on and reads the
+    document alone, whose failure gives the fallback rows as before."""
+    from reelstack_common.viewer import ProfileNotFound as Missing
+
+    if cache is not None:
+        hit = cache.get(user_id, profile_id)
+        if hit is not None:
+            return FirstRead(hit)
+    if reads is not None:
+        try:
+            v, stored = reads.viewer_and_home(user_id, profile_id)
+        except Missing as exc:
+            raise ProfileNotFound() from exc
+        except Exception:  # noqa: S110 -- told apart by the single reads below
+            pass
+        else:
+            who = home_viewer(v)
+            if cache is not None:
+                cache.put(user_id, profile_id, who)
+            return FirstRead(who, stored, stored_read=True)
+    who = viewer_for(user_id, profile_id, load)
+    if cache is not None:
+        cache.put(user_id, profile_id, who)
+    return FirstRead(who)

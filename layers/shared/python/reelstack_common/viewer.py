@@ -10,7 +10,9 @@ found: ownership needs no separate check and leaks nothing about other accounts.
 Reads are eventually consistent and go through ``reelstack_common.dynamo`` (DAX when configured):
 a profile created a moment ago may take up to a second to be visible here, and a plan change
 reaches playback within the cache TTL. Needs env ``ACCOUNTS_TABLE`` and ``dynamodb:GetItem`` on
-that table (``BatchGetItem`` when DAX is off is not used: two GetItems keep the grant minimal).
+that table. A service that reads other items on the same request can fetch the two viewer items in
+its own BatchGetItem (``viewer_keys``, then ``viewer_from_items``): one round trip for all of them
+(the home page does; it then needs ``dynamodb:BatchGetItem`` on this table).
 """
 
 from __future__ import annotations
@@ -59,24 +61,26 @@ def _key(user_id: str, sk: str) -> dict[str, str]:
     return {"pk": f"ACCOUNT#{user_id}", "sk": sk}
 
 
+def viewer_keys(user_id: str, profile_id: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The accounts-table keys of the caller's profile item and account item, in that order."""
+    return _key(user_id, f"PROFILE#{profile_id}"), _key(user_id, "ACCOUNT")
+
+
 def _item(table: Any, user_id: str, sk: str, consistent: bool) -> dict[str, Any] | None:
     item: dict[str, Any] | None = table.get_item(Key=_key(user_id, sk), ConsistentRead=consistent).get("Item")
     return item
 
 
-def load_viewer(
-    user_id: str, profile_id: str, *, table_name: str | None = None, consistent: bool = False
+def _valid_request(user_id: str, profile_id: str) -> bool:
+    return bool(user_id) and bool(profile_id) and len(profile_id) <= 128
+
+
+def viewer_from_items(
+    user_id: str, profile_id: str, profile: dict[str, Any] | None, account: dict[str, Any] | None
 ) -> Viewer:
-    """The caller's profile and account. Raises ProfileNotFound when either is missing, so a
-    profile of another account answers exactly like an unknown one."""
-    if not user_id or not profile_id or len(profile_id) > 128:
-        raise ProfileNotFound(profile_id)
-    table = dynamo.table(table_name or os.environ["ACCOUNTS_TABLE"])
-    profile = _item(table, user_id, f"PROFILE#{profile_id}", consistent)
-    if profile is None:
-        raise ProfileNotFound(profile_id)
-    account = _item(table, user_id, "ACCOUNT", consistent)
-    if account is None:
+    """The Viewer from the two items of ``viewer_keys`` (as read, None when absent). Raises
+    ProfileNotFound when either is missing, exactly as ``load_viewer`` does."""
+    if not _valid_request(user_id, profile_id) or profile is None or account is None:
         raise ProfileNotFound(profile_id)
     kids = bool(profile.get("kids", False))
     return Viewer(
@@ -90,3 +94,16 @@ def load_viewer(
         plan=PLANS.get(str(account.get("plan", DEFAULT_PLAN)), PLANS[DEFAULT_PLAN]),
         subscription_status=str(account.get("subscription_status", ACTIVE)),
     )
+
+
+def load_viewer(user_id: str, profile_id: str, *, table_name: str | None = None, consistent: bool = False) -> Viewer:
+    """The caller's profile and account. Raises ProfileNotFound when either is missing, so a
+    profile of another account answers exactly like an unknown one."""
+    if not _valid_request(user_id, profile_id):
+        raise ProfileNotFound(profile_id)
+    table = dynamo.table(table_name or os.environ["ACCOUNTS_TABLE"])
+    profile = _item(table, user_id, f"PROFILE#{profile_id}", consistent)
+    if profile is None:
+        raise ProfileNotFound(profile_id)
+    account = _item(table, user_id, "ACCOUNT", consistent)
+    return viewer_from_items(user_id, profile_id, profile, account)

@@ -1,0 +1,62 @@
+"""GET /home's first read, in one round trip: the caller's profile and account items (the accounts
+table, read through ``reelstack_common.viewer``'s contract) and the profile's stored home document
+(the home table), as ONE BatchGetItem across the two tables.
+
+Eventually consistent, like the single reads it replaces, and through DAX when ``DAX_ENDPOINT`` is
+set (DAX serves BatchGetItem from its item cache, with the same record TTL as GetItem). Before,
+the viewer was two sequential GetItems and the document a third in parallel: two round trips on
+the request path; now one. Needs ``dynamodb:BatchGetItem`` on both tables (the same items the
+GetItems read; infra/constructs/home.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelstack_common import dynamo
+from reelstack_common.viewer import Viewer, viewer_from_items, viewer_keys
+
+from recommendations.dal.home_table import home_key, stored_home
+from recommendations.logic.ports import StoredHome
+
+
+def _reader() -> Any:
+    """The low-level client eventually consistent reads use: DAX's (the one ``reelstack_common.dynamo``
+    caches per process) when configured, else boto3's."""
+    endpoint = dynamo.dax_endpoint()
+    if endpoint is None:
+        return dynamo.client()
+    return dynamo._dax_resource(endpoint).meta.client  # reelstack_common.dynamo has no public batch read
+
+
+class DynamoPageReads:
+    def __init__(self, accounts_table: str, home_table: str) -> None:
+        self.accounts, self.home = accounts_table, home_table
+
+    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Viewer, StoredHome | None]:
+        """The caller's Viewer and the stored document. Raises ``reelstack_common.viewer.ProfileNotFound``
+        when the profile is not in the caller's account; any store error as it came (the caller
+        does not know which table failed: see ``logic.viewers.first_read``)."""
+        profile_key, account_key = viewer_keys(user_id, profile_id)
+        request: dict[str, Any] = {
+            self.accounts: {"Keys": [dynamo.serialize(profile_key), dynamo.serialize(account_key)]},
+            self.home: {"Keys": [dynamo.serialize(home_key(profile_id))]},
+        }
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        client = _reader()
+        while request:
+            answer = client.batch_get_item(RequestItems=request)
+            for table, raws in answer.get("Responses", {}).items():
+                for raw in raws:
+                    item = dynamo.deserialize(raw)
+                    found[(table, f"{item.get('pk')}|{item.get('sk')}")] = item
+            request = answer.get("UnprocessedKeys") or {}
+
+        def got(table: str, key: dict[str, str]) -> dict[str, Any] | None:
+            return found.get((table, f"{key['pk']}|{key['sk']}"))
+
+        viewer = viewer_from_items(
+            user_id, profile_id, got(self.accounts, profile_key), got(self.accounts, account_key)
+        )
+        doc = got(self.home, home_key(profile_id))
+        return viewer, (stored_home(doc) if doc else None)
