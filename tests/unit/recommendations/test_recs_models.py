@@ -174,3 +174,52 @@ def test_interaction_matrix_dedups_rewatches_and_drops_unknown_titles(world):
     ev = [Interaction("u", "a00", 1.0), Interaction("u", "a00", 2.0), Interaction("u", "zz", 3.0)]
     X, users = interaction_matrix(ev, cat)
     assert users == ["u"] and X.nnz == 1 and X[0, cat.index["a00"]] == 1.0
+
+
+def test_the_one_profile_scoring_row_is_the_history_matrix_row(world):
+    """Serving builds a profile's row straight from its events (``history_row``); it must be the
+    very row ``history_matrix`` builds (same float32 values, same order), so scores are identical."""
+    import random
+    from dataclasses import replace
+
+    cat, events, _, _ = world
+    models = fit_models(events, cat, now=NOW)
+    rng = random.Random(7)
+    ids = [t.title_id for t in cat.titles] + ["not-in-catalog"]
+    for _ in range(25):
+        history = [
+            replace(rng.choice(events), title_id=rng.choice(ids), rating=rng.choice([None, 3.0, 4.0, 5.0]))
+            for _ in range(rng.randint(0, 40))
+        ]
+        row = models.history_row(history)
+        matrix = models.history_matrix([replace(e, profile_id="_") for e in history], ["_"])
+        assert row.dtype == matrix.dtype == np.float32
+        assert np.array_equal(row.toarray(), matrix.toarray())
+        assert list(row.indices) == list(matrix.indices)
+        expected = models.score_matrix(matrix, models.attribute_matrix([()]))[0]
+        assert np.array_equal(models.profile_scores(history), expected)
+
+
+def test_serving_arrays_follow_the_titles_and_stay_out_of_the_artifact(world):
+    import pickle
+    from dataclasses import replace
+
+    from recommendations.engine import Catalog
+
+    cat, events, _, _ = world
+    titles = list(cat.titles)
+    titles[0] = replace(titles[0], available_from=NOW + DAY)
+    titles[1] = replace(titles[1], available_until=NOW - 1)
+    titles[2] = replace(titles[2], published=False)
+    titles[3] = replace(titles[3], maturity="TV-Y", language="fr")
+    models = fit_models(events, Catalog.of(titles), now=NOW)
+    arrays = models.arrays()
+    assert arrays is models.arrays()  # computed once per loaded model
+    for now in (NOW, NOW + 2 * DAY):
+        assert arrays.available(now).tolist() == [t.is_available(now) for t in models.catalog.titles]
+    assert arrays.level.tolist() == [t.level for t in models.catalog.titles]
+    assert arrays.language_mask("fr").tolist() == [t.language == "fr" for t in models.catalog.titles]
+    body = pickle.dumps(models)
+    assert b"_arrays" not in body and b"CatalogArrays" not in body
+    again = pickle.loads(body)
+    assert again.arrays().level.tolist() == arrays.level.tolist()

@@ -8,7 +8,7 @@ is the shipped model.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -70,6 +70,50 @@ class EngineConfig:
 
 
 @dataclass
+class CatalogArrays:
+    """The per-title facts serving needs, as arrays in catalog order: computed once per loaded
+    model (``Models.arrays``), so a request never loops over the catalog in Python."""
+
+    ids: Sequence[str]
+    level: np.ndarray  # maturity tier per title (data.maturity_level)
+    published: np.ndarray
+    available_from: np.ndarray  # -inf: no start restriction
+    available_until: np.ndarray  # +inf: no end
+    language: np.ndarray  # object array of language codes
+    log_popularity: np.ndarray  # log1p(distinct profiles per title)
+    popularity_tiebreak: np.ndarray  # 1e-3 x log_popularity / its max (rows.py)
+    _language_masks: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, catalog: Catalog, popularity: np.ndarray) -> CatalogArrays:
+        titles = catalog.titles
+        n = len(titles)
+        log_pop = np.log1p(popularity)
+        peak = float(np.max(np.abs(log_pop))) if log_pop.size else 0.0
+        return cls(
+            ids=catalog.ids(),
+            level=np.fromiter((t.level for t in titles), dtype=np.int64, count=n),
+            published=np.fromiter((t.published for t in titles), dtype=bool, count=n),
+            available_from=np.array([-np.inf if t.available_from is None else t.available_from for t in titles]),
+            available_until=np.array([np.inf if t.available_until is None else t.available_until for t in titles]),
+            language=np.array([t.language for t in titles], dtype=object),
+            log_popularity=log_pop,
+            popularity_tiebreak=1e-3 * (log_pop / peak if peak > 0 else log_pop),
+        )
+
+    def available(self, now: float) -> np.ndarray:
+        """``Title.is_available(now)`` for every title."""
+        return self.published & (now >= self.available_from) & (now < self.available_until)
+
+    def language_mask(self, language: str) -> np.ndarray:
+        mask = self._language_masks.get(language)
+        if mask is None:
+            mask = self.language == language
+            self._language_masks[language] = mask
+        return mask
+
+
+@dataclass
 class Models:
     catalog: Catalog
     config: EngineConfig
@@ -93,8 +137,20 @@ class Models:
         if self.config.content_weight:
             total += self.config.content_weight * normalise_rows(self.content.score(X))
         if self.config.popularity_penalty:
-            total -= self.config.popularity_penalty * np.log1p(self.popularity)[None, :]
+            total -= self.config.popularity_penalty * self.arrays().log_popularity[None, :]
         return total
+
+    def arrays(self) -> CatalogArrays:
+        """Per-title arrays for serving, built on first use and kept with the loaded model (never
+        pickled into the artifact: see ``__getstate__``)."""
+        cached: CatalogArrays | None = self.__dict__.get("_arrays")
+        if cached is None:
+            cached = CatalogArrays.of(self.catalog, self.popularity)
+            self.__dict__["_arrays"] = cached
+        return cached
+
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_arrays"}
 
     def history_matrix(self, interactions: Iterable[Interaction], profile_ids: Sequence[str]) -> sp.csr_matrix:
         """The scoring input: one row per profile, 1 per title watched, + loved_weight if loved."""
@@ -112,8 +168,26 @@ class Models:
 
     def profile_scores(self, history: Sequence[Interaction], attributes: Iterable[str] = ()) -> np.ndarray:
         """One profile's personal scores from its current history (folded in, no retraining)."""
-        X = self.history_matrix([replace(e, profile_id="_") for e in history], ["_"])
-        return self.score_matrix(X, self.attribute_matrix([attributes]))[0]
+        return self.score_matrix(self.history_row(history), self.attribute_matrix([attributes]))[0]
+
+    def history_row(self, history: Iterable[Interaction]) -> sp.csr_matrix:
+        """``history_matrix`` of one profile (1 x titles, the same float32 values), built straight
+        from the events: 1 per known title, 1 + loved_weight when any of its events is loved."""
+        lw, loved_at = self.config.loved_weight, self.config.loved_rating
+        loved_value = np.float32(1.0) + np.float32(lw)  # as X + float32(lw) * L adds them
+        values: dict[int, np.float32] = {}
+        index = self.catalog.index
+        for e in history:
+            j = index.get(e.title_id)
+            if j is None:
+                continue
+            if lw and e.rating is not None and e.rating >= loved_at:
+                values[j] = loved_value
+            else:
+                values.setdefault(j, np.float32(1.0))
+        cols = np.fromiter(sorted(values), dtype=np.int32, count=len(values))
+        data = np.fromiter((values[int(j)] for j in cols), dtype=np.float32, count=len(cols))
+        return sp.csr_matrix((data, cols, np.array([0, len(cols)], dtype=np.int32)), shape=(1, len(self.catalog)))
 
     def similar_to(self, title_id: str) -> np.ndarray:
         j = self.catalog.index[title_id]

@@ -58,13 +58,12 @@ class _Picker:
     """Ranks eligible titles and hands each title to at most one row."""
 
     def __init__(self, models: Models, max_level: int, finished: frozenset[str], now: float) -> None:
-        cat = models.catalog
-        self.ids = cat.ids()
-        self.eligible = np.fromiter(
-            (t.is_available(now) and t.level <= max_level and t.title_id not in finished for t in cat.titles),
-            dtype=bool,
-            count=len(cat),
-        )
+        cat, arrays = models.catalog, models.arrays()
+        self.ids = arrays.ids
+        self.eligible = arrays.available(now) & (arrays.level <= max_level)
+        done = [cat.index[t] for t in finished if t in cat.index]
+        if done:
+            self.eligible[done] = False
         self.used = np.zeros(len(cat), dtype=bool)
         self.order_key = np.arange(len(cat))  # catalog order = sorted title ids: the tie-breaker
 
@@ -81,14 +80,7 @@ class _Picker:
         return [self.ids[j] for j in idx]
 
 
-def _normalised(v: np.ndarray) -> np.ndarray:
-    m = float(np.max(np.abs(v))) if v.size else 0.0
-    return v / m if m > 0 else v
-
-
-def _language_first(
-    picker: _Picker, scores: np.ndarray, lang_mask: np.ndarray | None, n: int, min_n: int
-) -> list[int]:
+def _language_first(picker: _Picker, scores: np.ndarray, lang_mask: np.ndarray | None, n: int, min_n: int) -> list[int]:
     """Titles in the profile's language first; other languages only to fill a too-short row."""
     if lang_mask is None:
         return picker.rank(scores, n)
@@ -114,9 +106,10 @@ def _assemble(
     known_history = [i for i in profile.history if i.title_id in cat.index]
     lang_mask = None
     if not fallback and profile.language:
-        lang_mask = np.fromiter((t.language == profile.language for t in cat.titles), bool, len(cat))
-    # Tiny popularity tie-breaker: among equally similar titles, prefer the better known.
-    pop_tb = 1e-3 * _normalised(np.log1p(models.popularity))
+        lang_mask = models.arrays().language_mask(profile.language)
+    # Tiny popularity tie-breaker: among equally similar titles, prefer the better known
+    # (1e-3 x normalised log popularity, computed once per model).
+    pop_tb = models.arrays().popularity_tiebreak
 
     # Claim order is not display order: paid placements claim their titles first (the contract
     # promises them), then organic rows in display order.
