@@ -57,6 +57,21 @@ TRENDING_HANDLER = "recommendations.handlers.trending_stream.lambda_handler"
 PROFILES_PER_BATCH = 500
 MAP_CONCURRENCY = 10  # statemachines/home.asl.json (MaxConcurrency): 10 builders at a time
 MODEL_RETENTION_DAYS = 30  # models/<version>/ objects; the daily run keeps the current one fresh
+# GET /home's warm viewer cache (functions/recommendations logic/viewers.py): at most DAX's record
+# TTL (DaxCache cache_ttl_ms, 5 s), so a profile's new maturity setting reaches the page within
+# this + DAX's TTL (10 s) with DAX, this alone (5 s) without.
+VIEWER_CACHE_TTL_S = 5
+# The home table's partitions (functions/recommendations dal/home_table.py): grants name the ones
+# each function touches (dynamodb:LeadingKeys) instead of the whole table.
+DOC_PARTITIONS = "HOME#*"
+CAMPAIGN_PARTITION = "CAMPAIGN"
+TRENDING_PARTITION = "TRENDING"
+MODEL_PARTITION = "MODEL"
+
+
+def leading_keys(*partitions: str) -> dict[str, dict[str, list[str]]]:
+    """An IAM condition limiting item actions to items whose partition key matches ``partitions``."""
+    return {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": list(partitions)}}
 
 
 @jsii.implements(ILocalBundling)
@@ -209,7 +224,11 @@ class HomeService(Construct):
             self,
             "Api",
             service=RECOMMENDATIONS,
-            environment={**environment, "DAX_ENDPOINT": dax_cache.endpoint_url if dax_cache is not None else ""},
+            environment={
+                **environment,
+                "DAX_ENDPOINT": dax_cache.endpoint_url if dax_cache is not None else "",
+                "VIEWER_CACHE_TTL_S": str(VIEWER_CACHE_TTL_S),
+            },
             api=api,
             layers=all_layers,
             vpc=vpc,
@@ -232,20 +251,7 @@ class HomeService(Construct):
         if dax_cache is not None:
             dax_cache.grant_data_access(self.function)
             dax_cache.allow_from(self.function)
-            # The cluster reads the home table on a miss (its role only had the accounts tables).
-            iam.Grant.add_to_principal(
-                grantee=dax_cache.role,
-                actions=[
-                    "dynamodb:GetItem",
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:Query",
-                    "dynamodb:DescribeTable",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                ],
-                resource_arns=[self.home_table.table_arn],
-            )
+            self._grant_dax_reads(dax_cache.role)
 
         # --- the training workflow ----------------------------------------------------------------
         memory = {"Train": train_memory_mb, "Build": build_memory_mb, "Publish": 256}
@@ -292,8 +298,13 @@ class HomeService(Construct):
             timeout=Duration.seconds(60),
             description="Reelstack trending now: time-decayed views per language from the view stream",
         )
+        # Its snapshots only (logic/trending.py: GetItem + conditional PutItem of TRENDING items).
         self.trending_function.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.home_table.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[self.home_table.table_arn],
+                conditions=leading_keys(TRENDING_PARTITION),
+            )
         )
         self.trending_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[catalog.catalog_table.table_arn])
@@ -354,20 +365,38 @@ class HomeService(Construct):
     def _objects(self, prefix: str) -> str:
         return self.model_bucket.arn_for_objects(f"{prefix}*")
 
+    def _grant_dax_reads(self, role: iam.IRole) -> None:
+        """What the cluster reads on a miss for GET /home: every eventually consistent read of the
+        API function goes through DAX (reelstack_common.dynamo). Read-only: writes never pass
+        through DAX (no write-through; they go straight to DynamoDB). DAX's own role only had the
+        accounts tables, so the playback history and the newest-titles Query would have been
+        refused through DAX (every page a fallback)."""
+        grants: list[tuple[list[str], list[str]]] = [
+            (["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+             [self.home_table.table_arn]),  # documents, campaigns, trending, the model pointer
+            (["dynamodb:DescribeTable"], [self._catalog.catalog_table.table_arn]),
+            (["dynamodb:Query"], [self._catalog.gsi1_arn]),  # the newest READY titles
+        ]  # fmt: skip
+        if self._playback_table is not None:  # the view history (contract E)
+            grants.append((["dynamodb:DescribeTable", "dynamodb:Query"], [self._playback_table.table_arn]))
+        for actions, resources in grants:
+            iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=resources)
+
     def _grant_api(self, fn: lambda_.Function) -> None:
+        """Exactly the API function's calls (functions/recommendations dal/): the home table's
+        documents (BatchGetItem with the viewer, write-back PutItem, rating mark UpdateItem),
+        campaigns (CRUD; the list is a Query of their one partition), trending and the model
+        pointer (GetItem); the viewer (GetItem, or BatchGetItem with the document)."""
         home, ratings, cat = self.home_table, self.ratings_table, self._catalog.catalog_table
-        fn.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "dynamodb:GetItem",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:Query",
-                ],
-                resources=[home.table_arn],
-            )
-        )
+        for actions, conditions in (
+            (["dynamodb:GetItem"], None),
+            (["dynamodb:BatchGetItem"], leading_keys(DOC_PARTITIONS)),
+            (["dynamodb:PutItem"], leading_keys(DOC_PARTITIONS, CAMPAIGN_PARTITION)),
+            (["dynamodb:UpdateItem"], leading_keys(DOC_PARTITIONS)),
+            (["dynamodb:DeleteItem", "dynamodb:Query"], leading_keys(CAMPAIGN_PARTITION)),
+        ):
+            statement = iam.PolicyStatement(actions=actions, resources=[home.table_arn], conditions=conditions)
+            fn.add_to_role_policy(statement)
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"], resources=[ratings.table_arn]
@@ -376,7 +405,9 @@ class HomeService(Construct):
         fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:BatchGetItem"], resources=[cat.table_arn]))
         fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[self._catalog.gsi1_arn]))
         fn.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem"], resources=[self._data.accounts_table.table_arn])
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:BatchGetItem"], resources=[self._data.accounts_table.table_arn]
+            )
         )
         if self._playback_table is not None:
             fn.add_to_role_policy(
@@ -411,9 +442,11 @@ class HomeService(Construct):
     def _grant_build(self, fn: lambda_.Function) -> None:
         fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self._objects("models/")]))
         fn.add_to_role_policy(
+            # versions (BatchGetItem) and put_many (BatchWriteItem) of its batch's documents: no PutItem.
             iam.PolicyStatement(
-                actions=["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"],
+                actions=["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"],
                 resources=[self.home_table.table_arn],
+                conditions=leading_keys(DOC_PARTITIONS),
             )
         )
         self._acknowledge_prefixes(fn, ["models/"], "reads models/<version>/ (the artifact and its batch files)")
@@ -421,8 +454,12 @@ class HomeService(Construct):
     def _grant_publish(self, fn: lambda_.Function) -> None:
         fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:GetObject"], resources=[self._objects("models/")]))
         fn.add_to_role_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=[self._objects("fallback/")]))
-        fn.add_to_role_policy(
-            iam.PolicyStatement(actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.home_table.table_arn])
+        fn.add_to_role_policy(  # the model pointer (MODEL/CURRENT) only
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[self.home_table.table_arn],
+                conditions=leading_keys(MODEL_PARTITION),
+            )
         )
         self._acknowledge_prefixes(
             fn, ["models/", "fallback/"], "reads models/<version>/, writes fallback/current.json"

@@ -158,12 +158,71 @@ def test_each_function_gets_only_the_calls_it_makes(reelstack: Synth) -> None:
         for t in (home.ratings_table, reelstack.stack.data.accounts_table, reelstack.stack.playback.table)
     }
     assert _actions(trending_fn) >= {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:BatchGetItem"}
-    # The DAX cluster may read the home table on a miss.
+
+
+def _on(synth: Synth, statements: list[dict[str, Any]], resource: Any) -> list[dict[str, Any]]:
+    """The statements naming ``resource`` (a construct with an Arn, or a raw template value)."""
+    ref = resource if isinstance(resource, dict) else {"Fn::GetAtt": [logical_id(synth, resource), "Arn"]}
+    return [s for s in statements if ref in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+
+
+def _grants(statements: list[dict[str, Any]]) -> dict[str, Any]:
+    """action -> the partitions its statement is limited to (None: the whole table)."""
+    out: dict[str, Any] = {}
+    for s in statements:
+        keys = s.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
+        for a in {s["Action"]} if isinstance(s["Action"], str) else set(s["Action"]):
+            out[a] = sorted(keys) if isinstance(keys, list) else ([keys] if keys else None)
+    return out
+
+
+def test_home_table_grants_name_the_partitions_each_function_uses(reelstack: Synth) -> None:
+    home = reelstack.stack.recommendations
+    table = home.home_table
+
+    def on_table(fn: Any) -> dict[str, Any]:
+        return _grants(_on(reelstack, _statements(reelstack, fn), table))
+
+    assert on_table(home.function) == {
+        "dynamodb:GetItem": None,  # documents, campaigns, trending, the model pointer
+        "dynamodb:BatchGetItem": ["HOME#*"],  # the document, with the viewer
+        "dynamodb:PutItem": ["CAMPAIGN", "HOME#*"],
+        "dynamodb:UpdateItem": ["HOME#*"],
+        "dynamodb:DeleteItem": ["CAMPAIGN"],
+        "dynamodb:Query": ["CAMPAIGN"],  # the campaign list, not the whole table
+    }
+    # Build writes its batch with BatchWriteItem only (no PutItem); publish moves the model pointer.
+    assert on_table(home.job_functions["Build"]) == {"dynamodb:BatchGetItem": ["HOME#*"],
+                                                     "dynamodb:BatchWriteItem": ["HOME#*"]}  # fmt: skip
+    assert on_table(home.job_functions["Publish"]) == {"dynamodb:GetItem": ["MODEL"], "dynamodb:PutItem": ["MODEL"]}
+    assert on_table(home.trending_function) == {"dynamodb:GetItem": ["TRENDING"], "dynamodb:PutItem": ["TRENDING"]}
+    assert on_table(home.job_functions["Train"]) == {}
+    # The viewer: GetItem, or BatchGetItem together with the document (one round trip).
+    accounts = _grants(_on(reelstack, _statements(reelstack, home.function), reelstack.stack.data.accounts_table))
+    assert accounts == {"dynamodb:GetItem": None, "dynamodb:BatchGetItem": None}
+
+
+def test_the_dax_cluster_reads_what_get_home_reads_through_it_and_writes_nothing(reelstack: Synth) -> None:
+    home = reelstack.stack.recommendations
     dax = _statements(reelstack, reelstack.stack.dax)
-    assert any(
-        json.dumps({"Fn::GetAtt": [logical_id(reelstack, home.home_table), "Arn"]}) in json.dumps(s["Resource"])
-        for s in dax
-    )
+    writes = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+    on_home = set(_grants(_on(reelstack, dax, home.home_table)))
+    assert on_home == {"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
+    # Reads that go through DAX (eventually consistent): the view history and the newest titles.
+    assert "dynamodb:Query" in _grants(_on(reelstack, dax, reelstack.stack.playback.table))
+    gsi1 = reelstack.stack.resolve(reelstack.stack.catalog_data.gsi1_arn)
+    assert "dynamodb:Query" in _grants(_on(reelstack, dax, gsi1))
+    for table in (home.home_table, reelstack.stack.playback.table, reelstack.stack.catalog_data.catalog_table):
+        assert not writes & set(_grants(_on(reelstack, dax, table)))
+
+
+def test_the_viewer_cache_ttl_is_within_the_dax_record_ttl(reelstack: Synth) -> None:
+    home = reelstack.stack.recommendations
+    fn = reelstack.template_json["Resources"][logical_id(reelstack, home.function)]["Properties"]
+    ttl_s = float(fn["Environment"]["Variables"]["VIEWER_CACHE_TTL_S"])
+    (group,) = reelstack.resources("AWS::DAX::ParameterGroup").values()
+    record_ttl_s = int(group["Properties"]["ParameterNameValues"]["record-ttl-millis"]) / 1000
+    assert 0 < ttl_s <= record_ttl_s
 
 
 def test_cdk_nag_has_no_finding_on_the_home_constructs(reelstack: Synth) -> None:
