@@ -143,7 +143,13 @@ class HttpApi:
                 claims = verify(bearer_token(req.headers.get("authorization", "")), route.authorizer, self.jwks)
             except Unauthorized as exc:
                 log.info("401 %s %s: %s", req.method, req.path, exc)
-                return error(401, "UNAUTHORIZED", "Unauthorized", "Unauthorized")
+                refused = error(401, "UNAUTHORIZED", "Unauthorized", "Unauthorized")
+                # An HTTP API with a CORS configuration puts its headers on the authorizer's 401 too:
+                # without them a browser sees a network error and cannot tell an expired token.
+                conf = self.cors.get(route.api_id)
+                if conf is not None:
+                    conf.decorate(refused, origin)
+                return refused
         ok, payload = self.invoke(route.function_arn, _event(route, req, params, claims))
         reply = _reply(ok, payload)
         conf = self.cors.get(route.api_id)

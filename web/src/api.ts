@@ -60,20 +60,62 @@ export interface UploadMultipart {
 }
 
 type Query = Record<string, string | number | undefined>;
+interface RequestOpts { body?: unknown; query?: Query; signal?: AbortSignal; keepalive?: boolean; anonymous?: boolean; renewed?: boolean }
+
+/** How a sign-in outlives its access token: the token lasts minutes (15 in AWS), a film hours. */
+export interface Renewal {
+  /** When the access token stops working (epoch ms), or null when unknown. */
+  expiresAt(): number | null;
+  /** New tokens from the refresh token: true when renewed, false when the session has ended (sign in
+   *  again); throws when the API cannot be reached (the viewer is not signed out for a network blip). */
+  renew(): Promise<boolean>;
+}
+
+/** Renew this long before the access token expires, so a request never carries a dead token. */
+export const RENEW_AHEAD_MS = 60_000;
 
 export class Api {
+  private renewing: Promise<boolean> | null = null;
+
   constructor(
     readonly base: string,
     private readonly token: () => string | null,
     private readonly onUnauthorized: () => void = () => {},
+    private readonly renewal?: Renewal,
   ) {}
 
-  headers(json = true): Record<string, string> {
+  headers(json = true, anonymous = false): Record<string, string> {
     const h: Record<string, string> = {};
     if (json) h["content-type"] = "application/json";
-    const t = this.token();
+    const t = anonymous ? null : this.token();
     if (t) h.authorization = `Bearer ${t}`;
     return h;
+  }
+
+  /** One renewal at a time: the heartbeat, the home rows and a search that all find the token
+   *  expired share one POST /accounts/refresh. */
+  private renewOnce(): Promise<boolean> {
+    if (!this.renewal) return Promise.resolve(false);
+    this.renewing ??= this.renewal.renew().finally(() => { this.renewing = null; });
+    return this.renewing;
+  }
+
+  private async renewIfDue(opts: RequestOpts): Promise<void> {
+    if (!this.renewal || opts.anonymous || !this.token()) return;
+    const at = this.renewal.expiresAt();
+    if (at === null || at - Date.now() > RENEW_AHEAD_MS) return;
+    let renewed: boolean;
+    try {
+      renewed = await this.renewOnce();
+    } catch {
+      return; // unreachable now: the request goes with the token it has, and a 401 asks again
+    }
+    if (!renewed) {
+      // The session has ended (refresh token expired or revoked): sign in again. Not left to the
+      // request's 401, which a browser may only see as a network error.
+      this.onUnauthorized();
+      throw new ApiError(401, "SESSION_EXPIRED", "The session has ended: sign in again");
+    }
   }
 
   url(path: string, query: Query = {}): string {
@@ -83,7 +125,8 @@ export class Api {
     return `${this.base}${path}${s ? `?${s}` : ""}`;
   }
 
-  async request<T>(method: string, path: string, opts: { body?: unknown; query?: Query; signal?: AbortSignal; keepalive?: boolean } = {}): Promise<T> {
+  async request<T>(method: string, path: string, opts: RequestOpts = {}): Promise<T> {
+    await this.renewIfDue(opts);
     try {
       return await this.once<T>(method, path, opts);
     } catch (e) {
@@ -95,12 +138,12 @@ export class Api {
     }
   }
 
-  private async once<T>(method: string, path: string, opts: { body?: unknown; query?: Query; signal?: AbortSignal; keepalive?: boolean }): Promise<T> {
+  private async once<T>(method: string, path: string, opts: RequestOpts): Promise<T> {
     let r: Response;
     try {
       r = await fetch(this.url(path, opts.query), {
         method,
-        headers: this.headers(opts.body !== undefined),
+        headers: this.headers(opts.body !== undefined, opts.anonymous),
         body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         signal: opts.signal,
         keepalive: opts.keepalive,
@@ -115,7 +158,20 @@ export class Api {
       const err = (data as { error?: { code?: string; message?: string }; message?: string } | null) ?? {};
       const code = err.error?.code ?? (r.status === 401 ? "UNAUTHORIZED" : `HTTP_${r.status}`);
       const message = err.error?.message ?? err.message ?? `Request failed (${r.status})`;
-      if (r.status === 401 && this.token()) this.onUnauthorized();
+      if (r.status === 401 && !opts.anonymous && this.token()) {
+        // An expired (or revoked) access token: renew once and repeat the request, which the
+        // server refused before doing anything; only a session that cannot be renewed signs out.
+        if (!opts.renewed && this.renewal) {
+          let renewed: boolean;
+          try {
+            renewed = await this.renewOnce();
+          } catch {
+            throw new ApiError(0, "NETWORK", "The service cannot be reached: check the connection and try again.");
+          }
+          if (renewed) return this.once<T>(method, path, { ...opts, renewed: true });
+        }
+        this.onUnauthorized();
+      }
       throw new ApiError(r.status, code, message);
     }
     return data as T;
@@ -124,7 +180,8 @@ export class Api {
   // accounts
   signUp(email: string, password: string, plan: string) { return this.request<{ status?: string }>("POST", "/accounts", { body: { email, password, plan } }); }
   confirm(email: string, code: string) { return this.request<{ user_id: string }>("POST", "/accounts/confirm", { body: { email, code } }); }
-  login(email: string, password: string) { return this.request<Tokens>("POST", "/accounts/login", { body: { email, password } }); }
+  login(email: string, password: string) { return this.request<Tokens>("POST", "/accounts/login", { body: { email, password }, anonymous: true }); }
+  refreshTokens(refreshToken: string) { return this.once<Tokens>("POST", "/accounts/refresh", { body: { refresh_token: refreshToken }, anonymous: true }); }
   me() { return this.request<Me>("GET", "/accounts/me"); }
   profiles() { return this.request<{ profiles: Profile[] }>("GET", "/profiles"); }
   createProfile(body: Partial<Profile>) { return this.request<Profile>("POST", "/profiles", { body }); }

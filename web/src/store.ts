@@ -1,8 +1,9 @@
 // What survives a reload: the sign-in tokens and the chosen profile (localStorage).
 export interface Auth {
   access_token: string;
-  expires_at: number; // epoch ms
+  expires_at: number; // epoch ms: when the access token stops working
   email: string;
+  refresh_token?: string; // renews the access token (POST /accounts/refresh) for up to 30 days
 }
 
 export interface CurrentProfile {
@@ -24,9 +25,22 @@ function read<T>(key: string): T | null {
   }
 }
 
+/** The sign-in, while it can still be used: its access token is valid, or it can be renewed. */
 export function getAuth(now: number = Date.now()): Auth | null {
   const auth = read<Auth>(AUTH_KEY);
-  return auth && auth.expires_at > now ? auth : null;
+  return auth && (auth.expires_at > now || !!auth.refresh_token) ? auth : null;
+}
+
+/** A sign-in from the API's tokens; a renewal keeps the refresh token it had when none comes back. */
+export function authFromTokens(
+  t: { access_token: string; refresh_token?: string; expires_in: number },
+  email: string,
+  previous: Auth | null = null,
+  now: number = Date.now(),
+): Auth {
+  // 30 s early: the clock of this device and the token's issuer differ a little.
+  return { access_token: t.access_token, expires_at: now + (t.expires_in - 30) * 1000, email,
+    refresh_token: t.refresh_token || previous?.refresh_token };
 }
 
 export function setAuth(auth: Auth | null): void {

@@ -145,6 +145,17 @@ def test_401_bodies_say_unauthorized_and_nothing_else(edges: dict[str, Any], key
                             "error": {"code": "UNAUTHORIZED", "message": "Unauthorized"}}, why
 
 
+def test_the_authorizers_401_carries_the_apis_cors_headers(edges: dict[str, Any], key: rsa.RSAPrivateKey) -> None:
+    """A browser reads a 401 only with the CORS headers: without them an expired token looks like a
+    network failure and the app cannot renew it."""
+    expired = _token(key, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600)
+    r = requests.get(edges["api"] + "/private", timeout=5,
+                     headers={"authorization": f"Bearer {expired}", "origin": "https://one.example"})
+    assert r.status_code == 401 and r.headers.get("access-control-allow-origin") == "https://one.example"
+    r = requests.get(edges["api"] + "/private", timeout=5, headers={"origin": "https://evil.example"})
+    assert r.status_code == 401 and "access-control-allow-origin" not in r.headers
+
+
 # ------------------------------------------------------------------ CORS, per API
 def test_cors_settings_are_those_of_the_api_that_owns_the_route(edges: dict[str, Any]) -> None:
     r = requests.get(edges["api"] + "/other", headers={"origin": "https://two.example"}, timeout=5)

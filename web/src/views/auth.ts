@@ -2,11 +2,11 @@ import { describe } from "../api";
 import type { Ctx } from "../ctx";
 import { h, mount } from "../dom";
 import { go, href } from "../router";
-import { setAuth } from "../store";
+import { authFromTokens, setAuth } from "../store";
 
 async function signIn(ctx: Ctx, email: string, password: string): Promise<void> {
   const t = await ctx.api.login(email, password);
-  setAuth({ access_token: t.access_token, expires_at: Date.now() + (t.expires_in - 30) * 1000, email });
+  setAuth(authFromTokens(t, email));
   ctx.refreshHeader();
   go("profiles");
 }
