@@ -280,3 +280,34 @@ def test_origin_unreachable_is_a_quick_503(endpoints: dict[str, Any], cloud: Any
         assert time.monotonic() - started < 5
     finally:
         fleet.stop()
+
+
+def test_a_withdrawn_title_is_purged_from_every_edge(title: dict[str, Any], endpoints: dict[str, Any],
+                                                     keys: dict[str, Any], http: requests.Session,
+                                                     all_edges_running: None) -> None:
+    """POST /titles/{id}/withdraw -> the catalog outbox's TitleWithdrawn -> SQS -> the delivery purge
+    function -> the front door's purge (a grant signed with the distribution's key): no edge holds any
+    of the title's objects afterwards. Last in this module: the title is withdrawn for good."""
+    cdn, tid, g = endpoints["cdn_url"], title["title_id"], keys["grant"]
+
+    def held() -> int:
+        listing = requests.get(f"{cdn}/_reelstack/edges", params={"prefix": f"titles/{tid}/"},
+                               headers=_admin(endpoints), timeout=10).json()["edges"]
+        return sum(len(e["keys"]) for e in listing)
+
+    for key in [keys["master"], keys["media"], *keys["segments"]]:  # cached (again) before the withdrawal
+        assert requests.get(f"{cdn}/{key}", cookies=g.cookies, timeout=30).status_code == 200
+    # a stopped edge keeps its disk: it must forget the title too
+    victim = requests.get(f"{cdn}/{keys['segments'][0]}", cookies=g.cookies, timeout=30).headers["x-reelstack-edge"]
+    assert requests.post(f"{cdn}/_reelstack/edges/{victim}/stop", headers=_admin(endpoints), timeout=10).ok
+    assert held() > 0
+    r = _api(http, "POST", endpoints["api_url"] + "/accounts/login", json=endpoints["admin"])
+    admin = {"authorization": f"Bearer {r.json()['access_token']}"}
+    r = _api(http, "POST", endpoints["api_url"] + f"/titles/{tid}/withdraw", headers=admin)
+    assert r.status_code == 200, r.text
+    deadline = time.monotonic() + 120  # asynchronous: outbox stream -> bus -> SQS -> function
+    while held() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert held() == 0
+    listing = requests.get(f"{cdn}/_reelstack/edges", headers=_admin(endpoints), timeout=10).json()["edges"]
+    assert sum(e["purged"] for e in listing) > 0
