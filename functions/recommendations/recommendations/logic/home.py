@@ -393,10 +393,11 @@ def compose(
             )
 
     cards = deps.titles.get_many([t for _, ids in candidates for t in ids])
+    level = viewer.level  # once, not per title
 
     def allowed(tid: str) -> bool:
         t = cards.get(tid)
-        return t is not None and t.ready and tid not in disliked and title_level(t.maturity_rating) <= viewer.level
+        return t is not None and t.ready and tid not in disliked and title_level(t.maturity_rating) <= level
 
     used: set[str] = set()
     built: dict[int, dict[str, Any]] = {}
