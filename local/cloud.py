@@ -65,7 +65,7 @@ class LocalCloud:
         self._kept: KeptState | None = None
         self._moto: Any = None
         self._servers: list[Any] = []
-        self._osmem: Any = None
+        self._search_engine: Any = None
         self._stop = threading.Event()
         self.runtime: Any = None
         self.provisioned: Any = None
@@ -101,7 +101,8 @@ class LocalCloud:
                           f"{time.perf_counter() - t0:.1f} s)")
             if search_f is not None:
                 search_f.result()
-                self.progress(f"  search (osmem)  {self.search_url}  ({time.perf_counter() - t0:.1f} s)")
+                self.progress(f"  search          {self.search_url}  (local.search_engine; "
+                              f"{time.perf_counter() - t0:.1f} s)")
             self.assembly = synth_f.result()
             self.progress(f"  synthesized     {len(self.assembly.stacks)} stack(s) ({time.perf_counter() - t0:.1f} s)")
         self._provision()
@@ -242,10 +243,13 @@ class LocalCloud:
         self._moto.start()
 
     def _start_search(self) -> None:
-        from osmem_server import OsmemServer
+        """The OpenSearch stand-in: local.search_engine (tantivy) as a child process, not a thread
+        here: its searches must not queue behind this process's GIL (moto, the edges, the Lambda
+        runtime's bookkeeping), and it exits by itself if this process dies (--parent-pid)."""
+        from local.search_engine.process import EngineProcess
 
-        self._osmem = OsmemServer.start(japanese=False)
-        self.search_url = self._osmem.url
+        self._search_engine = EngineProcess(self.s.host, 0, self.s.state_dir / "logs" / "search-engine.log")
+        self.search_url = self._search_engine.url
 
     def _provision(self) -> None:
         import boto3
@@ -389,7 +393,7 @@ class LocalCloud:
                                   self._stop)
 
     def _rebuild_search_index(self) -> None:
-        """osmem keeps its index in memory, while --keep-state keeps the catalog table: without a
+        """The local engine keeps its index in memory, while --keep-state keeps the catalog table: without a
         rebuild, search would miss every title published before the restart. The search service's
         own reindex function rebuilds it from the table (alias swap), in the background."""
         names = [s.name for s in self.runtime.specs.values() if s.handler == SEARCH_REINDEX_HANDLER]
@@ -446,9 +450,8 @@ class LocalCloud:
             srv.server_close()
         if self.runtime is not None:
             self.runtime.shutdown()
-        if self._osmem is not None:
-            self._osmem.process.kill()
-            self._osmem.process.wait()
+        if self._search_engine is not None:
+            self._search_engine.stop()
         if self._moto is not None:
             self._moto.stop()
         kept = self._kept if self.provisioned is not None else None  # nothing to keep before provisioning

@@ -14,6 +14,17 @@ titles, so the search goals (engine p99 <= 20 ms) could not be measured locally
 
 from __future__ import annotations
 
-from local.search_engine.server import SearchEngineServer, serve
+from typing import Any
 
 __all__ = ["SearchEngineServer", "serve"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: the local cloud imports local.search_engine.process from a worker thread while other
+    # threads import moto and requests; importing the server (and local.edge) there as well raced
+    # into a half-initialised requests module.
+    if name in __all__:
+        from local.search_engine import server
+
+        return getattr(server, name)
+    raise AttributeError(name)

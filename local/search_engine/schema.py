@@ -28,6 +28,11 @@ from local.search_engine.errors import EngineError, illegal, unsupported
 
 STANDARD_PATTERN = r"\p{Han}|\p{Hiragana}|[\p{L}\p{M}\p{N}_]+(?:['’.:·][\p{L}\p{M}\p{N}_]+)*"
 ID_FIELD = "_id"  # raw keyword: delete-by-id
+# Every keyword field also indexes the edge n-grams of its (normalized) value in a hidden field:
+# a prefix query on a keyword is then one term (title.exact holds a whole title per document,
+# so a prefix like "the" expands to thousands of terms; a term set of 700 cost ~7 ms a query).
+PREFIX_SUFFIX = "#prefix"
+PREFIX_GRAMS = 24
 SEQ_FIELD = "_seq"  # u64 fast field: which stored record a hit is (store.Record)
 
 TEXT_TYPES = frozenset({"text", "search_as_you_type"})
@@ -46,11 +51,13 @@ class Analyzer:
     def __init__(self, key: str, tokenizer: str, filters: list[str]) -> None:
         self.key = key  # the tantivy tokenizer name it is registered under
         self.keyword = tokenizer == "keyword"
+        self.filters = filters
         self.tantivy = self._build(tokenizer, filters)
 
     @staticmethod
     def _build(tokenizer: str, filters: list[str]) -> Any:
         tok = {"standard": lambda: tantivy.Tokenizer.regex(STANDARD_PATTERN),
+               "__prefix_grams": lambda: tantivy.Tokenizer.ngram(1, PREFIX_GRAMS, True),
                "whitespace": lambda: tantivy.Tokenizer.regex(r"\S+"),
                "letter": lambda: tantivy.Tokenizer.regex(r"\p{L}+"),
                "keyword": tantivy.Tokenizer.raw}.get(tokenizer)  # fmt: skip
@@ -139,6 +146,7 @@ class IndexSchema:
     analyzers: dict[str, Analyzer] = field(default_factory=dict)
     dynamic: str = "true"
     tantivy_schema: Any = None
+    prefix_analyzers: dict[str, Analyzer] = field(default_factory=dict)  # edge n-grams per normalizer
 
     def spec(self, path: str) -> FieldSpec | None:
         spec = self.fields.get(path)
@@ -147,7 +155,7 @@ class IndexSchema:
         return spec
 
     def register(self, index: Any) -> None:
-        for analyzer in self.analyzers.values():
+        for analyzer in [*self.analyzers.values(), *self.prefix_analyzers.values()]:
             index.register_tokenizer(analyzer.key, analyzer.tantivy)
             index.register_fast_field_tokenizer(analyzer.key, analyzer.tantivy)
 
@@ -193,6 +201,7 @@ class IndexSchema:
                 if spec.ignore_above is not None and len(text) > spec.ignore_above:
                     continue  # OpenSearch keeps it in _source only
                 keys.setdefault(spec.path, []).append(spec.normalize(text))
+                doc.add_text(spec.path + PREFIX_SUFFIX, text)
             doc.add_text(spec.path, text)
 
 
@@ -278,6 +287,10 @@ def build(settings: Mapping[str, Any], mappings: Mapping[str, Any]) -> IndexSche
         elif ftype == "keyword":
             an = analyzer(spec, path, "normalizer", None)
             builder.add_text_field(path, fast=True, tokenizer_name=an.key if an else "raw", index_option="basic")
+            grams_key = f"p:{an.key if an else 'raw'}"
+            if grams_key not in schema.prefix_analyzers:
+                schema.prefix_analyzers[grams_key] = Analyzer(grams_key, "__prefix_grams", an.filters if an else [])
+            builder.add_text_field(path + PREFIX_SUFFIX, tokenizer_name=grams_key, index_option="basic")
             ignore = spec.get("ignore_above")
             schema.fields[path] = FieldSpec(path, ftype, source, an, int(ignore) if ignore is not None else None)
         elif ftype in INT_TYPES:

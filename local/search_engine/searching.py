@@ -15,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from local.search_engine import aggs as aggs_mod
 from local.search_engine import highlight as highlight_mod
 from local.search_engine.dsl import Compiler
@@ -92,15 +94,29 @@ def _order(rows: list[tuple[float, int, Record]], keys: list[SortKey]) -> list[t
         elif key.field == "_doc":
             rows.sort(key=lambda r: r[1], reverse=key.desc)
         else:
-            def sort_key(r: tuple[float, int, Record], k: SortKey = key) -> tuple[bool, Any]:
-                v = _value(r[2], k)
-                return (v is not None, v) if k.desc else (v is None, v)
-
-            present = [r for r in rows if _value(r[2], key) is not None]
-            missing = [r for r in rows if _value(r[2], key) is None]
-            present.sort(key=sort_key, reverse=key.desc)
-            rows = present + missing
+            valued = [(_value(r[2], key), r) for r in rows]
+            present = [vr for vr in valued if vr[0] is not None]
+            present.sort(key=lambda vr: vr[0], reverse=key.desc)
+            rows = [r for _, r in present] + [r for v, r in valued if v is None]
     return rows
+
+
+def _shortlist(index: Index, searcher: Any, ties: list[Any], key: SortKey, need: int) -> list[Any]:
+    """The hits of a score tie that can still reach the page: the ``need`` best by the next sort
+    key and every hit equal to the last of them (the later keys order those). Read from tantivy's
+    column and ranked with numpy, so a tie of thousands costs no Python per hit."""
+    if len(ties) <= 4 * need or key.field in ("_score", "_doc"):
+        return ties
+    spec = index.schema.fields.get(key.field)
+    if spec is None or not spec.is_numeric or key.field in index.multi_valued:
+        return ties
+    values = searcher.fast_field_values(key.field, [a for _, a in ties])
+    ranked = np.array([np.nan if v is None else float(v) for v in values])
+    if key.desc:
+        ranked = -ranked
+    ranked[np.isnan(ranked)] = np.inf  # missing values sort last
+    cut = np.partition(ranked, need - 1)[need - 1]
+    return [t for t, keep in zip(ties, ranked <= cut, strict=True) if keep]
 
 
 def _filter_source(source: Mapping[str, Any], spec: Any) -> dict[str, Any] | None:
@@ -118,6 +134,8 @@ def _filter_source(source: Mapping[str, Any], spec: Any) -> dict[str, Any] | Non
         excludes = [exc] if isinstance(exc, str) else list(exc)
     else:
         raise parsing("[_source] must be a boolean, a string, an array or an object")
+    if not excludes and not any("*" in p or "?" in p for p in includes):
+        return {k: source[k] for k in includes if k in source}  # the common case: plain field names
     return {k: v for k, v in source.items()
             if (not includes or any(fnmatch.fnmatchcase(k, p) for p in includes))
             and not any(fnmatch.fnmatchcase(k, p) for p in excludes)}
@@ -173,9 +191,12 @@ def search(index: Index, body: Mapping[str, Any], params: Mapping[str, str]) -> 
             boundary = hits[k - 1][0]
             limit = len(hits)
             while hits[-1][0] >= boundary and len(hits) == limit and limit < total:
-                limit = min(total, limit * 8)
+                # One wider window, then everything: each round re-runs the query.
+                limit = min(total, limit * 16) if limit == len(result.hits) else total
                 hits = list(searcher.search(query, limit, count=False).hits)
-            hits = [h for h in hits if h[0] >= boundary]
+            above = [h for h in hits if h[0] > boundary]
+            ties = [h for h in hits if h[0] == boundary]
+            hits = above + _shortlist(index, searcher, ties, keys[1], k - len(above))
     elif total > len(hits):
         hits = list(searcher.search(query, total, count=False).hits)
     seqs: list[Any] = searcher.fast_field_values(SEQ_FIELD, [a for _, a in hits]) if hits else []

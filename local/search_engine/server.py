@@ -14,6 +14,7 @@ create, delete); search: ``GET|POST [/{index}]/_search``, ``GET|POST [/{index}]/
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import socket
@@ -89,7 +90,8 @@ class Engine:
     def _refresh_loop(self) -> None:
         while not self._stop.wait(self.refresh_interval):
             try:
-                self.cluster.refresh_all()
+                if self.cluster.refresh_all():
+                    _settle_gc()
             except Exception:  # never let the loop die: the next round retries
                 log.exception("background refresh failed")
 
@@ -171,8 +173,8 @@ class Engine:
 
     def _refresh(self, expression: str) -> Reply:
         indices = self.cluster.resolve(expression)
-        for index in indices:
-            index.refresh()
+        if sum(index.refresh() for index in indices):
+            _settle_gc()
         n = len(indices)
         return 200, {"_shards": {"total": n, "successful": n, "failed": 0}}
 
@@ -349,6 +351,14 @@ class Engine:
         return 200, {"count": n, "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}
 
 
+def _settle_gc() -> None:
+    """Move everything alive to the collector's permanent generation. The stored documents are
+    millions of long-lived objects: without this every full collection walked them all (a
+    50k-title index: bulk indexing 3x slower, and 50-150 ms pauses in the middle of searches)."""
+    gc.collect(1)
+    gc.freeze()
+
+
 def _matches(name: str, pattern: str) -> bool:
     import fnmatch
 
@@ -408,7 +418,8 @@ class SearchEngineServer:
         self.httpd.socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.host, self.port = host, int(self.httpd.server_address[1])
         self.url = f"http://{host}:{self.port}"
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True, name="search-engine-http")
+        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True,
+                                        name="search-engine-http")
 
     def start(self) -> SearchEngineServer:
         self._thread.start()

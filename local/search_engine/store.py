@@ -63,6 +63,7 @@ class Index:
         self.dirty = False
         self.generation = 0  # bumps on every refresh: caches keyed on it (dsl.Vocabulary)
         self.vocab: dict[tuple[int, str], Any] = {}  # (generation, field) -> dsl.Vocabulary
+        self.multi_valued: set[str] = set()  # fields some document holds several values of
         self.searcher = self.tantivy.searcher()
         index_settings = self.schema.settings.get("index") or {}
         self.max_result_window = int(index_settings.get("max_result_window",
@@ -94,6 +95,7 @@ class Index:
             self._next_seq_no += 1
             self.records[doc_id] = record
             self.by_seq[seq] = record
+            self.multi_valued.update(f for f, values in keys.items() if len(values) > 1)
             self.dirty = True
             return ("updated" if current is not None else "created"), record
 
@@ -142,11 +144,11 @@ class Index:
         return EngineError(409, "version_conflict_engine_exception", reason, index=self.name, shard="0",
                            index_uuid=self.uuid)
 
-    def refresh(self) -> None:
-        """Commit the buffered writes and open a new searcher on them."""
+    def refresh(self) -> bool:
+        """Commit the buffered writes and open a new searcher on them (False: nothing to do)."""
         with self.lock:
             if not self.dirty:
-                return
+                return False
             self.writer.commit()
             self.tantivy.reload()
             self.searcher = self.tantivy.searcher()
@@ -162,6 +164,7 @@ class Index:
                 else:
                     keep.append((when, seq))
             self._superseded = keep
+            return True
 
     def close(self) -> None:
         with self.lock:
@@ -334,9 +337,8 @@ class Cluster:
                     index.close()
                     self.indices.pop(index.name, None)
 
-    def refresh_all(self) -> None:
-        for index in list(self.indices.values()):
-            index.refresh()
+    def refresh_all(self) -> int:
+        return sum(index.refresh() for index in list(self.indices.values()))
 
 
 def unsupported_action(op: str, extra: set[str]) -> EngineError:

@@ -1,4 +1,4 @@
-"""Search over real HTTP on the local cloud (osmem-server stands in for the OpenSearch domain).
+"""Search over real HTTP on the local cloud (local.search_engine stands in for the OpenSearch domain).
 
 Most tests take a shortcut, documented: titles are made searchable through the real EVENT path -- the catalog title
 item is written into the catalog table (the layout the catalog service writes) and a
@@ -275,7 +275,8 @@ def test_the_catalog_apis_own_events_publish_edit_and_withdraw_a_series(
 
 
 def _engine_pid(cloud: Any) -> int:
-    """The local engine is the osmem-server the local cloud started (it passes --parent-pid)."""
+    """The local engine is the ``python -m local.search_engine`` child the local cloud started
+    (it passes --parent-pid <cloud pid>)."""
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
@@ -283,9 +284,9 @@ def _engine_pid(cloud: Any) -> int:
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if cmd and cmd[0].endswith(b"osmem-server") and str(cloud.proc.pid).encode() in cmd:
+        if b"local.search_engine" in cmd and str(cloud.proc.pid).encode() in cmd:
             return int(proc.name)
-    raise AssertionError("no osmem-server child of the local cloud")
+    raise AssertionError("no local.search_engine child of the local cloud")
 
 
 def test_zz_engine_stopped_is_a_fast_503_and_the_rest_keeps_working(

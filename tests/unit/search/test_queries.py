@@ -77,7 +77,9 @@ def test_the_or_fallback_is_a_separate_body_and_nothing_in_the_first_is_or() -> 
     assert [(f["operator"], f["prefix_length"]) for f in fuzzy] == [("and", 0), ("or", 0)]
     assert fuzzy[0]["boost"] > fuzzy[1]["boost"]
     first_fuzzy = [c["multi_match"] for c in first if "fuzziness" in c.get("multi_match", {})]
-    assert [f["prefix_length"] for f in first_fuzzy] == [1]
+    assert [f["prefix_length"] for f in first_fuzzy] == [queries.DEFAULT_TUNING.prefix_length]
+    tuned = queries.relevance("x", queries.Tuning(prefix_length=1))["bool"]["should"]
+    assert [c["multi_match"]["prefix_length"] for c in tuned if "fuzziness" in c.get("multi_match", {})] == [1]
 
 
 def test_popularity_breaks_ties_after_the_score() -> None:

@@ -3,7 +3,7 @@
 ``SEARCH_ENDPOINT``: the domain endpoint. A bare host (what CloudFormation's ``DomainEndpoint``
 gives) means ``https://<host>`` with SigV4-signed requests (IAM access to the domain, service
 "es", the function's own credentials); a URL with a scheme is used as is and signed only when it
-is https (the local cloud's osmem-server is plain http on localhost).
+is https (the local cloud's local.search_engine is plain http on localhost).
 
 opensearch-py is imported on first use, not at module import: a handler module must import with
 no environment (routes are read in a child interpreter) and the import cost lands on the first

@@ -1,4 +1,4 @@
-"""``SearchEngine`` and ``TitleIndex`` over opensearch-py (OpenSearch Service, or osmem-server
+"""``SearchEngine`` and ``TitleIndex`` over opensearch-py (OpenSearch Service, or local.search_engine
 locally: same REST API)."""
 
 from __future__ import annotations

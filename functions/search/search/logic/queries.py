@@ -41,15 +41,17 @@ ENGINE_TIMEOUT = "1500ms"
 class Tuning:
     """The knobs bench/search.py chooses on its validation query set (docs/benchmarks.md)."""
 
-    # Leading characters a fuzzy term must match exactly in the FIRST request. 1: the fuzzy
-    # clause went from ~0.8 s to ~40 ms p50 at 50k titles on osmem (its fuzzy enumeration is the
-    # whole cost of a search); a typo in a word's first letter finds nothing there and is caught
-    # by the fallback request, which has prefix_length 0.
-    prefix_length: int = 1
+    # Leading characters a fuzzy term must match exactly in the FIRST request. 0 (typos anywhere)
+    # since the local engine became local.search_engine: on bench.search's validation set it
+    # ranked as well as 1 and no search needed the fallback request (1.00 engine requests per
+    # query vs 1.14: with 1, a typo in a word's first letter found nothing until the second
+    # request). 1 had been chosen for osmem, whose fuzzy enumeration cost ~0.8 s p50 per query at
+    # 50k titles with 0 and ~40 ms with 1 (docs/benchmarks.md, "Search").
+    prefix_length: int = 0
     max_expansions: int = 50  # fuzzy variants per term
-    # Fields matched with typos (AUTO). Only the title by default: fuzzy expansion over the
-    # multi-valued cast and genres cost seconds per query at 50k titles on osmem (bleve) and
-    # found nothing the title did not; cast and genres match their words exactly.
+    # Fields matched with typos (AUTO). Only the title: fuzzy over the cast and genres as well
+    # ranked no better on the validation set (same success) and expands more terms per query
+    # (on osmem it cost seconds per query at 50k titles); cast and genres match their words exactly.
     fuzzy_fields: tuple[str, ...] = ("title",)
     # A second request only when the first finds nothing: fuzzy with prefix_length 0, every word
     # (boost 1) or some of them (OR_FALLBACK_BOOST).
@@ -65,9 +67,10 @@ DEFAULT_TUNING = Tuning()
 def hidden(max_level: int) -> list[dict[str, Any]]:
     """What a profile may not see (``must_not``): titles above its maturity level, which includes
     every non-READY document (indexed at ``HIDDEN_LEVEL``), and by status the non-READY documents
-    of an index written before that. Exclusions rather than a positive filter: osmem-server
-    evaluates a filter matching the whole catalogue for every query (30-150 ms at 50k titles),
-    a must_not only against the matches (~10 ms)."""
+    of an index written before that. Exclusions rather than a positive filter: chosen when osmem
+    evaluated a filter matching the whole catalogue on every query (30-150 ms at 50k titles) and
+    a must_not only against the matches (~10 ms); on local.search_engine the two forms differ by
+    ~0.3 ms a query (a positive filter is the cheaper there), so the tested form stays."""
     return [{"range": {"maturity_level": {"gt": max_level}}}, {"terms": {"status": list(NOT_READY)}}]
 
 
@@ -96,7 +99,8 @@ def typed_words(q: str) -> dict[str, Any]:
     """The words typed so far, the last one a prefix, anywhere in the title (infix: "ring" finds
     "The Lord of the Rings"). What a ``bool_prefix`` query does, written as a match + a prefix on
     ``title``: osmem-server's bool_prefix over the search_as_you_type fields took 0.9-13 s at 50k
-    titles where this takes milliseconds (docs/benchmarks.md, "Search")."""
+    titles where this took milliseconds, and local.search_engine does not implement the
+    search_as_you_type shingle subfields (it refuses them with a 400) (docs/benchmarks.md, "Search")."""
     folded = fold(q)
     words = _WORD.findall(folded)
     if not words:
@@ -110,10 +114,10 @@ def typed_words(q: str) -> dict[str, Any]:
 
 def relevance(q: str, tuning: Tuning = DEFAULT_TUNING, *, fallback: bool = False) -> dict[str, Any]:
     """The scoring part of a search: any of the ways a title can match, best ones boosted.
-    The first request needs every word (``and``) with fuzzy terms whose first letter is right
-    (``Tuning.prefix_length``). ``fallback`` is the second request a search makes only when the
-    first found nothing: typos anywhere (prefix_length 0) and, ranked low, titles with only some
-    of the words (``or`` over many words matches most of the catalogue, so it is never part of the
+    The first request needs every word (``and``) with fuzzy terms whose first
+    ``Tuning.prefix_length`` letters are right. ``fallback`` is the second request a search makes
+    only when the first found nothing: typos anywhere (prefix_length 0) and, ranked low, titles
+    with only some of the words (``or`` over many words matches most of the catalogue, so it is never part of the
     common request). Descriptions match without typos (long text: fuzzy expansion over its
     vocabulary costs the most and finds the least)."""
     folded = fold(q)
