@@ -185,7 +185,8 @@ def test_a_profiles_ratings_are_read_whole_and_lean(ddb: Any) -> None:
 
     ddb.create_table(
         TableName=RATINGS, BillingMode="PAY_PER_REQUEST",
-        KeySchema=[{"AttributeName": "profile_id", "KeyType": "HASH"}, {"AttributeName": "title_id", "KeyType": "RANGE"}],
+        KeySchema=[{"AttributeName": "profile_id", "KeyType": "HASH"},
+                   {"AttributeName": "title_id", "KeyType": "RANGE"}],
         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in ("profile_id", "title_id")],
     )  # fmt: skip
     store = DynamoRatingStore(RATINGS)
