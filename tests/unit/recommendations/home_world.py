@@ -141,6 +141,14 @@ class Home(Faulty):
         self.puts += 1
         self.docs[home.profile_id] = home
 
+    def put_document(self, home: StoredHome, expected_ratings_at: float | None) -> bool:
+        self._check()
+        have = self.docs.get(home.profile_id)
+        if (have.ratings_at if have is not None else None) != expected_ratings_at:
+            return False  # a rating was marked after the page read the item
+        self.put(home)
+        return True
+
     def put_many(self, homes: Iterable[StoredHome]) -> int:
         n = 0
         for h in homes:

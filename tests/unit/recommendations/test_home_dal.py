@@ -201,3 +201,19 @@ def test_a_profiles_ratings_are_read_whole_and_lean(ddb: Any) -> None:
     assert store.for_profile("nobody") == []
     heavy = store.for_profile("p3")
     assert len(heavy) == 900 and heavy[-1] == Rating("p3", "t0899", "up", 899.0)
+
+
+def test_the_write_back_loses_to_a_rating_marked_after_the_read(ddb: Any) -> None:
+    from recommendations.dal.home_table import DynamoHomeStore
+
+    store = DynamoHomeStore(HOME)
+    doc = StoredHome("p1", '{"v": 1}', "v1", "k", 10.0, 0.0)
+    assert store.put_document(doc, None) is True  # there was no item
+    assert store.put_document(doc, None) is False  # ... but now there is one
+    store.mark_ratings_changed("p1", 20.123456)
+    assert store.put_document(StoredHome("p1", '{"v": 2}', "v1", "k", 30.0, 0.0), 0.0) is False  # stale read
+    got = store.get("p1")
+    assert got is not None and got.doc_json == '{"v": 1}' and got.ratings_at == 20.123456
+    assert store.put_document(StoredHome("p1", '{"v": 3}', "v1", "k", 30.0, got.ratings_at), got.ratings_at) is True
+    again = store.get("p1")
+    assert again is not None and again.doc_json == '{"v": 3}' and again.ratings_at == 20.123456

@@ -227,3 +227,34 @@ def test_a_page_without_document_reads_the_ratings_once_and_their_failure_gives_
     w.ratings.for_profile = real  # type: ignore[method-assign]
     page = _page(w, reads, cache, DRAMA)
     assert page.fallback and page.fallback_reason == "store"
+
+
+def test_a_rating_marked_while_the_page_is_scored_keeps_the_page_stale(w: World) -> None:
+    from home_world import NOW
+    from recommendations.logic import ratings as ratings_logic
+
+    account, reads, cache, _ = _setup(w)
+    w.home.mark_ratings_changed(DRAMA, NOW + 10)  # a rating after the job's document: stale
+    w.now[0] = NOW + 15
+    real = w.ratings.for_profile
+    victim = next(iter(w.titles.titles))
+
+    def rated_meanwhile(profile_id: str) -> Any:
+        got = real(profile_id)
+        # A thumbs-down lands after the page read the item and the ratings (another request).
+        ratings_logic.rate(
+            DRAMA, 3, victim, "down", titles=w.titles, ratings=w.ratings, home=w.home, clock=lambda: NOW + 20
+        )
+        return got
+
+    w.ratings.for_profile = rated_meanwhile  # type: ignore[method-assign]
+    assert _page(w, reads, cache, DRAMA).source == "live"
+    # The write-back lost the race: the new mark stays (an unconditional write would have put back
+    # NOW + 10 <= data_at NOW + 15, and the thumbs-down would never reach the page).
+    assert w.home.docs[DRAMA].ratings_at == NOW + 20
+    w.ratings.for_profile = real  # type: ignore[method-assign]
+    w.now[0] = NOW + 25
+    page = _page(w, reads, cache, DRAMA)
+    assert page.source == "live"  # scored again, now with the thumbs-down
+    assert victim not in [i["title_id"] for r in page.rows for i in r["items"]]
+    assert _page(w, reads, cache, DRAMA).source == "precomputed"

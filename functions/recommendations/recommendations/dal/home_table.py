@@ -77,6 +77,27 @@ class DynamoHomeStore:
     def put(self, home: StoredHome) -> None:
         self.table.put_item(Item=self._item(home))
 
+    def put_document(self, home: StoredHome, expected_ratings_at: float | None) -> bool:
+        """``put`` unless the profile's ratings were marked changed after the page read the item
+        (``expected_ratings_at``: its ``ratings_at`` then; None: there was no item). A rating marked
+        in between keeps its mark, so its page is rebuilt; False when the write lost that race."""
+        from botocore.exceptions import ClientError
+
+        if expected_ratings_at is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {
+                "ConditionExpression": "ratings_at = :seen",
+                "ExpressionAttributeValues": {":seen": decimal(expected_ratings_at)},
+            }
+        try:
+            self.table.put_item(Item=self._item(home), **condition)
+            return True
+        except ClientError as exc:
+            if dynamo.is_conditional_check_failure(exc):
+                return False
+            raise
+
     def put_many(self, homes: Iterable[StoredHome]) -> int:
         n = 0
         with self.table.batch_writer() as batch:

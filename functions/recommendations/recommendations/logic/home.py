@@ -211,7 +211,7 @@ def _personal(
     else:
         fresh = False
     source = "precomputed"
-    write: Future[None] | None = None
+    write: Future[bool] | None = None
     if not fresh:
         doc, write = live_document(viewer, views, deps, now, stored, key, ratings)
         source = "live"
@@ -229,9 +229,10 @@ def _surely_live(stored: StoredHome | None) -> bool:
     return stored is None or stored.doc_json is None or stored.ratings_at > stored.data_at
 
 
-def _await_write(write: Future[None], on_error: Callable[[Exception], None] | None) -> None:
+def _await_write(write: Future[bool], on_error: Callable[[Exception], None] | None) -> None:
     """The write-back finishes before the answer leaves: work after a Lambda's response is not
-    guaranteed (the environment may be frozen or never thawed), so it only overlaps composing."""
+    guaranteed (the environment may be frozen or never thawed), so it only overlaps composing.
+    A write that lost to a rating (False) is no error: the next page is scored again."""
     try:
         write.result()
     except Exception as exc:
@@ -247,7 +248,7 @@ def live_document(
     stored: StoredHome | None,
     key: str,
     prefetched_ratings: Future[list[Rating]] | None = None,
-) -> tuple[dict[str, Any], Future[None]]:
+) -> tuple[dict[str, Any], Future[bool]]:
     """Score the profile now with the current model; the document's write-back is started, not
     awaited (best effort: a failed write costs a recompute next time, not this answer). The
     caller awaits it once the page is composed (``_await_write``)."""
@@ -277,7 +278,9 @@ def live_document(
         data_at=now,
         ratings_at=stored.ratings_at if stored is not None else 0.0,
     )
-    return doc, _reads.submit(deps.home.put, home)
+    # Conditional on the ratings mark the page read: a thumb given while this page was scored keeps
+    # the document stale (else its thumbs-down title could stay on the page until the next rebuild).
+    return doc, _reads.submit(deps.home.put_document, home, stored.ratings_at if stored is not None else None)
 
 
 def build_document(
