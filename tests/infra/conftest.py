@@ -1,4 +1,5 @@
-"""Shared helpers for tests/infra: synthesize ONE app per test module (jsii start + synth ~5 s)."""
+"""Shared helpers for tests/infra: the real app synthesized ONCE per session (jsii start + synth ~5 s;
+the tests only read it); a module's own variant apps once per module."""
 
 from __future__ import annotations
 
@@ -68,9 +69,10 @@ def synth_stack(app: Any, stack: Any, outdir: Path) -> Synth:
     return Synth(app, stack, outdir, template_json, Template.from_json(template_json))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def reelstack(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The real app, built through infra.app.build_app exactly like app.py (builtin validation off)."""
+    """The real app, built through infra.app.build_app exactly like app.py (builtin validation off).
+    Session-wide: eight modules read it and none changes it (it was synthesized once per module)."""
     from infra.app import STACK_ID, build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
