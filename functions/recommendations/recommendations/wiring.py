@@ -16,7 +16,14 @@ from recommendations.dal.page_reads import DynamoPageReads
 from recommendations.dal.playback_history import DynamoViewHistory
 from recommendations.dal.ratings_table import DynamoRatingStore
 from recommendations.dal.s3_blobs import S3BlobStore
-from recommendations.logic.caches import CampaignCache, FallbackCache, ModelCache, TitleCache, TrendingCache
+from recommendations.logic.caches import (
+    CampaignCache,
+    FallbackCache,
+    ModelCache,
+    RatingsCache,
+    TitleCache,
+    TrendingCache,
+)
 from recommendations.logic.home import HomeDeps
 from recommendations.logic.training import JobDeps
 from recommendations.logic.viewers import ViewerCache
@@ -58,6 +65,7 @@ def dependencies() -> Dependencies:
                     models=ModelCache(home, blobs),
                     fallback=FallbackCache(blobs),
                     clock=time.time,
+                    ratings_cache=RatingsCache(ratings),
                 ),
                 catalog=catalog,
                 campaigns=campaigns,

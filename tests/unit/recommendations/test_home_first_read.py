@@ -258,3 +258,74 @@ def test_a_rating_marked_while_the_page_is_scored_keeps_the_page_stale(w: World)
     assert page.source == "live"  # scored again, now with the thumbs-down
     assert victim not in [i["title_id"] for r in page.rows for i in r["items"]]
     assert _page(w, reads, cache, DRAMA).source == "precomputed"
+
+
+def test_a_live_page_reuses_the_ratings_read_under_the_same_mark_and_rereads_after_a_rating(w: World) -> None:
+    from home_world import NOW
+    from recommendations.logic import ratings as ratings_logic
+    from recommendations.logic.caches import RatingsCache
+
+    account, reads, cache, clock = _setup(w)
+    queries: list[str] = []
+    real = w.ratings.for_profile
+
+    def counted(profile_id: str) -> Any:
+        queries.append(profile_id)
+        return real(profile_id)
+
+    w.ratings.for_profile = counted  # type: ignore[method-assign]
+    rc = RatingsCache(w.ratings, clock=clock, ttl_s=60.0)
+    deps = w.deps()
+    deps.ratings_cache = rc
+
+    def page() -> Any:
+        return page_for(
+            lambda: first_read(USER, DRAMA, account.viewer, reads=reads, cache=cache), DRAMA, deps, on_write_error=None
+        )
+
+    def live_again() -> None:  # the document goes stale for a reason other than ratings (a view)
+        stored = w.home.docs[DRAMA]
+        w.home.docs[DRAMA] = StoredHome(DRAMA, stored.doc_json, stored.model_version, "other-history",
+                                        stored.data_at, stored.ratings_at)  # fmt: skip
+
+    live_again()
+    assert page().source == "live" and queries == [DRAMA]
+    live_again()
+    assert page().source == "live" and queries == [DRAMA]  # same mark: no second Query
+    victim = next(iter(w.titles.titles))
+    w.now[0] = NOW + 10
+    ratings_logic.rate(DRAMA, 3, victim, "down", titles=w.titles, ratings=w.ratings, home=w.home, clock=lambda: NOW + 5)
+    later = page()
+    assert later.source == "live" and queries == [DRAMA, DRAMA]  # a new mark: read again
+    assert victim not in [i["title_id"] for r in later.rows for i in r["items"]]
+    live_again()
+    clock.t += 60.0  # past the TTL, even under the same mark
+    assert page().source == "live" and len(queries) == 3
+    del w.home.docs[DRAMA]  # no item at all (mark None): read under None, then reused under None
+    page()
+    del w.home.docs[DRAMA]
+    page()
+    assert len(queries) == 4
+
+
+def test_the_ratings_cache_is_bounded_and_can_be_turned_off(w: World) -> None:
+    from recommendations.logic.caches import RatingsCache
+
+    reads: list[str] = []
+    real = w.ratings.for_profile
+
+    def counted(profile_id: str) -> Any:
+        reads.append(profile_id)
+        return real(profile_id)
+
+    w.ratings.for_profile = counted  # type: ignore[method-assign]
+    off = RatingsCache(w.ratings, ttl_s=0.0)
+    off.for_profile(DRAMA, 1.0)
+    off.for_profile(DRAMA, 1.0)
+    assert len(reads) == 2
+    n = len(real(DRAMA))
+    small = RatingsCache(w.ratings, ttl_s=60.0, max_ratings=n)
+    small.for_profile(DRAMA, 1.0)
+    small.for_profile("family00", 1.0)  # over the bound: the cache starts over
+    small.for_profile(DRAMA, 1.0)
+    assert reads[2:] == [DRAMA, "family00", DRAMA]

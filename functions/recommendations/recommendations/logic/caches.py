@@ -5,6 +5,7 @@ model artifact and the fallback document. Each read-through cache turns a store 
 from __future__ import annotations
 
 import json
+import os
 import pickle  # noqa: S403  -- artifacts are written by this service's own job into its own bucket
 import threading
 import time
@@ -21,6 +22,8 @@ from recommendations.logic.ports import (
     DependencyFailed,
     HomeStore,
     ModelPointer,
+    Rating,
+    RatingStore,
     TitleSource,
     Trending,
     TrendingStore,
@@ -110,6 +113,49 @@ class TrendingCache:
         snapshot: Trending | None = _guard("trending", lambda: self.store.get(language))
         self._values[language] = (now, snapshot)
         return snapshot
+
+
+RATINGS_TTL_S = 60.0  # default; the function's RATINGS_CACHE_TTL_S overrides it (0: off)
+
+
+class RatingsCache:
+    """A profile's ratings as last read by this warm function, tagged with the home item's ratings
+    mark (``ratings_at``; None: no item) that the page read *before* the ratings. Every rating
+    change sets a new mark after writing the rating (``logic.ratings``), so an entry whose mark is
+    still the page's is current: a live page then skips the profile's ratings Query (hundreds of
+    items for a heavy rater). Any other mark re-reads (consistently). ``ttl_s`` bounds what no mark
+    can tell (a home item deleted after a rating: the mark is gone too)."""
+
+    def __init__(
+        self,
+        store: RatingStore,
+        clock: Clock = time.monotonic,
+        ttl_s: float | None = None,
+        max_ratings: int = 200_000,
+    ) -> None:
+        self.store, self.clock, self.max_ratings = store, clock, max_ratings
+        self.ttl_s = float(os.environ.get("RATINGS_CACHE_TTL_S") or RATINGS_TTL_S) if ttl_s is None else ttl_s
+        self._items: dict[str, tuple[float | None, float, list[Rating]]] = {}
+        self._held = 0
+        self._lock = threading.Lock()
+
+    def for_profile(self, profile_id: str, mark: float | None) -> list[Rating]:
+        now = self.clock()
+        with self._lock:
+            hit = self._items.get(profile_id)
+            if hit is not None and hit[0] == mark and now - hit[1] < self.ttl_s:
+                return list(hit[2])
+        ratings = self.store.for_profile(profile_id)
+        if self.ttl_s > 0:
+            with self._lock:
+                old = self._items.pop(profile_id, None)
+                self._held -= len(old[2]) if old is not None else 0
+                if self._held + len(ratings) > self.max_ratings:
+                    self._items.clear()  # bounded memory: start over rather than grow
+                    self._held = 0
+                self._items[profile_id] = (mark, now, list(ratings))
+                self._held += len(ratings)
+        return ratings
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,14 @@ from typing import Any
 from reelstack_common.maturity import title_level
 
 from recommendations.logic import documents, mapping, trending
-from recommendations.logic.caches import CampaignCache, FallbackCache, ModelCache, TitleCache, TrendingCache
+from recommendations.logic.caches import (
+    CampaignCache,
+    FallbackCache,
+    ModelCache,
+    RatingsCache,
+    TitleCache,
+    TrendingCache,
+)
 from recommendations.logic.documents import CorruptDocument
 from recommendations.logic.ports import (
     CampaignRecord,
@@ -68,6 +75,7 @@ class HomeDeps:
     models: ModelCache
     fallback: FallbackCache
     clock: Callable[[], float] = time.time
+    ratings_cache: RatingsCache | None = None  # live pages: ratings unchanged since the last read
 
 
 @dataclass
@@ -196,7 +204,7 @@ def _personal(
         if _surely_live(stored):
             # The page will be scored now: its one large read (the ratings) starts while the view
             # history is still on its way, not after it.
-            ratings = _reads.submit(deps.ratings.for_profile, viewer.profile_id)
+            ratings = _reads.submit(_ratings, deps, viewer.profile_id, stored)
         views: list[ViewState] = _guarded("playback", pre.views.result)
     else:
         stored = _guarded("store", lambda: deps.home.get(viewer.profile_id))
@@ -222,6 +230,14 @@ def _personal(
         if write is not None:
             _await_write(write, on_write_error)
     return HomePage(viewer.profile_id, source, rows, str(doc.get("model_version") or ""), doc.get("generated_at"))
+
+
+def _ratings(deps: HomeDeps, profile_id: str, stored: StoredHome | None) -> list[Rating]:
+    """The profile's ratings: from the warm cache when the ratings mark the page read is the one
+    they were read under, else one consistent Query."""
+    if deps.ratings_cache is None:
+        return deps.ratings.for_profile(profile_id)
+    return deps.ratings_cache.for_profile(profile_id, stored.ratings_at if stored is not None else None)
 
 
 def _surely_live(stored: StoredHome | None) -> bool:
@@ -258,7 +274,7 @@ def live_document(
     if prefetched_ratings is not None:
         ratings = _guarded("store", prefetched_ratings.result)
     else:
-        ratings = _guarded("store", lambda: deps.ratings.for_profile(viewer.profile_id))
+        ratings = _guarded("store", lambda: _ratings(deps, viewer.profile_id, stored))
     doc = build_document(
         loaded.models,
         loaded.pointer.model_version,
