@@ -1,12 +1,16 @@
-"""A 20-minute title through the real path on the local cloud (issue 11's proof): admin creates a
-title, PUTs a generated 20-minute source to the presigned URL, and S3 -> EventBridge -> the
-transcode state machine (moto's ASL engine, the production definition, real handlers and ffmpeg)
-publishes it in 60 s chunks. Then the master playlist is played start to end with a real HLS
-parser (every segment fetched, durations summing to the source's), and the video is decoded
-across two chunk boundaries and compared frame by frame with the source (PyAV).
+"""A title of 20 chunks through the real path on the local cloud (issue 11's proof): admin creates a
+title, PUTs a generated source to the presigned URL, and S3 -> EventBridge -> the transcode state
+machine (moto's ASL engine, the production definition, real handlers and ffmpeg) publishes it in
+20 chunks. Then the master playlist is played start to end with a real HLS parser (every segment
+fetched, durations summing to the source's), and the video is decoded across two chunk boundaries
+and compared frame by frame with the source (PyAV).
 
-Small on purpose (160x90 at 23.976 fps, x264 `superfast`, which keeps B-frames): the length is
-what is under test, not the pixels.
+What a long title changes is the number of chunks (the Map's fan-out, the records assemble reads,
+the 19 seams), not the seconds in each: the chunk length is configuration (CHUNK_SECONDS, set as
+an operator would), so a 4-minute source in 12 s chunks takes the path a 20-minute film takes in
+the deployed 60 s chunks, at a fifth of the media work; only the segment count is smaller (120 per track, not 600).
+This test was a 20-minute source until 2026-11-30 (~125 s of the suite's critical path). Small on purpose too (160x90 at 23.976 fps,
+x264 `superfast`, which keeps B-frames): the pixels are not under test.
 """
 
 from __future__ import annotations
@@ -30,10 +34,13 @@ from tests.unit.transcode.media_factory import _run
 
 pytestmark = pytest.mark.slow
 
-SECONDS = 20 * 60
+SECONDS = 4 * 60
 RATE = Fraction(24000, 1001)
-CHUNK_SECONDS = 60
-TITLE = {"title": "A Long Test Pattern", "description": "Twenty generated minutes", "genres": ["documentary"],
+CHUNK_SECONDS = 12  # 20 chunks (a 20-minute film at the deployed 60 s)
+SEGMENT_SECONDS = 2  # the deployed segment length (not changed here)
+CHUNKS = SECONDS // CHUNK_SECONDS
+SEGMENTS = SECONDS // SEGMENT_SECONDS
+TITLE = {"title": "A Long Test Pattern", "description": "Twenty generated chunks", "genres": ["documentary"],
          "cast": ["Test Pattern"], "language": "en", "maturity_rating": "PG", "year": 2025}
 
 
@@ -46,8 +53,8 @@ def admin(endpoints: dict[str, Any], http: requests.Session) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def film_settings(endpoints: dict[str, Any], aws: Any) -> Iterator[None]:
-    """The deployed chunk length (60 s; another module may have shortened it for short clips) and
-    a fast preset, set through configuration as an operator would; restored afterwards."""
+    """A 12 s chunk length (another module may have set another for short clips) and a fast
+    preset, set through configuration as an operator would; restored afterwards."""
     lam = aws("lambda")
     saved: dict[str, dict[str, str]] = {}
     for lid, name in endpoints["resources"]["functions"].items():
@@ -124,7 +131,7 @@ def _frames(data: bytes, wanted: set[int]) -> tuple[int, list[float], dict[int, 
     return len(times), times, kept
 
 
-def test_a_twenty_minute_title_publishes_and_plays_end_to_end(
+def test_a_twenty_chunk_title_publishes_and_plays_end_to_end(
     endpoints: dict[str, Any], http: requests.Session, aws: Any, admin: dict[str, str], film_settings: None,
     source: Path,
 ) -> None:
@@ -155,14 +162,14 @@ def test_a_twenty_minute_title_publishes_and_plays_end_to_end(
         base = f"titles/{title_id}/hls/{uri.rsplit('/', 1)[0]}/"
         assert playlist.is_endlist and playlist.playlist_type == "vod"
         assert not any(seg.discontinuity for seg in playlist.segments)
-        # the video's 600 grid segments; the audio's last AAC frames past 1200.0 s may make a 601st
-        assert len(playlist.segments) in ((600,) if kind == "video" else (600, 601))
+        # the video's grid segments; the audio's last AAC frames past SECONDS may make one more
+        assert len(playlist.segments) in ((SEGMENTS,) if kind == "video" else (SEGMENTS, SEGMENTS + 1))
         named = [base + playlist.segment_map[0].uri] + [base + seg.uri for seg in playlist.segments]
         assert not set(named) - stored  # every segment the playlist names is stored
         assert sum(seg.duration for seg in playlist.segments) == pytest.approx(duration, abs=0.03)
         if kind == "video":
-            assert [seg.uri for seg in playlist.segments] == [f"seg_{i:05d}.m4s" for i in range(600)]
-            assert all(seg.duration == pytest.approx(2.0, abs=0.05) for seg in playlist.segments[:-1])
+            assert [seg.uri for seg in playlist.segments] == [f"seg_{i:05d}.m4s" for i in range(SEGMENTS)]
+            assert all(seg.duration == pytest.approx(SEGMENT_SECONDS, abs=0.05) for seg in playlist.segments[:-1])
             video_bytes = b"".join(get(key) for key in named)  # the stream, fetched as a player would
         # the first sample of each track is presented at 0: no hole before the first frame
         assert _first_presentation(get(named[0]) + get(named[1])) == 0
@@ -188,6 +195,6 @@ def test_a_twenty_minute_title_publishes_and_plays_end_to_end(
     item = http.get(endpoints["api_url"] + f"/titles/{title_id}", headers=admin).json()
     assert item["duration_s"] == pytest.approx(duration, abs=0.01)
     report = json.loads(get(f"titles/{title_id}/quality.json"))
-    assert len(report["chunks"]) == 20 and report["summary"]["90p"]["psnr_db"] > 30
+    assert len(report["chunks"]) == CHUNKS == 20 and report["summary"]["90p"]["psnr_db"] > 30
     assert s3.list_objects_v2(Bucket=media, Prefix=f"work/{title_id}/").get("KeyCount", 0) == 0
-    print(f"\n20-minute title published in {publish_s:.1f} s (upload included)")
+    print(f"\n{CHUNKS}-chunk title ({SECONDS} s) published in {publish_s:.1f} s (upload included)")
