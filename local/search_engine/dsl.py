@@ -61,12 +61,21 @@ class Highlight:
 
 
 class Vocabulary:
-    """A field's term dictionary (sorted terms, document frequencies) for one searcher generation."""
+    """A field's term dictionary (sorted terms, document frequencies) for one searcher generation,
+    with its terms also grouped by length (a term within k edits is within k characters of the
+    query term's length) and the fuzzy expansions computed so far (query words recur: "the",
+    "story", "of" are in thousands of titles)."""
+
+    CACHED = 20_000  # expansions kept per field and generation
 
     def __init__(self, searcher: Any, field_name: str) -> None:
         pairs = sorted(searcher.terms_with_prefix(field_name, ""))
         self.terms = [t for t, _ in pairs]
         self.df = dict(pairs)
+        self.by_length: dict[int, list[str]] = {}
+        for t in self.terms:  # sorted within each length, as in self.terms
+            self.by_length.setdefault(len(t), []).append(t)
+        self._near: dict[tuple[str, int, int, int, bool], list[tuple[str, float]]] = {}
 
     def with_prefix(self, prefix: str, limit: int) -> list[str] | None:
         """The terms starting with ``prefix``, or None when there are more than ``limit``."""
@@ -77,21 +86,27 @@ class Vocabulary:
     def near(self, term: str, edits: int, prefix_length: int, max_expansions: int,
              transpositions: bool) -> list[tuple[str, float]]:
         """The variants of ``term`` a Lucene FuzzyQuery keeps: (term, similarity), best first."""
+        key = (term, edits, prefix_length, max_expansions, transpositions)
+        cached = self._near.get(key)
+        if cached is not None:
+            return cached
         prefix = term[:prefix_length]
-        if prefix:
-            lo = bisect.bisect_left(self.terms, prefix)
-            hi = bisect.bisect_right(self.terms, prefix + "\U0010ffff")
-            choices = self.terms[lo:hi]
-        else:
-            choices = self.terms
         scorer = OSA.distance if transpositions else Levenshtein.distance
-        found = process.extract(term, choices, scorer=scorer, score_cutoff=edits, limit=None)
         scored = []
-        for cand, dist, _ in found:
-            shortest = min(len(term), len(cand)) or 1
-            scored.append((cand, 1.0 - dist / shortest if dist else 1.0))
+        for length in range(max(1, len(term) - edits), len(term) + edits + 1):
+            choices = self.by_length.get(length, [])
+            if prefix:
+                lo = bisect.bisect_left(choices, prefix)
+                hi = bisect.bisect_right(choices, prefix + "\U0010ffff")
+                choices = choices[lo:hi]
+            for cand, dist, _ in process.extract(term, choices, scorer=scorer, score_cutoff=edits, limit=None):
+                shortest = min(len(term), len(cand)) or 1
+                scored.append((cand, 1.0 - dist / shortest if dist else 1.0))
         scored.sort(key=lambda cs: (-cs[1], cs[0]))
-        return scored[:max_expansions]
+        out = scored[:max_expansions]
+        if len(self._near) < self.CACHED:
+            self._near[key] = out
+        return out
 
 
 def auto_edits(term: str, low: int = 3, high: int = 6) -> int:
@@ -364,13 +379,16 @@ class Compiler:
         hl = self._hl(path, negated)
         if hl is not None:
             hl.prefixes.add(text)
-        # Constant score 1 (Lucene's constant_score rewrite). A term set over the expansions from
-        # the cached term dictionary when they are few: building tantivy's regex automaton costs
-        # ~1.5 ms a query, a set of a few hundred terms a fraction of that.
+        # Constant score 1 (Lucene's constant_score rewrite). A keyword: its edge n-gram term
+        # (schema.PREFIX_SUFFIX).
         if spec.is_keyword and 0 < len(text) <= PREFIX_GRAMS:
             grams = tantivy.Query.term_query(self.tschema, path + PREFIX_SUFFIX, text, "basic")
             return self._boosted(tantivy.Query.const_score_query(grams, 1.0), boost)
-        expansions = self._vocabulary(path).with_prefix(text, PREFIX_TERM_SET_MAX)
+        # A text field's words: a term set over the expansions from the cached term dictionary
+        # when they are few (building tantivy's regex automaton costs ~1.5 ms a query, a set of
+        # a few hundred terms a fraction of that); a keyword's whole values: never listed (a
+        # dictionary of every title costs ~80 ms to read after each refresh).
+        expansions = self._vocabulary(path).with_prefix(text, PREFIX_TERM_SET_MAX) if spec.is_text else None
         if expansions is None:
             query = tantivy.Query.regex_query(self.tschema, path, _regex_escape(text) + ".*")
         elif not expansions:

@@ -31,8 +31,9 @@ ID_FIELD = "_id"  # raw keyword: delete-by-id
 # Every keyword field also indexes the edge n-grams of its (normalized) value in a hidden field:
 # a prefix query on a keyword is then one term (title.exact holds a whole title per document,
 # so a prefix like "the" expands to thousands of terms; a term set of 700 cost ~7 ms a query).
+# Longer prefixes (rare: a query of more than 64 characters) use a regex over the terms.
 PREFIX_SUFFIX = "#prefix"
-PREFIX_GRAMS = 24
+PREFIX_GRAMS = 64
 SEQ_FIELD = "_seq"  # u64 fast field: which stored record a hit is (store.Record)
 
 TEXT_TYPES = frozenset({"text", "search_as_you_type"})
