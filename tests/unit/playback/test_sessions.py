@@ -231,3 +231,77 @@ def test_heartbeats_renew_the_grant_before_it_lapses(viewer: Env, deps: Any, clo
 def test_a_fresh_grant_is_not_renewed(viewer: Env, deps: Any, clock: Clock) -> None:
     sid = sessions.start("u1", "p1", "t1", deps).session.session_id
     assert sessions.heartbeat("u1", sid, beat(1, 1), deps).grant is None
+
+
+def _renewing(deps: Any) -> Any:
+    """Deps whose first grant (600-s title, no slack) is due for renewal within its last 100 s."""
+    import dataclasses
+
+    from playback.logic.settings import Settings
+
+    return dataclasses.replace(deps, settings=Settings(grant_slack_s=0, grant_min_s=60, grant_renew_before_s=100))
+
+
+def _beats_until_renewal(sid: str, deps: Any, clock: Clock, first_seq: int = 1) -> tuple[int, Any]:
+    """Heartbeats every 25 s (lease renewed) until one is in the renew window: (its seq, its answer
+    or the error it raised)."""
+    for seq in range(first_seq, first_seq + 30):
+        clock.advance(25)
+        try:
+            answer = sessions.heartbeat("u1", sid, beat(seq * 20 % 590, seq), deps)
+        except SessionExpired as error:
+            return seq, error
+        if answer.grant is not None:
+            return seq, answer
+    raise AssertionError("no heartbeat reached the renew window")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda e: e.title("t1", duration=600, status="WITHDRAWN"), id="withdrawn"),
+        pytest.param(lambda e: e.title("t1", duration=600, status="TRANSCODING"), id="not-ready"),
+        pytest.param(lambda e: e.tables["catalog-test"].delete_item(Key={"pk": "TITLE#t1", "sk": "META"}),
+                     id="deleted"),
+        pytest.param(lambda e: e.account("u1", plan="standard", status="past_due"), id="past-due"),
+        pytest.param(lambda e: e.account("u1", plan="standard", status="canceled"), id="canceled"),
+        pytest.param(lambda e: e.profile("u1", "p1", maturity="7+"), id="maturity-lowered"),
+    ],
+)
+def test_a_renewal_rechecks_the_title_and_subscription_and_ends_the_session(
+    viewer: Env, deps: Any, clock: Clock, change: Any
+) -> None:
+    deps = _renewing(deps)
+    started = sessions.start("u1", "p1", "t1", deps)
+    sid = started.session.session_id
+    clock.advance(25)
+    sessions.heartbeat("u1", sid, beat(20, 1), deps)  # before the change and the window: applied
+    change(viewer)
+    # Heartbeats outside the renew window stay one write: nothing is re-read, they are applied.
+    seq, outcome = _beats_until_renewal(sid, deps, clock, first_seq=2)
+    assert isinstance(outcome, SessionExpired), f"a grant was renewed after the change: {outcome}"
+    assert outcome.status == 410 and seq > 2
+    # No grant past the one in hand: the session is ended (slot freed, stop event sent) ...
+    item = viewer.tables[PLAYBACK].get_item(Key={"pk": f"SESSION#{sid}", "sk": "SESSION"})["Item"]
+    assert item["ended"] is True and item["grant_expires_at"] == started.grant.expires_at
+    assert [e["event"] for e in viewer.view_events()].count("stop") == 1
+    # ... the next beat is the ordinary 410, and the player's new start gets the start's refusal.
+    with pytest.raises(SessionExpired):
+        sessions.heartbeat("u1", sid, beat(20, seq + 1), deps)
+    with pytest.raises((TitleNotFound, TitleNotReady, PaymentRequired, MaturityRestricted)):
+        sessions.start("u1", "p1", "t1", deps)
+
+
+def test_a_renewal_for_a_viewer_who_may_still_play_reads_once_per_grant(
+    viewer: Env, deps: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deps = _renewing(deps)
+    reads: list[str] = []
+    real_get, real_load = deps.titles.get, deps.viewers.load
+    monkeypatch.setattr(deps.titles, "get", lambda t: reads.append("title") or real_get(t))
+    monkeypatch.setattr(deps.viewers, "load", lambda u, p: reads.append("viewer") or real_load(u, p))
+    sid = sessions.start("u1", "p1", "t1", deps).session.session_id
+    reads.clear()
+    seq, outcome = _beats_until_renewal(sid, deps, clock)
+    assert not isinstance(outcome, Exception) and outcome.grant is not None
+    assert reads == ["viewer", "title"]  # the renewing beat only, not the beats before it

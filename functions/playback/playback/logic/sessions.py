@@ -28,6 +28,7 @@ from playback.models.errors import (
     MaturityRestricted,
     PaymentRequired,
     PositionOutOfRange,
+    ProfileNotFound,
     SessionExpired,
     SessionNotFound,
     StreamLimit,
@@ -207,12 +208,22 @@ def heartbeat(user_id: str, session_id: str, beat: Heartbeat, deps: Deps) -> Bea
             ts=moment,
         )
     )
+    grant: Grant | None = None
+    if _renewal_due(before, moment, settings):
+        # The grant is the only thing that lets the CDN serve the title: before signing another,
+        # check again what the start checked, so a withdrawn title or a lapsed subscription stops
+        # at the latest when the grant in hand lapses (<= GRANT_MAX_S), not never. Once per grant,
+        # not per heartbeat: the other beats stay one write.
+        if not _may_still_play(user_id, before, deps):
+            _close(session_id, user_id, deps, moment)
+            raise SessionExpired("The title can no longer be played on this session: start a new one")
+        grant = _renewed_grant(session_id, before, deps)
     return BeatAnswer(
         stale=False,
         position_s=position,
         seq=beat.seq,
         lease_expires_at=lease_until,
-        grant=_renewed_grant(session_id, before, moment, deps),
+        grant=grant,
     )
 
 
@@ -237,23 +248,39 @@ def _watch_state(session_id: str, session: Session, position_s: float, seq: int,
     )
 
 
-def _renewed_grant(session_id: str, before: Session, moment: float, deps: Deps) -> Grant | None:
-    """A fresh grant for the session's tier once its current one is close to lapsing. The tier
-    is the one chosen at start: a plan change takes effect with the next session."""
-    settings = deps.settings
-    if not before.grant_prefix or before.grant_expires_at - moment > settings.grant_renew_before_s:
-        return None
-    grant = deps.signer.grant(before.grant_prefix, settings.grant_ttl(before.duration_s))
+def _renewal_due(before: Session, moment: float, settings: Settings) -> bool:
+    return bool(before.grant_prefix) and before.grant_expires_at - moment <= settings.grant_renew_before_s
+
+
+def _may_still_play(user_id: str, before: Session, deps: Deps) -> bool:
+    """The start's checks again (profile, title, maturity, subscription) for a running session."""
+    try:
+        viewer = deps.viewers.load(user_id, before.profile_id)
+        title = playable_title(deps.titles.get(before.title_id))
+    except (ProfileNotFound, TitleNotFound, TitleNotReady):
+        return False
+    return allows(viewer.maturity_rating, title.maturity_rating) and viewer.subscription_status == ACTIVE
+
+
+def _renewed_grant(session_id: str, before: Session, deps: Deps) -> Grant:
+    """A fresh grant for the session's tier. The tier is the one chosen at start: a plan change
+    takes effect with the next session."""
+    grant = deps.signer.grant(before.grant_prefix, deps.settings.grant_ttl(before.duration_s))
     deps.store.extend_grant(session_id, grant.expires_at)
     return grant
 
 
-def end(user_id: str, session_id: str, deps: Deps) -> None:
-    moment = now()
+def _close(session_id: str, user_id: str, deps: Deps, moment: float) -> Session | None:
+    """End the session (its lease freed at once) and send its one stop event; None when it is not
+    the caller's."""
     session = deps.store.end_session(session_id, user_id, now=int(moment))
-    if session is None:
-        raise SessionNotFound()
-    if not session.ended:  # the first DELETE of the session: one stop event
+    if session is not None and not session.ended:  # the first end of the session: one stop event
         deps.events.publish(
             [view_events.view_event("stop", session, position_s=session.position_s, seq=session.last_seq, ts=moment)]
         )
+    return session
+
+
+def end(user_id: str, session_id: str, deps: Deps) -> None:
+    if _close(session_id, user_id, deps, now()) is None:
+        raise SessionNotFound()

@@ -42,8 +42,8 @@ class SessionNotFound(NotFound):
 
 
 class SessionExpired(ApiError):
-    def __init__(self) -> None:
-        super().__init__(410, "SESSION_EXPIRED", "The session has ended or its lease lapsed: start a new one")
+    def __init__(self, message: str = "The session has ended or its lease lapsed: start a new one") -> None:
+        super().__init__(410, "SESSION_EXPIRED", message)
 
 
 class PositionOutOfRange(ValidationFailed):
