@@ -235,10 +235,11 @@ class LocalCloud:
         return self._dynamodb
 
     def _start_moto(self) -> None:
-        from local import cognito_lockout, moto_hooks
+        from local import cognito_lockout, cognito_refresh, moto_hooks
 
         moto_hooks.configure_moto()
         cognito_lockout.install()  # Cognito's sign-in lockout, which moto lacks
+        cognito_refresh.install()  # Cognito refuses a disabled or deleted user's refresh; moto does not
         self._moto = moto_hooks.FrontDoorMotoServer(self.s.host, self.s.aws_port, self.dynamodb_url)
         self._moto.start()
 

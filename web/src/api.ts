@@ -104,9 +104,16 @@ export class Api {
     if (!this.renewal || opts.anonymous || !this.token()) return;
     const at = this.renewal.expiresAt();
     if (at === null || at - Date.now() > RENEW_AHEAD_MS) return;
+    const renewal = this.renewOnce();
+    if (at > Date.now() || opts.keepalive) {
+      // The token still works (or the page is closing and cannot wait: the stop must leave now):
+      // the request goes at once and the renewal runs beside it.
+      renewal.then((renewed) => { if (!renewed) this.onUnauthorized(); }, () => {});
+      return;
+    }
     let renewed: boolean;
     try {
-      renewed = await this.renewOnce();
+      renewed = await renewal;
     } catch {
       return; // unreachable now: the request goes with the token it has, and a 401 asks again
     }

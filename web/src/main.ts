@@ -1,10 +1,10 @@
 import "./style.css";
-import { Api, ApiError } from "./api";
+import { Api } from "./api";
 import { loadConfig } from "./config";
 import type { Ctx } from "./ctx";
 import { h, mount } from "./dom";
 import { go, href, parseHash } from "./router";
-import { authFromTokens, getAuth, getProfile, isAdmin, setAuth } from "./store";
+import { getAuth, getProfile, isAdmin, renewSignIn, setAuth } from "./store";
 import { accountView } from "./views/account";
 import { adminView } from "./views/admin";
 import { signInView, signUpView } from "./views/auth";
@@ -90,17 +90,7 @@ async function start(): Promise<void> {
   };
   const api: Api = new Api(config.api_url, () => getAuth()?.access_token ?? null, signOut, {
     expiresAt: () => getAuth()?.expires_at ?? null,
-    renew: async () => {
-      const auth = getAuth();
-      if (!auth?.refresh_token) return false;
-      try {
-        setAuth(authFromTokens(await api.refreshTokens(auth.refresh_token), auth.email, auth));
-        return true;
-      } catch (e) {
-        if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429) return false;
-        throw e; // unreachable or throttled: try again later, still signed in
-      }
-    },
+    renew: () => renewSignIn((token) => api.refreshTokens(token)),
   });
   renderHeader();
   window.addEventListener("hashchange", () => { renderHeader(); void route(api); });

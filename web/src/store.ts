@@ -1,4 +1,5 @@
 // What survives a reload: the sign-in tokens and the chosen profile (localStorage).
+import { ApiError, type Tokens } from "./api";
 export interface Auth {
   access_token: string;
   expires_at: number; // epoch ms: when the access token stops working
@@ -49,6 +50,28 @@ export function setAuth(auth: Auth | null): void {
     localStorage.removeItem(AUTH_KEY);
     localStorage.removeItem(PROFILE_KEY);
   }
+}
+
+/** Renews the stored sign-in with its refresh token (``refresh`` calls POST /accounts/refresh).
+ *  true: renewed, or the sign-in changed meanwhile (the caller repeats with whatever is stored now);
+ *  false: the session has ended (refused: sign in again); throws when the API cannot be reached
+ *  or throttles (still signed in: try later). */
+export async function renewSignIn(refresh: (refreshToken: string) => Promise<Tokens>): Promise<boolean> {
+  const auth = getAuth();
+  if (!auth?.refresh_token) return false;
+  let tokens: Tokens;
+  try {
+    tokens = await refresh(auth.refresh_token);
+  } catch (e) {
+    if (e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 429) return false;
+    throw e;
+  }
+  // Signed out, or someone else signed in, while the renewal was in flight: never write the old
+  // sign-in (and its 30-day refresh token) back.
+  const now = getAuth();
+  if (now?.refresh_token !== auth.refresh_token) return now !== null;
+  setAuth(authFromTokens(tokens, auth.email, auth));
+  return true;
 }
 
 export function getProfile(): CurrentProfile | null {

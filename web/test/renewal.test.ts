@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Api, ApiError, RENEW_AHEAD_MS, type Renewal } from "../src/api";
-import { authFromTokens, getAuth, setAuth } from "../src/store";
+import { Api, ApiError, RENEW_AHEAD_MS, type Renewal, type Tokens } from "../src/api";
+import { authFromTokens, getAuth, renewSignIn, setAuth } from "../src/store";
 
 const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status });
 const unauthorized = () => json({ message: "Unauthorized" }, 401);
@@ -27,19 +27,8 @@ function server() {
 function client(refreshToken: string, expiresAt: () => number | null = () => null) {
   setAuth({ access_token: "tok1", expires_at: Date.now() + 900_000, email: "a@b", refresh_token: refreshToken });
   const out = vi.fn();
-  const renewal: Renewal = {
-    expiresAt,
-    renew: vi.fn(async () => {
-      const auth = getAuth()!;
-      try {
-        setAuth(authFromTokens(await api.refreshTokens(auth.refresh_token!), auth.email, auth));
-        return true;
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 401) return false;
-        throw e;
-      }
-    }),
-  };
+  // The app's own renewal (main.ts wires exactly this).
+  const renewal: Renewal = { expiresAt, renew: vi.fn(() => renewSignIn((t) => api.refreshTokens(t))) };
   const api: Api = new Api("http://api", () => getAuth()?.access_token ?? null, out, renewal);
   return { api, out, renewal };
 }
@@ -70,12 +59,22 @@ describe("staying signed in past the access token", () => {
     expect(renewal.renew).toHaveBeenCalledTimes(1);
   });
 
-  it("renews ahead of expiry, so the request never carries a dead token", async () => {
+  it("renews an expired token before the request, so it never carries a dead token", async () => {
     const s = server();
-    const { api } = client("refresh-ok", () => Date.now() + RENEW_AHEAD_MS - 1);
+    const { api } = client("refresh-ok", () => Date.now() - 1);
     s.expire();
     await api.profiles();
     expect(s.calls.map((c) => c.url.replace("http://api", ""))).toEqual(["/accounts/refresh", "/profiles"]);
+  });
+
+  it("sends at once while the token still works and renews beside it (a closing page's stop cannot wait)", async () => {
+    const s = server();
+    const { api, renewal } = client("refresh-ok", () => Date.now() + RENEW_AHEAD_MS - 1);
+    await api.endSession("s1");
+    const stop = s.calls.find((c) => c.url === "http://api/playback/sessions/s1");
+    expect(stop?.auth).toBe("Bearer tok1"); // sent with the token it had, not after the renewal
+    expect(renewal.renew).toHaveBeenCalledTimes(1);
+    await vi.waitFor(() => expect(getAuth()?.access_token).toBe("tok2"));
   });
 
   it("signs out once when the session cannot be renewed", async () => {
@@ -111,5 +110,38 @@ describe("staying signed in past the access token", () => {
     expect(getAuth(5000)?.email).toBe("a@b");
     const renewed = authFromTokens({ access_token: "t2", expires_in: 900 }, "a@b", getAuth(), 10_000);
     expect(renewed).toEqual({ access_token: "t2", expires_at: 10_000 + 870_000, email: "a@b", refresh_token: "r" });
+  });
+
+  it("never writes a renewed sign-in back over a sign-out or another user's sign-in", async () => {
+    let answer: (t: Tokens) => void = () => {};
+    const slow = () => new Promise<Tokens>((resolve) => { answer = resolve; });
+    const tokens: Tokens = { access_token: "new", id_token: "i", refresh_token: "r1", expires_in: 900 };
+
+    setAuth({ access_token: "old", expires_at: 1, email: "a@b", refresh_token: "r1" });
+    const signedOut = renewSignIn(slow);
+    setAuth(null); // the viewer signs out while the renewal is in flight
+    answer(tokens);
+    expect(await signedOut).toBe(false);
+    expect(getAuth()).toBeNull();
+
+    setAuth({ access_token: "old", expires_at: 1, email: "a@b", refresh_token: "r1" });
+    const replaced = renewSignIn(slow);
+    setAuth({ access_token: "b", expires_at: Date.now() + 900_000, email: "b@b", refresh_token: "r2" });
+    answer(tokens);
+    expect(await replaced).toBe(true); // the caller repeats with what is stored now: B's sign-in
+    expect(getAuth()?.email).toBe("b@b");
+  });
+
+  it("ends the session only when the API refuses the refresh token", async () => {
+    setAuth({ access_token: "old", expires_at: 1, email: "a@b", refresh_token: "r1" });
+    const refusing = (status: number) => async (): Promise<Tokens> => { throw new ApiError(status, "X", "x"); };
+    expect(await renewSignIn(refusing(401))).toBe(false);
+    expect(await renewSignIn(refusing(400))).toBe(false);
+    await expect(renewSignIn(refusing(429))).rejects.toMatchObject({ status: 429 });
+    await expect(renewSignIn(refusing(503))).rejects.toMatchObject({ status: 503 });
+    await expect(renewSignIn(refusing(0))).rejects.toMatchObject({ status: 0 });
+    expect(getAuth()?.refresh_token).toBe("r1");
+    setAuth({ access_token: "old", expires_at: 1, email: "a@b" });
+    expect(await renewSignIn(refusing(401))).toBe(false); // nothing to renew with
   });
 });

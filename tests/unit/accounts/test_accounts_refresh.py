@@ -3,9 +3,11 @@ in past the access token's 15 minutes (a film is longer); anything else is one 4
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import jwt
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from tests.unit.accounts.conftest import PASSWORD, Cloud
 
@@ -64,4 +66,39 @@ def test_cognito_throttling_is_429_and_an_outage_is_not_a_401(cloud: Cloud, monk
     assert (status, body["error"]["code"]) == (429, "TOO_MANY_REQUESTS")
     monkeypatch.setattr(client, "initiate_auth", fail("InternalErrorException"))
     status, body = cloud.invoke("POST", "/accounts/refresh", {"refresh_token": tokens["refresh_token"]})
-    assert status >= 500 and status != 401
+    assert (status, body["error"]["code"]) == (503, "UNAVAILABLE")  # an outage signs nobody out
+
+    def unreachable(**_: object) -> None:
+        raise EndpointConnectionError(endpoint_url="https://cognito-idp.us-east-1.amazonaws.com")
+
+    monkeypatch.setattr(client, "initiate_auth", unreachable)
+    status, body = cloud.invoke("POST", "/accounts/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert (status, body["error"]["code"]) == (503, "UNAVAILABLE")
+    # This deployment's own fault (the flow not enabled for the client) is a 500 to alarm on, not a
+    # 401 that would sign every viewer out.
+    monkeypatch.setattr(client, "initiate_auth", fail("InvalidParameterException"))
+    status, body = cloud.invoke("POST", "/accounts/refresh", {"refresh_token": tokens["refresh_token"]})
+    assert status == 500
+
+
+@pytest.fixture
+def cognito_fidelity() -> Iterator[None]:
+    """What the local cloud installs over moto (local/cognito_refresh.py)."""
+    from local import cognito_refresh
+
+    uninstall = cognito_refresh.install()
+    yield
+    uninstall()
+
+
+@pytest.mark.usefixtures("cognito_fidelity")
+def test_a_disabled_or_deleted_users_refresh_is_401(cloud: Cloud) -> None:
+    disabled = _login(cloud, "off@example.com")
+    cloud.cognito.admin_disable_user(UserPoolId=cloud.pool_id, Username="off@example.com")
+    status, body = cloud.invoke("POST", "/accounts/refresh", {"refresh_token": disabled["refresh_token"]})
+    assert (status, body["error"]["code"]) == (401, "SESSION_EXPIRED")
+
+    deleted = _login(cloud, "gone@example.com")
+    cloud.cognito.admin_delete_user(UserPoolId=cloud.pool_id, Username="gone@example.com")
+    status, body = cloud.invoke("POST", "/accounts/refresh", {"refresh_token": deleted["refresh_token"]})
+    assert (status, body["error"]["code"]) == (401, "SESSION_EXPIRED")

@@ -6,13 +6,14 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from reelstack_common.errors import TooManyRequests
 
 from accounts.logic.ports import IdentityProvider, IdentityUser
 from accounts.models.domain import Tokens
 from accounts.models.exceptions import (
     EmailTaken,
+    IdentityUnavailable,
     InvalidCode,
     InvalidCredentials,
     InvalidRefreshToken,
@@ -42,16 +43,17 @@ _CONFIRM_FAILURES = {
     "NotAuthorizedException",  # already confirmed
     "InvalidParameterException",
 }
-# Every way a refresh can fail for the caller's token (expired, revoked, malformed, a disabled or
-# deleted user, another client's token): one answer, sign in again.
+# Every way a refresh can fail for the caller's token (expired, revoked, malformed, another client's,
+# a disabled or deleted user): one answer, sign in again. Not InvalidParameterException or
+# ResourceNotFoundException: those are this deployment's fault (flow not enabled, unknown client),
+# and answering 401 would sign every viewer out silently instead of raising an alarm.
 _REFRESH_FAILURES = {
     "NotAuthorizedException",
     "UserNotFoundException",
     "UserNotConfirmedException",
     "PasswordResetRequiredException",
-    "InvalidParameterException",
-    "ResourceNotFoundException",
 }
+_UNAVAILABLE = {"InternalErrorException", "ServiceUnavailable", "InternalFailure"}
 _THROTTLED = {"TooManyRequestsException", "TooManyFailedAttemptsException", "LimitExceededException"}
 
 _clients: dict[str, Any] = {}
@@ -158,7 +160,12 @@ class CognitoIdentityProvider(IdentityProvider):
                 raise TooManyRequests() from None
             if code in _REFRESH_FAILURES:
                 raise InvalidRefreshToken() from None
+            status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+            if code in _UNAVAILABLE or status >= 500:
+                raise IdentityUnavailable() from None
             raise
+        except BotoCoreError:  # connection refused or timed out after botocore's retries
+            raise IdentityUnavailable() from None
         result = response.get("AuthenticationResult")
         if not result:
             raise InvalidRefreshToken()
