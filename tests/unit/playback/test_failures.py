@@ -81,6 +81,69 @@ def test_a_start_whose_reply_is_lost_after_the_commit_gives_the_slot_back(
     _slot_is_free(basic)  # at once, not after the 30-s lease
 
 
+@pytest.mark.parametrize("first_lease_set", [True, False], ids=["first-start", "set-exists"])
+def test_a_start_whose_commit_botocore_replays_is_created(
+    basic: Env, monkeypatch: pytest.MonkeyPatch, first_lease_set: bool
+) -> None:
+    """botocore's own retry of a transaction that committed but whose reply was lost (the real
+    call, sent twice with the same parameters): the start is 201 with the slot held, not a 500
+    "session id collision". moto ignores ClientRequestToken, so the replay really runs again and
+    fails on the item its first try put: the path taken when DynamoDB's idempotency window does
+    not cover the replay."""
+    if not first_lease_set:
+        _slot_is_free(basic)  # a lease set exists now: the lease op is an Update, not a Put
+    store = _store(basic)
+    real = store.table.transact_write
+    tokens: list[str] = []
+
+    def replayed(items: Any, **kwargs: Any) -> Any:
+        tokens.append(kwargs["ClientRequestToken"])
+        real(items, **kwargs)  # commits; its reply is lost...
+        tokens.append(kwargs["ClientRequestToken"])
+        return real(items, **kwargs)  # ...and botocore sends the same request again
+
+    monkeypatch.setattr(store.table, "transact_write", replayed)
+    status, out = call("POST", "/playback/sessions", START)
+    monkeypatch.undo()
+    assert status == 201, out
+    sid = out["session_id"]
+    leases = basic.tables[PLAYBACK].get_item(Key={"pk": "ACCOUNT#u1", "sk": "LEASES"})["Item"]["leases"]
+    assert set(leases) == {sid}  # it holds the one slot of the basic plan
+    # The replay carried the first try's token (DynamoDB then answers it with success itself).
+    assert len(tokens) == 2 and tokens[0] == tokens[1] and len(tokens[0]) == 36
+    assert call("PUT", f"/playback/sessions/{sid}/heartbeat", {"position_s": 1.0, "seq": 1})[0] == 200
+    status, out = call("POST", "/playback/sessions", START)
+    assert status == 409 and out["error"]["code"] == "STREAM_LIMIT"
+
+
+def test_each_attempt_of_a_start_has_its_own_token(basic: Env) -> None:
+    """A token names one request: an attempt that re-reads the set sends a different transaction,
+    so it must not reuse the previous attempt's token (DynamoDB: IdempotentParameterMismatch)."""
+    from playback.dal.dynamo_playback import _request_token
+    from playback.models.domain import Session
+
+    def session(sid: str) -> Session:
+        return Session(session_id=sid, account_id="u1", profile_id="p1", title_id="t1", duration_s=1.0,
+                       segment_seconds=2.0, lease_expires_at=0, created_at="2026-01-01T00:00:00.000Z")
+
+    tokens = {_request_token(session(s), a) for s in ("a", "b") for a in range(8)}
+    assert len(tokens) == 16 and _request_token(session("a"), 0) == _request_token(session("a"), 0)
+
+
+def test_a_session_id_collision_is_still_refused(basic: Env) -> None:
+    """The committed-replay check is the same start's item (account + created_at), not any item."""
+    from playback.models.domain import Session
+
+    store = _store(basic)
+    basic.tables[PLAYBACK].put_item(Item={"pk": "SESSION#fixed", "sk": "SESSION", "account_id": "u2",
+                                          "created_at": "2020-01-01T00:00:00.000Z"})
+    started = Session(session_id="fixed", account_id="u1", profile_id="p1", title_id="t1",
+                               duration_s=600.0, segment_seconds=2.0, lease_expires_at=2**40,
+                               created_at="2026-01-01T00:00:00.000Z")
+    with pytest.raises(RuntimeError, match="collision"):
+        store.open_session(started, limit=1, now=0)
+
+
 def test_a_failure_after_the_slot_is_taken_gives_it_back(basic: Env, patch_deps: Callable[..., Any]) -> None:
     class BrokenEvents:
         def publish(self, events: Any) -> None:

@@ -41,6 +41,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, fields
 from decimal import Decimal
@@ -103,6 +104,12 @@ def _session(item: Mapping[str, Any]) -> Session:
 def _state(item: Mapping[str, Any]) -> WatchState:
     names = {f.name for f in fields(WatchState)}
     return WatchState(**{k: _plain(v) for k, v in item.items() if k in names})
+
+
+def _request_token(session: Session, attempt: int) -> str:
+    """The idempotency token of one attempt of a start's transaction: deterministic (a retry of the
+    same request carries it), 36 characters (DynamoDB's limit)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"reelstack:playback:start:{session.session_id}:{attempt}"))
 
 
 def _code(error: ClientError) -> str:
@@ -191,19 +198,42 @@ class DynamoPlaybackStore(PlaybackStore):
                 }
             try:
                 self.table.transact_write(
-                    [lease_op, {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}]
+                    [lease_op, {"Put": {"Item": item, "ConditionExpression": "attribute_not_exists(pk)"}}],
+                    # botocore retries a timed-out or dropped call by itself: with the same token,
+                    # DynamoDB answers a replay of a transaction it committed (within 10 min) with
+                    # success instead of running it again. One token per attempt: each attempt's
+                    # transaction differs (the set is read again), and a token names one request.
+                    ClientRequestToken=_request_token(session, attempt),
                 )
                 return True
             except ClientError as error:
-                if _code(error) != "TransactionCanceledException":
+                code = _code(error)
+                if code not in ("TransactionCanceledException", "TransactionInProgressException"):
                     raise
-                codes = dynamo.cancellation_codes(error)
-                if codes[1:2] == ["ConditionalCheckFailed"]:
-                    raise RuntimeError("session id collision") from None
+                if code == "TransactionCanceledException" and "ConditionalCheckFailed" in dynamo.cancellation_codes(
+                    error
+                ):
+                    # A replay that reached DynamoDB without the token's protection (or after its
+                    # 10 minutes) fails on the item its own first try put: that is a commit.
+                    if self._stored(session):
+                        return True
+                    if dynamo.cancellation_codes(error)[1:2] == ["ConditionalCheckFailed"]:
+                        raise RuntimeError("session id collision") from None
                 # The set changed since it was read (a start, an end, a reclaim) or another
-                # transaction held it: read again and re-decide.
+                # transaction held it (or this one's first try is still running): read again and
+                # re-decide (a first try that commits meanwhile is found above or in the set).
                 time.sleep(random.uniform(0, 0.01 * (2**attempt)))  # noqa: S311 - jitter, not crypto
         raise ConcurrentUpdate()
+
+    def _stored(self, session: Session) -> bool:
+        """Whether this very start's session item is stored (same account and creation time)."""
+        item = self.table.get_item(
+            Key=session_key(session.session_id), ConsistentRead=True, ProjectionExpression="account_id, created_at"
+        ).get("Item")
+        return item is not None and (item.get("account_id"), item.get("created_at")) == (
+            session.account_id,
+            session.created_at,
+        )
 
     def abandon_session(self, session: Session, *, now: int) -> None:
         try:
