@@ -19,13 +19,23 @@ the cache key: the signing parameters are checked by CloudFront and then dropped
 shares one cached copy. Origin Shield collapses concurrent misses from all edge locations into one
 origin fetch.
 
-The signing key: the public half reaches synth as context ``reelstack:cdnPublicKeyPem`` (written by
-``python -m infra.cdn_keys``, which also stores the private half in Secrets Manager as
-``reelstack/cdn-signing-key``; ``--synth-only`` writes a throwaway public key for template work
-without AWS). Without it, the construct records an ERROR annotation naming that
-command (``cdk synth``/``cdk deploy`` stop there) and puts a placeholder in the template so in-process
-synths that tolerate findings (tests, the local cloud) still produce a template; a placeholder key
-cannot verify any grant, and CloudFormation rejects it, so it can never be deployed by accident.
+The signing keys: their public halves reach synth as context (written by ``python -m infra.cdn_keys``,
+which stores the private halves in Secrets Manager as ``reelstack/cdn-signing-key``; ``--synth-only``
+writes a throwaway public key for template work without AWS): ``reelstack:cdnPublicKeyPem`` signs,
+``reelstack:cdnNextPublicKeyPem`` (rotation phase 1) and ``reelstack:cdnRetiringPublicKeyPem`` (phase 2)
+are only trusted. Each key present is one CloudFront PublicKey and the key group holds them all
+(sorted by fingerprint, so promoting a key leaves the key group untouched); the signing functions'
+environment names the signing key only. A key's construct id is ``PublicKey-<fingerprint>``, so its
+logical id -- and its CloudFront id, the ``Key-Pair-Id`` of every grant it signs -- stays the same
+while it goes from next to signing to retiring (a changed logical id would replace the PublicKey and
+kill its grants). The one exception keeps the construct id it had before rotation with overlap
+existed, ``PublicKey``: the key named by ``reelstack:cdnLegacyKeyFingerprint``, or the signing key
+when that entry is absent (contexts written before it existed, tests, the local cloud), so the first
+deploy of this code replaces no key. Without a signing key the construct records an ERROR annotation
+naming the command (``cdk synth``/``cdk deploy`` stop there) and puts a placeholder in the template so
+in-process synths that tolerate findings (tests, the local cloud) still produce a template; a
+placeholder key cannot verify any grant, and CloudFormation rejects it, so it can never be deployed by
+accident.
 """
 
 from __future__ import annotations
@@ -45,7 +55,16 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.cdn_keys import PUBLIC_KEY_CONTEXT, SIGNING_KEY_SECRET_NAME, key_fingerprint, read_public_key
+from infra.cdn_keys import (
+    LEGACY_KEY_CONTEXT,
+    NEXT_PUBLIC_KEY_CONTEXT,
+    PUBLIC_KEY_CONTEXT,
+    RETIRING_PUBLIC_KEY_CONTEXT,
+    SIGNING_KEY_SECRET_NAME,
+    ContextKeys,
+    key_fingerprint,
+    read_keys,
+)
 from infra.constructs.data import CatalogData
 from infra.constructs.events import PlatformEvents
 from infra.constructs.house import house_bucket, house_table
@@ -99,16 +118,39 @@ _DENY_FUNCTION = """function handler(event) {
 }"""
 
 
-def public_key_from_context(scope: Construct) -> str | None:
-    """The key from context; when the key is absent, from ``cdk.context.json`` (the CDK CLI merges
-    that file itself, ``python app.py`` -- ``make synth`` -- does not). An empty value means "no key"
-    without the fallback."""
-    value = scope.node.try_get_context(PUBLIC_KEY_CONTEXT)
-    if value is None:
-        value = read_public_key()
+LEGACY_KEY_ID = "PublicKey"  # the construct id of the one key deployed before keys rotated with overlap
+
+
+def _pem(value: object) -> str | None:
+    """A context value as the template's EncodedKey (stripped + one newline: the same bytes every
+    synth, since a changed EncodedKey replaces the PublicKey); None for absent or empty."""
     if value is None or not str(value).strip():
         return None
     return str(value).strip() + "\n"
+
+
+def keys_from_context(scope: Construct) -> ContextKeys:
+    """The keys from context; when the signing key is absent, all of them from ``cdk.context.json``
+    (the CDK CLI merges that file itself, ``python app.py`` -- ``make synth`` -- does not). A context
+    that sets the signing key (tests, the local cloud) gets no next or retiring key from the file. An
+    empty value means "no key" without the fallback."""
+    if scope.node.try_get_context(PUBLIC_KEY_CONTEXT) is None:
+        keys = read_keys()
+        return ContextKeys(
+            current=_pem(keys.current), next=_pem(keys.next), retiring=_pem(keys.retiring), legacy=keys.legacy
+        )
+    legacy = scope.node.try_get_context(LEGACY_KEY_CONTEXT)
+    return ContextKeys(
+        current=_pem(scope.node.try_get_context(PUBLIC_KEY_CONTEXT)),
+        next=_pem(scope.node.try_get_context(NEXT_PUBLIC_KEY_CONTEXT)),
+        retiring=_pem(scope.node.try_get_context(RETIRING_PUBLIC_KEY_CONTEXT)),
+        legacy=None if legacy is None else str(legacy),
+    )
+
+
+def public_key_from_context(scope: Construct) -> str | None:
+    """The signing key (see keys_from_context)."""
+    return keys_from_context(scope).current
 
 
 def player_origins_from_context(scope: Construct) -> list[str]:
@@ -123,7 +165,9 @@ class Delivery(Construct):
     """Attributes other code uses:
 
     distribution: cloudfront.Distribution (``domain_name``; ``cdn_url`` = ``https://<domain>``)
-    public_key / key_group: the CloudFront PublicKey (its id is CDN_KEY_PAIR_ID) and KeyGroup
+    public_key / key_group: the signing key's CloudFront PublicKey (its id is CDN_KEY_PAIR_ID) and the
+        KeyGroup, which trusts every key in ``trusted_keys`` (fingerprint -> PublicKey: the signing key,
+        and during a rotation the next or retiring key; ``next_public_key`` / ``retiring_public_key``)
     manifest_cache_policy / segment_cache_policy / response_headers_policy
     log_bucket: CloudFront standard logs
     grant_signing(fn): env CDN_URL, CDN_KEY_PAIR_ID, CDN_SIGNING_KEY_SECRET, CDN_SIGNING_KEY_STAGE and
@@ -150,23 +194,7 @@ class Delivery(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.app_behavior = app_behavior
-        pem = public_key_from_context(self)
-        if pem is None:
-            Annotations.of(self).add_error(MISSING_KEY_MESSAGE)
-        self.public_key_pem = pem or PLACEHOLDER_PUBLIC_KEY
-        self.signing_key_stage = key_fingerprint(pem.encode()) if pem else None
-        self.public_key = cloudfront.PublicKey(
-            self,
-            "PublicKey",
-            encoded_key=self.public_key_pem,
-            comment="Reelstack CDN grants (private half: Secrets Manager reelstack/cdn-signing-key)",
-        )
-        self.key_group = cloudfront.KeyGroup(
-            self,
-            "KeyGroup",
-            items=[self.public_key],
-            comment="Keys whose signed cookies/URLs may read titles/",
-        )
+        self._create_keys(keys_from_context(self))
         self._create_policies()
         self.log_bucket = self._create_log_bucket(removal_policy)
         self.distribution = self._create_distribution(media_bucket, price_class)
@@ -174,6 +202,49 @@ class Delivery(Construct):
 
         self._create_prefill(events_bus, layers, prefill_seconds, log_level, removal_policy)
         self._create_withdrawal_purge(events_bus, layers, log_level)
+
+    # --- the keys ------------------------------------------------------------------------------
+
+    def _create_keys(self, keys: ContextKeys) -> None:
+        pem = keys.current
+        if pem is None:
+            Annotations.of(self).add_error(MISSING_KEY_MESSAGE)
+        self.public_key_pem = pem or PLACEHOLDER_PUBLIC_KEY
+        self.signing_key_stage = key_fingerprint(pem.encode()) if pem else None
+        legacy = keys.legacy_fingerprint()
+        self.trusted_keys: dict[str, cloudfront.PublicKey] = {}
+        by_role: dict[str, cloudfront.PublicKey] = {}
+        for role, role_pem in (("current", self.public_key_pem), ("next", keys.next), ("retiring", keys.retiring)):
+            if role_pem is None:
+                continue
+            fingerprint = self.signing_key_stage if role == "current" else key_fingerprint(role_pem.encode())
+            if fingerprint in self.trusted_keys:  # the same key twice: one PublicKey
+                by_role[role] = self.trusted_keys[fingerprint]
+                continue
+            legacy_id = fingerprint is None or fingerprint == legacy  # the placeholder too: no key to keep
+            if legacy_id and not self.node.try_find_child(LEGACY_KEY_ID):
+                construct_id = LEGACY_KEY_ID
+            else:
+                construct_id = f"PublicKey-{fingerprint or 'placeholder'}"
+            key = cloudfront.PublicKey(
+                self,
+                construct_id,
+                encoded_key=role_pem,
+                comment="Reelstack CDN grants (private half: Secrets Manager reelstack/cdn-signing-key)",
+            )
+            by_role[role] = key
+            if fingerprint is not None:  # a placeholder joins the key group only alone (a group needs a key)
+                self.trusted_keys[fingerprint] = key
+        self.public_key = by_role["current"]
+        self.next_public_key = by_role.get("next")
+        self.retiring_public_key = by_role.get("retiring")
+        self.key_group = cloudfront.KeyGroup(
+            self,
+            "KeyGroup",
+            # By fingerprint, not role: promoting a key changes the roles, not the key group.
+            items=[self.trusted_keys[f] for f in sorted(self.trusted_keys)] or [self.public_key],
+            comment="Keys whose signed cookies/URLs may read titles/",
+        )
 
     # --- the distribution ----------------------------------------------------------------------
 

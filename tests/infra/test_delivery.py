@@ -5,6 +5,7 @@ the bucket policy, the signing grant and the prefill wiring; plus a synth withou
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -359,3 +360,175 @@ def test_withdrawal_purge_may_invalidate_this_distribution_only(reelstack: Synth
         "sqs:GetQueueAttributes", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
     }  # fmt: skip
     assert "secretsmanager:GetSecretValue" not in by_action  # only the local cloud signs (its fleet's purge)
+
+
+# --- key rotation with overlap: the template at each phase of python -m infra.cdn_keys --------------
+
+PHASES = ("before", "rotating", "promoted", "retired", "rotating-again")
+
+
+@dataclass
+class Rotation:
+    synth: Synth
+    contexts: dict[str, dict[str, str]]  # phase -> the context file's key entries at that phase
+    fingerprints: dict[str, str]  # "A" (deployed before this code), "B", "C" -> fingerprint
+
+    def template(self, phase: str) -> dict[str, Any]:
+        stack = self.synth.app.node.find_child(f"Rotation-{phase}")
+        return json.loads((self.synth.outdir / f"{stack.artifact_id}.template.json").read_text())
+
+    def keys(self, phase: str) -> dict[str, str]:
+        """Fingerprint -> logical id of every PublicKey in the phase's template."""
+        return {
+            cdn_keys.key_fingerprint(r["Properties"]["PublicKeyConfig"]["EncodedKey"].encode()): lid
+            for lid, r in self.template(phase)["Resources"].items()
+            if r["Type"] == "AWS::CloudFront::PublicKey"
+        }
+
+    def key_group(self, phase: str) -> dict[str, Any]:
+        """The KeyGroup's configuration without its name (which holds the stack's name, one per phase
+        here; in the real stack it is fixed)."""
+        (group,) = [r for r in self.template(phase)["Resources"].values() if r["Type"] == "AWS::CloudFront::KeyGroup"]
+        return {k: v for k, v in group["Properties"]["KeyGroupConfig"].items() if k != "Name"}
+
+    def key_config(self, phase: str, fingerprint: str) -> dict[str, Any]:
+        """Without Name and CallerReference: both come from the construct's path, stack included (one
+        stack per phase here; in the real stack the path of a key is fixed)."""
+        config = self.template(phase)["Resources"][self.keys(phase)[fingerprint]]["Properties"]["PublicKeyConfig"]
+        return {k: v for k, v in config.items() if k not in {"Name", "CallerReference"}}
+
+    def signing_envs(self, phase: str) -> list[dict[str, Any]]:
+        return [
+            r["Properties"]["Environment"]["Variables"]
+            for r in self.template(phase)["Resources"].values()
+            if r["Type"] == "AWS::Lambda::Function" and "CDN_KEY_PAIR_ID" in str(r["Properties"].get("Environment"))
+        ]
+
+
+@pytest.fixture(scope="module")
+def rotation(tmp_path_factory: pytest.TempPathFactory) -> Rotation:
+    """The context file through a rotation driven by infra.cdn_keys (moto Secrets Manager), starting
+    from a context written before rotation with overlap existed; one stack per phase, each holding
+    Delivery with that phase's context, in ONE app (one synth, cdk-nag on)."""
+    import aws_cdk as cdk
+    import boto3
+    from aws_cdk import aws_s3 as s3
+    from moto import mock_aws
+
+    from infra.constructs.delivery import Delivery
+    from infra.constructs.events import PlatformEvents
+    from infra.constructs.nag import add_nag_checks
+    from tests.infra.conftest import TEST_CONTEXT, synth_stack
+
+    work = tmp_path_factory.mktemp("rotation")
+    context_file = work / "cdk.context.json"
+    contexts: dict[str, dict[str, str]] = {}
+    fingerprints: dict[str, str] = {}
+    with mock_aws():
+        sm = boto3.client("secretsmanager", region_name="eu-west-1")
+        pair = cdn_keys.generate_key_pair()
+        cdn_keys.store_private_key(sm, pair)
+        context_file.write_text(json.dumps({cdn_keys.PUBLIC_KEY_CONTEXT: pair.public_pem.decode()}))
+        fingerprints["A"] = cdn_keys.key_fingerprint(pair.public_pem)
+        snapshot = lambda: {k: v for k, v in json.loads(context_file.read_text()).items() if k.startswith("reelstack:")}  # noqa: E731
+        contexts["before"] = snapshot()
+        fingerprints["B"] = cdn_keys.rotate_key(sm, context_file=context_file)[1]
+        contexts["rotating"] = snapshot()
+        cdn_keys.promote_key(sm, context_file=context_file)
+        contexts["promoted"] = snapshot()
+        cdn_keys.retire_key(context_file=context_file, force=True)
+        contexts["retired"] = snapshot()
+        fingerprints["C"] = cdn_keys.rotate_key(sm, context_file=context_file)[1]
+        contexts["rotating-again"] = snapshot()
+
+    outdir = work / "cdk.out"
+    app_context = {k: v for k, v in TEST_CONTEXT.items() if k != cdn_keys.PUBLIC_KEY_CONTEXT}
+    app = cdk.App(outdir=str(outdir), context=app_context, builtin_cloud_formation_validation=False)
+    add_nag_checks(app)
+    for phase in PHASES:
+        stack = cdk.Stack(app, f"Rotation-{phase}")
+        for key, value in contexts[phase].items():
+            stack.node.set_context(key, value)
+        bucket = s3.Bucket(stack, "Media")
+        Delivery(stack, "Delivery", media_bucket=bucket, events_bus=PlatformEvents(stack, "Events"), layers=[])
+    return Rotation(synth_stack(app, app.node.find_child("Rotation-before"), outdir), contexts, fingerprints)
+
+
+# What the key was deployed under before rotation with overlap existed (construct id `PublicKey`).
+PRE_ROTATION_LOGICAL_ID = "DeliveryPublicKeyB40A1427"
+
+
+def test_rotation_contexts_are_the_phases(rotation: Rotation) -> None:
+    a, b, c = (rotation.fingerprints[k] for k in "ABC")
+    roles = {
+        phase: {
+            role: cdn_keys.key_fingerprint(ctx[key].encode())
+            for role, key in (
+                ("current", cdn_keys.PUBLIC_KEY_CONTEXT),
+                ("next", cdn_keys.NEXT_PUBLIC_KEY_CONTEXT),
+                ("retiring", cdn_keys.RETIRING_PUBLIC_KEY_CONTEXT),
+            )
+            if key in ctx
+        }
+        for phase, ctx in rotation.contexts.items()
+    }
+    assert roles == {
+        "before": {"current": a},
+        "rotating": {"current": a, "next": b},
+        "promoted": {"current": b, "retiring": a},
+        "retired": {"current": b},
+        "rotating-again": {"current": b, "next": c},
+    }
+
+
+def test_the_key_group_trusts_every_key_present(rotation: Rotation) -> None:
+    for phase in PHASES:
+        keys = rotation.keys(phase)
+        items = rotation.key_group(phase)["Items"]
+        assert sorted(items, key=str) == sorted(({"Ref": lid} for lid in keys.values()), key=str), phase
+    a, b, c = (rotation.fingerprints[k] for k in "ABC")
+    assert set(rotation.keys("rotating")) == set(rotation.keys("promoted")) == {a, b}  # the overlap
+    assert set(rotation.keys("retired")) == {b} and set(rotation.keys("rotating-again")) == {b, c}
+
+
+def test_a_key_keeps_its_logical_id_from_next_to_signing_to_retiring(rotation: Rotation) -> None:
+    a, b, c = (rotation.fingerprints[k] for k in "ABC")
+    # The key deployed before this code keeps the logical id it had: its first deploy replaces nothing.
+    assert {rotation.keys(p)[a] for p in ("before", "rotating", "promoted")} == {PRE_ROTATION_LOGICAL_ID}
+    # Keys made by the rotation have their fingerprint's logical id for as long as they are present.
+    assert len({rotation.keys(p)[b] for p in ("rotating", "promoted", "retired", "rotating-again")}) == 1
+    assert rotation.keys("rotating")[b].startswith("DeliveryPublicKey" + b.replace("-", ""))
+    assert rotation.keys("rotating-again")[c].startswith("DeliveryPublicKey" + c.replace("-", ""))
+    # Same properties too (a changed EncodedKey would replace the key as surely as a new logical id).
+    assert all(rotation.key_config(p, a) == rotation.key_config("before", a) for p in ("rotating", "promoted"))
+    assert all(rotation.key_config(p, b) == rotation.key_config("rotating", b) for p in ("promoted", "retired"))
+
+
+def test_the_real_stack_keeps_the_pre_rotation_logical_id(reelstack: Synth) -> None:
+    # The test context has no next key and no legacy marker, like every context written before
+    # rotation with overlap: the signing key stays where it was deployed.
+    assert logical_id(reelstack, reelstack.stack.delivery.public_key) == PRE_ROTATION_LOGICAL_ID
+    assert set(reelstack.stack.delivery.trusted_keys) == {cdn_keys.key_fingerprint(TEST_CDN_PUBLIC_KEY_PEM.encode())}
+
+
+def test_promoting_changes_the_signing_environment_not_the_key_group(rotation: Rotation) -> None:
+    assert rotation.key_group("rotating") == rotation.key_group("promoted")
+    for phase in PHASES:
+        current = cdn_keys.key_fingerprint(rotation.contexts[phase][cdn_keys.PUBLIC_KEY_CONTEXT].encode())
+        envs = rotation.signing_envs(phase)
+        assert len(envs) == 2, phase  # prefill signs; purge carries the environment
+        for env in envs:
+            assert env["CDN_KEY_PAIR_ID"] == {"Ref": rotation.keys(phase)[current]}, phase
+            assert env["CDN_SIGNING_KEY_STAGE"] == current, phase
+
+
+def test_rotation_templates_have_no_cdk_nag_findings(rotation: Rotation) -> None:
+    findings = [
+        f"{v['ruleName']} at {c.get('constructPath')}"
+        for plugin in rotation.synth.validation_report().get("pluginReports", [])
+        for v in plugin.get("violations", [])
+        for c in v.get("violatingConstructs", [])
+        if "/Delivery/" in str(c.get("constructPath"))
+    ]
+    assert findings == []
+    assert rotation.synth.validation_report().get("pluginReports"), "cdk-nag did not run"
