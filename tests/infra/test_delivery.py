@@ -424,7 +424,8 @@ def rotation(tmp_path_factory: pytest.TempPathFactory) -> Rotation:
     context_file = work / "cdk.context.json"
     contexts: dict[str, dict[str, str]] = {}
     fingerprints: dict[str, str] = {}
-    with mock_aws():
+    with pytest.MonkeyPatch.context() as env, mock_aws():
+        env.delenv("AWS_ENDPOINT_URL", raising=False)  # a local cloud's endpoint would bypass moto's mock
         sm = boto3.client("secretsmanager", region_name="eu-west-1")
         pair = cdn_keys.generate_key_pair()
         cdn_keys.store_private_key(sm, pair)
