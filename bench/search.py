@@ -449,6 +449,15 @@ def main(argv: list[str] | None = None) -> int:
 
         engine_test = evaluate(engine_runner(chosen), test)
         print(f"test at the engine ({chosen_name}): {engine_test}", file=sys.stderr)
+        # The floor under every engine figure: a request that does no search work (GET /) through
+        # the same client, connection and machine, right after the test queries.
+        floor = []
+        for _ in range(300):
+            t_req = time.perf_counter()
+            client.info()
+            floor.append((time.perf_counter() - t_req) * 1000)
+        http_floor = {"p50_ms": round(statistics.median(floor), 1), "p99_ms": round(pct(floor, 99), 1)}
+        print(f"no-op request (GET /) through the same client: {http_floor}", file=sys.stderr)
         api_test: dict[str, Any] | None = None
         if cloud is not None:
             if chosen != queries.DEFAULT_TUNING:
@@ -465,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
             "validation": val_scores,
             "chosen_tuning": {"name": chosen_name, **asdict(chosen)},
             "engine": engine_test,
+            "engine_noop_request": http_floor,
             "api": api_test,
             "goals": {
                 "engine_p99_le_20ms": engine_p99 <= 20,
