@@ -199,6 +199,26 @@ def test_a_heartbeat_retried_after_an_outage_completes_the_watch_state(
     assert status == 200 and [i["position_s"] for i in cw["items"]] == [42.0]
 
 
+def test_a_retried_heartbeat_never_overwrites_another_sessions_newer_state(env: Env) -> None:
+    """A duplicate of session A's last beat (a stale beat from the TV) after session B (the phone)
+    saved the title's state: B's position stays (the resume point does not go back, continue-
+    watching keeps B's order)."""
+    env.account("u1", plan="standard")  # two streams: both devices play
+    env.profile("u1", "p1")
+    env.title("t1", duration=600)
+    store = _store(env)
+    _, a = call("POST", "/playback/sessions", START)
+    assert call("PUT", f"/playback/sessions/{a['session_id']}/heartbeat", {"position_s": 42.0, "seq": 7})[0] == 200
+    _, b = call("POST", "/playback/sessions", START)
+    assert call("PUT", f"/playback/sessions/{b['session_id']}/heartbeat", {"position_s": 300.0, "seq": 1})[0] == 200
+    before = store.get_state("p1", "t1")
+    status, beat = call("PUT", f"/playback/sessions/{a['session_id']}/heartbeat", {"position_s": 42.0, "seq": 7})
+    assert status == 200 and beat["stale"] is True
+    state = store.get_state("p1", "t1")
+    assert state is not None and (state.session_id, state.position_s) == (b["session_id"], 300.0)
+    assert state.updated_at == before.updated_at
+
+
 def test_an_outage_on_the_heartbeat_itself_is_503(basic: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     _, out = call("POST", "/playback/sessions", START)
     store = _store(basic)

@@ -358,7 +358,7 @@ class DynamoPlaybackStore(PlaybackStore):
 
     # --- watch states ---------------------------------------------------------------------------
 
-    def save_state(self, state: WatchState) -> bool:
+    def save_state(self, state: WatchState, *, fill_only: bool = False) -> bool:
         values = _stored({k: v for k, v in asdict(state).items()})
         names = {f"#{k}": k for k in values}
         sets = [f"#{k} = :{k}" for k in values]
@@ -379,7 +379,13 @@ class DynamoPlaybackStore(PlaybackStore):
                 Key=state_key(state.profile_id, state.title_id),
                 UpdateExpression="SET " + ", ".join(sets) + tail,
                 # Out of order within one session: the newer seq stays. Across sessions: the latest.
-                ConditionExpression="attribute_not_exists(pk) OR #session_id <> :session_id OR #seq < :seq",
+                # Filling in a missed write: only where this session's older seq (or nothing) is, never
+                # over another session's state written since.
+                ConditionExpression=(
+                    "attribute_not_exists(pk) OR (#session_id = :session_id AND #seq < :seq)"
+                    if fill_only
+                    else "attribute_not_exists(pk) OR #session_id <> :session_id OR #seq < :seq"
+                ),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=expression_values,
             )

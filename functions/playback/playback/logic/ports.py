@@ -70,9 +70,11 @@ class PlaybackStore(ABC):
         account's (or missing); else the session as it was before (``ended`` tells a repeat)."""
 
     @abstractmethod
-    def save_state(self, state: WatchState) -> bool:
+    def save_state(self, state: WatchState, *, fill_only: bool = False) -> bool:
         """Store the profile's state on the title unless the stored one is a newer seq of the same
-        session (out-of-order delivery). Returns whether it was written."""
+        session (out-of-order delivery). ``fill_only`` (a retried beat writing what its first
+        attempt missed): only where nothing or an older seq of the same session is stored, never
+        over another session's. Returns whether it was written."""
 
     @abstractmethod
     def get_state(self, profile_id: str, title_id: str) -> WatchState | None: ...

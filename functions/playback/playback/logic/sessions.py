@@ -189,8 +189,11 @@ def heartbeat(user_id: str, session_id: str, beat: Heartbeat, deps: Deps) -> Bea
         if before.last_seq == beat.seq:
             # A retry of the beat the session applied last: its first attempt may have failed after
             # the session was updated and before the watch state was, so write the state again from
-            # what the session stored (a no-op when it is there: same session, same seq).
-            deps.store.save_state(_watch_state(session_id, before, before.position_s, before.last_seq, moment))
+            # what the session stored: only if it is missing or an older seq of this session (a no-op
+            # when it is there; another session's newer state, e.g. on another device, stays).
+            deps.store.save_state(
+                _watch_state(session_id, before, before.position_s, before.last_seq, moment), fill_only=True
+            )
         return BeatAnswer(
             stale=True, position_s=before.position_s, seq=before.last_seq, lease_expires_at=before.lease_expires_at
         )
