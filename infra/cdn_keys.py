@@ -425,8 +425,10 @@ def retire_after(keys: ContextKeys) -> datetime | None:
 
 def _next_step(action: str, keys: ContextKeys) -> str:
     current = _fingerprint(keys.current) if keys.current else "?"
-    if action in {"created", "replaced"}:
-        return "next: cdk deploy (no grant was signed with a key before it, so nothing needs an overlap)"
+    if action == "created":
+        return "next: cdk deploy"
+    if action == "replaced":
+        return "next: cdk deploy (the replaced key had no private half in the secret: no grant can need it)"
     if action == "rotating":
         return (
             f"next: cdk deploy (adds the next key to the key group; grants are still signed with {current}). Once it "
