@@ -111,6 +111,20 @@ def test_cloudfront_gets_one_invalidation_of_the_titles_prefix(ledger_table: Any
     assert batch["CallerReference"] == "withdraw-T1-v3"  # a retry is the same invalidation for CloudFront
 
 
+@pytest.mark.parametrize("purged", [False, True], ids=["purging", "withdrawn"])
+def test_a_claim_of_the_withdrawals_own_version_is_refused(ledger_table: Any, purged: bool) -> None:
+    """A TitlePublished carrying the withdrawal's version (the catalog gives the withdrawal
+    version + 1 today, so this guards the ledger's rule, not today's catalog) claims nothing."""
+    ledger = DynamoPrefillLedger(ledger_table)
+    assert ledger.begin_withdrawal("T1", 5, now=1000.0)
+    if purged:
+        ledger.finish_withdrawal("T1", 5, now=1001.0)
+    assert ledger.claim("T1", 5, now=2000.0, lease_s=360).outcome == ClaimOutcome.DONE
+    item = ledger_table.get_item(Key={"pk": "PREFILL#T1"})["Item"]
+    assert item["state"] == ("WITHDRAWN" if purged else "PURGING")
+    assert ledger.claim("T1", 6, now=2000.0, lease_s=360).outcome == ClaimOutcome.CLAIMED  # a republication
+
+
 def test_a_series_has_no_media_to_purge(ledger_table: Any) -> None:
     class Refuses:
         def purge(self, prefix: str, *, reference: str) -> None:

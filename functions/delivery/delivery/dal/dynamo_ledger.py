@@ -38,10 +38,12 @@ class DynamoPrefillLedger:
             replaced = self.table.update_item(
                 Key={"pk": self._pk(title_id)},
                 UpdateExpression="SET title_id = :t, #v = :v, #s = :filling, lease_until = :lease, updated_at = :now",
-                # New title, newer version, or this version's earlier attempt failed / its lease ran out.
+                # New title, newer version, or this version's earlier attempt failed / its lease ran
+                # out. Never a withdrawal's version (PURGING/WITHDRAWN carry lease_until 0, so the
+                # lease test alone would let a TitlePublished of that version prefill a withdrawn title).
                 ConditionExpression=(
                     "attribute_not_exists(pk) OR #v < :v OR "
-                    "(#v = :v AND #s <> :done AND lease_until < :now)"
+                    "(#v = :v AND NOT #s IN (:done, :purging, :withdrawn) AND lease_until < :now)"
                 ),
                 ExpressionAttributeNames={"#v": "version", "#s": "state"},
                 ExpressionAttributeValues={
@@ -49,6 +51,8 @@ class DynamoPrefillLedger:
                     ":v": version,
                     ":filling": FILLING,
                     ":done": DONE,
+                    ":purging": PURGING,
+                    ":withdrawn": WITHDRAWN,
                     ":now": int(now),
                     ":lease": int(now) + lease_s,
                 },
