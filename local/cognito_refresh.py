@@ -29,8 +29,8 @@ def _refuse_unless_active(backend: CognitoIdpBackend, client_id: str, auth_param
     issued = pool.refresh_tokens.get(token)
     if issued is None:
         return  # unknown or revoked: moto already refuses
-    username = issued[1]
-    user = pool.users.get(username)
+    # By user name or by a username attribute (our pool signs in by email): moto's own look-up.
+    user = pool._get_user(issued[1])
     if user is None:
         raise NotAuthorizedError(REVOKED_MESSAGE)
     if not user.enabled:
