@@ -102,9 +102,14 @@ PREFILL_TIMEOUT = Duration.minutes(5)
 PREFILL_MAX_RECEIVES = 5
 DELIVERY_CODE_DIR = REPO_ROOT / "functions" / "delivery"
 # Withdrawal purge: one CreateInvalidation per withdrawn title; CloudFront allows 15 wildcard paths
-# in progress at once, so a burst of withdrawals is throttled and retried through the queue.
+# in progress at once, so a burst of withdrawals is throttled and retried through the queue: each
+# throttled record comes back after a growing delay (delivery.logic.withdraw.throttled_delay_s), so
+# 20 receives span >= 7 h before the DLQ. At most PURGE_CONCURRENCY (2, SQS's least) invocations
+# at once: a burst cannot keep CloudFront's limit full with retries.
 PURGE_TIMEOUT = Duration.seconds(30)
-PURGE_MAX_RECEIVES = 10
+PURGE_MAX_RECEIVES = 20
+PURGE_CONCURRENCY = 2
+PURGE_BATCH_SIZE = 10
 # Off-peak fill (Open Connect's nightly fill): whole popular titles, hourly runs over the night's
 # quiet hours (UTC), each resuming the day's fill; the budget is what it may push per day (x copies).
 OFFPEAK_SCHEDULE = "cron(0 3-5 * * ? *)"
@@ -608,7 +613,12 @@ class Delivery(Construct):
             iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[self.prefill_table.table_arn])
         )
         self.purge_function.add_event_source(
-            event_sources.SqsEventSource(self.purge_queue, batch_size=10, report_batch_item_failures=True)
+            event_sources.SqsEventSource(
+                self.purge_queue,
+                batch_size=PURGE_BATCH_SIZE,
+                max_concurrency=PURGE_CONCURRENCY,
+                report_batch_item_failures=True,
+            )
         )
         self.purge_rule = events_bus.subscribe(
             "PurgeOnWithdraw",

@@ -23,6 +23,7 @@ from delivery.dal.cdn_http import CdnHttp
 from delivery.dal.dynamo_ledger import DynamoPrefillLedger
 from delivery.dal.offpeak_sources import CatalogReadyTitles, TrendingPopularity
 from delivery.dal.purge import CloudFrontInvalidator, FleetPurger
+from delivery.dal.redelivery import SqsRedelivery
 from delivery.logic.offpeak import OffpeakPolicy
 from delivery.logic.prefill import PrefillPolicy
 
@@ -85,6 +86,17 @@ def purger() -> CloudFrontInvalidator | FleetPurger:
     return CloudFrontInvalidator(os.environ.get("DISTRIBUTION_ID", ""))
 
 
+_redelivery: list[SqsRedelivery] = []
+
+
+def redelivery() -> SqsRedelivery:
+    with _lock:
+        if not _redelivery:
+            _redelivery.append(SqsRedelivery())
+        return _redelivery[0]
+
+
 def reset() -> None:
     with _lock:
         _ledgers.clear()
+        _redelivery.clear()

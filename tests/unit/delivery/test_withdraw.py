@@ -159,6 +159,82 @@ def test_the_handler_purges_fails_records_for_retry_and_drops_bad_events(
     wiring.reset()
 
 
+def test_the_cloudfront_client_gives_up_within_the_functions_timeout() -> None:
+    from delivery.dal import purge
+
+    client = CloudFrontInvalidator("E123")._cloudfront()
+    config = client.meta.config
+    assert (config.connect_timeout, config.read_timeout) == (purge.CONNECT_TIMEOUT_S, purge.READ_TIMEOUT_S)
+    assert config.retries == {"mode": "standard", "total_max_attempts": purge.ATTEMPTS}
+    # One call's worst case (every attempt hanging to its timeouts) is what the handler keeps in
+    # hand before it starts a record (tests/infra/test_delivery_purge.py: below the function timeout).
+    assert purge.ATTEMPTS * (purge.CONNECT_TIMEOUT_S + purge.READ_TIMEOUT_S) < purge.WORST_CALL_S
+
+
+def test_too_many_invalidations_in_progress_is_a_throttle() -> None:
+    from botocore.stub import Stubber
+    from delivery.models.errors import PurgeThrottled
+
+    client = boto3.client("cloudfront", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_client_error("create_invalidation", "TooManyInvalidationsInProgress", http_status_code=400)
+        stub.add_client_error("create_invalidation", "AccessDenied", http_status_code=403)
+        with pytest.raises(PurgeThrottled):
+            CloudFrontInvalidator("E123", client).purge("titles/T1/", reference="r")
+        with pytest.raises(PurgeFailed) as refused:
+            CloudFrontInvalidator("E123", client).purge("titles/T1/", reference="r")
+        assert not isinstance(refused.value, PurgeThrottled)
+
+
+def test_the_throttled_delay_grows_and_spreads() -> None:
+    from delivery.logic.withdraw import THROTTLE_CAP_S, throttled_delay_s
+
+    assert [throttled_delay_s(n, 0.999) for n in (1, 2, 3)] == [59, 119, 239]
+    assert throttled_delay_s(1, 0.0) == 30 and throttled_delay_s(40, 0.999) <= THROTTLE_CAP_S
+
+
+def test_a_throttled_record_comes_back_later_and_a_record_without_time_is_returned_untried(
+    ledger_table: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from delivery import wiring
+    from delivery.handlers import withdraw
+    from delivery.models.errors import PurgeThrottled
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="purge", Attributes={"VisibilityTimeout": "0"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody=json.dumps(_withdrawn("BUSY")))
+    (message,) = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    purged: list[str] = []
+
+    class BusyCloudFront:
+        def purge(self, prefix: str, *, reference: str) -> None:
+            if prefix == "titles/BUSY/":
+                raise PurgeThrottled("TooManyInvalidationsInProgress")
+            purged.append(prefix)
+
+    monkeypatch.setenv("PREFILL_TABLE", ledger_table.name)
+    monkeypatch.setattr(wiring, "purger", BusyCloudFront)
+    wiring.reset()
+    event = _sqs(_withdrawn("BUSY"), _withdrawn("T2"))
+    event["Records"][0]["receiptHandle"] = message["ReceiptHandle"]
+    event["Records"][0]["attributes"]["ApproximateReceiveCount"] = "3"
+    out = withdraw.lambda_handler(event, LambdaContext())
+    assert [f["itemIdentifier"] for f in out["batchItemFailures"]] == [event["Records"][0]["messageId"]]
+    assert purged == ["titles/T2/"]  # the throttled record does not hold up the others
+    # Visibility 0 on the queue: without the delay the message would be visible again at once.
+    assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1).get("Messages", []) == []
+
+    class Late(LambdaContext):
+        def get_remaining_time_in_millis(self) -> int:
+            return 5_000
+
+    event = _sqs(_withdrawn("T3"))
+    out = withdraw.lambda_handler(event, Late())
+    assert [f["itemIdentifier"] for f in out["batchItemFailures"]] == [event["Records"][0]["messageId"]]
+    assert purged == ["titles/T2/"]  # T3 was not started with too little time left
+    wiring.reset()
+
+
 def test_the_purger_is_the_fleet_under_the_local_cloud_and_cloudfront_in_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     from delivery import wiring
 

@@ -10,13 +10,28 @@ import urllib.error
 import urllib.request
 from typing import Any, Protocol
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from delivery.models.errors import PurgeFailed
+from delivery.models.errors import PurgeFailed, PurgeThrottled
 
 PURGE_GRANT_HEADER = "X-Reelstack-Purge-Grant"
 PURGE_ROOT = "_reelstack/purge/"  # local/cdn/front_door.py serves and checks the grant against this root
 _GRANT_TTL_S = 300
+
+# Explicit timeouts and standard retries, so one hung call cannot outlast the function's 30-s
+# timeout (boto3's defaults are a 60-s read timeout and legacy retries) and time out the whole
+# batch. Worst case of one CreateInvalidation: attempts x (connect + read) plus the back-off between.
+CONNECT_TIMEOUT_S, READ_TIMEOUT_S, ATTEMPTS = 3, 8, 2
+WORST_CALL_S = ATTEMPTS * (CONNECT_TIMEOUT_S + READ_TIMEOUT_S) + 2
+CLOUDFRONT_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_S,
+    read_timeout=READ_TIMEOUT_S,
+    retries={"mode": "standard", "total_max_attempts": ATTEMPTS},  # the first call included
+)
+# Not one of botocore's throttling codes (it is not retried in-process, and should not be: an
+# invalidation takes minutes to complete).
+TOO_MANY_INVALIDATIONS = "TooManyInvalidationsInProgress"
 
 
 class CloudFrontInvalidator:
@@ -34,7 +49,7 @@ class CloudFrontInvalidator:
         if self._client is None:
             import boto3  # noqa: PLC0415 -- only the AWS path needs it
 
-            self._client = boto3.client("cloudfront")
+            self._client = boto3.client("cloudfront", config=CLOUDFRONT_CONFIG)
         return self._client
 
     def purge(self, prefix: str, *, reference: str) -> None:
@@ -43,7 +58,12 @@ class CloudFrontInvalidator:
                 DistributionId=self.distribution_id,
                 InvalidationBatch={"Paths": {"Quantity": 1, "Items": [f"/{prefix}*"]}, "CallerReference": reference},
             )
-        except (ClientError, BotoCoreError) as exc:
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code == TOO_MANY_INVALIDATIONS:
+                raise PurgeThrottled(f"CreateInvalidation of /{prefix}*: {code}") from exc
+            raise PurgeFailed(f"CreateInvalidation of /{prefix}* failed: {code or type(exc).__name__}") from exc
+        except BotoCoreError as exc:
             raise PurgeFailed(f"CreateInvalidation of /{prefix}* failed: {type(exc).__name__}") from exc
 
 

@@ -18,6 +18,20 @@ from dataclasses import dataclass
 from delivery.logic.ports import Purger, WithdrawalLedger
 from delivery.models.events import TitleWithdrawn
 
+# A throttled purge (CloudFront: 15 wildcard invalidations in progress) comes back after
+# THROTTLE_BASE_S x 2^(receives - 1), capped at THROTTLE_CAP_S, times a random 0.5-1 so a burst of
+# withdrawals spreads out. Over the queue's 20 receives (infra: PURGE_MAX_RECEIVES) that is >= 7 h
+# of retries before the dead-letter queue, where 10 receives at the fixed 180-s visibility gave 30 min
+# (a month-end licence expiry of a few hundred titles outlasted that at 15 invalidations in progress).
+THROTTLE_BASE_S = 60
+THROTTLE_CAP_S = 3600
+
+
+def throttled_delay_s(receive_count: int, jitter: float) -> int:
+    """``jitter`` in [0, 1): the delay is scaled by 0.5 + jitter / 2."""
+    step = min(THROTTLE_CAP_S, THROTTLE_BASE_S * 2 ** max(0, min(receive_count, 16) - 1))
+    return max(1, int(step * (0.5 + jitter / 2)))
+
 
 def title_prefix(title_id: str) -> str:
     return f"titles/{title_id}/"

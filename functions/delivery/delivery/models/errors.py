@@ -20,3 +20,13 @@ class PrefillDenied(Exception):
 class PurgeFailed(Exception):
     """The CDN did not take the purge of a withdrawn title (throttled, 5xx, refused): the record is
     retried, then lands in the dead-letter queue."""
+
+
+class PurgeThrottled(PurgeFailed):
+    """CloudFront has as many wildcard invalidations in progress as it allows (15): they take
+    minutes, so the record comes back after a growing delay rather than the queue's visibility."""
+
+
+class OutOfTime(Exception):
+    """Not enough of the invocation left for one more CDN call within its timeouts: the record is
+    returned untouched and comes back with the queue's visibility."""
