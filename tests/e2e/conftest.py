@@ -1,6 +1,6 @@
 """Browser tests: Playwright for Python driving Debian's chromium (headless) against the local cloud
-that `make up` runs (started here on free ports, as tests/integration does), with titles published
-through the real ingest path. Screenshots of every screen go to tests/e2e/artifacts/."""
+that `make up` runs (the session's one, tests/conftest.py, shared with tests/integration), with
+titles published through the real ingest path. Screenshots of every screen go to tests/e2e/artifacts/."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import requests
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, expect, sync_playwright
 
 from local.seed_content import Catalogue, Clip, publish
-from tests.integration.conftest import LocalCloudProcess
 
 CHROMIUM = os.environ.get("REELSTACK_CHROMIUM", "/usr/bin/chromium")
 # Screens wait on functions that may start cold on a busy 2-core machine (seconds each).
@@ -35,19 +34,17 @@ CONTENT = Catalogue(clips=[
 
 
 @pytest.fixture(scope="session")
-def web_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def web_cloud(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The session's local cloud (tests/conftest.py), shared with tests/integration: the browser
+    tests run first on it (file order), and their titles and accounts have names of their own."""
     running = os.environ.get("REELSTACK_E2E_STATE_DIR")  # a cloud already up (while developing the tests)
     if running:
-        yield json.loads((Path(running) / "endpoints.json").read_text())
-        return
-    proc = LocalCloudProcess(tmp_path_factory.mktemp("reelstack-e2e"))
-    endpoints = proc.wait_ready()
-    try:
-        assert endpoints.get("web_url"), "the local cloud serves no web app"
-        endpoints["admin"] = endpoints.get("admin") or _admin(endpoints)
-        yield endpoints
-    finally:
-        proc.stop()
+        endpoints = json.loads((Path(running) / "endpoints.json").read_text())
+    else:
+        endpoints = dict(request.getfixturevalue("endpoints"))
+    assert endpoints.get("web_url"), "the local cloud serves no web app"
+    endpoints["admin"] = endpoints.get("admin") or _admin(endpoints)
+    return endpoints  # type: ignore[no-any-return]
 
 
 def _admin(endpoints: dict[str, Any]) -> dict[str, str]:
