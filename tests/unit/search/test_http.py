@@ -1,4 +1,4 @@
-"""The HTTP handler end to end in-process: API Gateway v2.0 events -> handler -> osmem-server, the
+"""The HTTP handler end to end in-process: API Gateway v2.0 events -> handler -> local.search_engine, the
 viewer's profile from a moto accounts table (the layout reelstack_common.viewer reads)."""
 
 from __future__ import annotations
