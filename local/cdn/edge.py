@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,6 +22,10 @@ from local.cdn.singleflight import SingleFlight
 from local.edge.messages import Reply, Request, error
 
 MAX_KEY_BYTES = 1024  # S3's key limit
+# Purges remembered to tell whether one happened during an origin fetch: fetches last seconds, so
+# only the last few matter; if more than this many purges landed during one fetch, its object is not
+# cached (the safe side: a miss later, never a purged object back).
+RECENT_PURGES = 1024
 EDGE_HEADER = "x-reelstack-edge"
 _COOKIE_NAMES = (cdn_signing.COOKIE_POLICY, cdn_signing.COOKIE_SIGNATURE, cdn_signing.COOKIE_KEY_PAIR_ID,
                  cdn_signing.COOKIE_EXPIRES)
@@ -110,10 +115,16 @@ class Edge:
         self.distribution = distribution
         self.cdn_url = cdn_url.rstrip("/")
         self.cache: ByteLRU[Cached] = ByteLRU(capacity_bytes)
-        self.flights: SingleFlight[OriginObject] = SingleFlight()
+        # Each flight carries the purge count at its start with its object.
+        self.flights: SingleFlight[tuple[int, OriginObject]] = SingleFlight()
         self.stats = EdgeStats()
         self._stats_lock = threading.Lock()
         self.clock = clock
+        # Purges so far, and the recent ones (count, prefix): an origin fetch that a purge of its
+        # prefix overtook is answered but not cached (it may hold what the purge removed).
+        self._purge_lock = threading.Lock()
+        self._purges = 0
+        self._recent_purges: deque[tuple[int, str]] = deque(maxlen=RECENT_PURGES)
 
     # ------------------------------------------------------------------ request
     def handle(self, req: Request) -> Reply:
@@ -137,7 +148,7 @@ class Edge:
         hit = entry is not None and entry.expires_at > now
         if not hit:
             try:
-                obj, _shared = self.flights.do(key, lambda: self._fetch(key), timeout=30)
+                (started, obj), _shared = self.flights.do(key, lambda: self._fetch(key), timeout=30)
             except NotFound:
                 return self._count_miss(error(404, "NOT_FOUND", f"no object {key}", "Not Found"))
             except (OriginUnavailable, TimeoutError):
@@ -146,7 +157,7 @@ class Edge:
             ttl = behavior.ttl(obj.cache_control)
             entry = Cached(obj, now, now + ttl)
             if ttl > 0:
-                self.cache.put(key, entry, len(obj.body))
+                self._store_unless_purged(key, entry, started)
         assert entry is not None
         with self._stats_lock:
             if hit:
@@ -155,10 +166,29 @@ class Edge:
                 self.stats.misses += 1
         return self._object_reply(req, entry, hit, behavior.headers, now)
 
-    def _fetch(self, key: str) -> OriginObject:
+    def _fetch(self, key: str) -> tuple[int, OriginObject]:
         with self._stats_lock:
             self.stats.origin_fetches += 1
-        return self.origin.get(key)
+        with self._purge_lock:
+            started = self._purges
+        return started, self.origin.get(key)
+
+    def _store_unless_purged(self, key: str, entry: Cached, started: int) -> bool:
+        """Cache what a fetch brought unless a purge of its prefix came after the fetch began (a
+        withdrawal's purge must not be undone by a fetch already in flight). Checked and stored
+        under the purge's lock, so no purge falls between the two."""
+        with self._purge_lock:
+            if self._purges != started:
+                recent = self._recent_purges
+                if len(recent) == recent.maxlen and recent[0][0] > started + 1:
+                    return False  # more purges since than remembered: do not guess
+                for count, prefix in reversed(recent):
+                    if count <= started:
+                        break
+                    if key.startswith(prefix):
+                        return False
+            self.cache.put(key, entry, len(entry.obj.body))
+            return True
 
     def _object_reply(self, req: Request, entry: Cached, hit: bool,
                       custom: tuple[tuple[str, str, bool], ...], now: float) -> Reply:
@@ -211,7 +241,10 @@ class Edge:
     # ------------------------------------------------------------------ admin
     def purge(self, prefix: str) -> int:
         """Forget every cached object under ``prefix`` (a withdrawn title): the next request is a miss."""
-        n = self.cache.pop_prefix(prefix)
+        with self._purge_lock:
+            n = self.cache.pop_prefix(prefix)
+            self._purges += 1
+            self._recent_purges.append((self._purges, prefix))
         with self._stats_lock:
             self.stats.purged += n
         return n

@@ -207,3 +207,55 @@ def test_object_key() -> None:
     assert object_key("/" + quote("titles/T/ü.m4s")) == "titles/T/ü.m4s"
     for bad in ("/", "/titles/./x", "/titles/a/../b", "/titles/a\\b", "/titles/%0a"):
         assert object_key(bad) is None
+
+
+class GatedOrigin(FakeOrigin):
+    """An origin whose fetches wait for the test to open the gate (a fetch in flight)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def get(self, key: str):  # type: ignore[no-untyped-def]
+        self.entered.set()
+        assert self.gate.wait(10)
+        return super().get(key)
+
+
+@pytest.mark.parametrize("purged", ["titles/T1/", "titles/T2/"], ids=["its-prefix", "another-prefix"])
+def test_a_fetch_a_purge_overtook_is_answered_but_not_cached(purged: str) -> None:
+    origin = GatedOrigin()
+    origin.add(SEG, BODY, "public, max-age=86400")
+    edge = Edge("edge-0", origin, Distribution(public_keys={KEY_ID: KEYS.public_pem}), CDN, 1 << 20, clock=Clock())
+    g = grant(CDN, "titles/T1/hls/cap2160/")
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(get, edge, SEG, cookies=g.cookies)
+        assert origin.entered.wait(10)
+        edge.purge(purged)  # the withdrawal's purge lands while the fetch is in flight
+        origin.gate.set()
+        status, _, body = pending.result(10)
+    assert status == 200 and body == BODY  # the request it served is answered
+    cached = SEG in edge.describe("titles/")["keys"]
+    assert cached is (purged != "titles/T1/")  # only a purge of its own prefix keeps it out
+    if not cached:  # the next request fetches again (after the purge: cached this time)
+        assert get(edge, SEG, cookies=g.cookies)[1]["x-cache"].startswith("Miss")
+        assert SEG in edge.describe("titles/")["keys"]
+
+
+def test_more_purges_during_a_fetch_than_remembered_keep_its_object_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from local.cdn import edge as edge_module
+
+    origin = GatedOrigin()
+    origin.add(SEG, BODY, "public, max-age=86400")
+    edge = Edge("edge-0", origin, Distribution(public_keys={KEY_ID: KEYS.public_pem}), CDN, 1 << 20, clock=Clock())
+    monkeypatch.setattr(edge, "_recent_purges", edge_module.deque(maxlen=4))
+    g = grant(CDN, "titles/T1/hls/cap2160/")
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(get, edge, SEG, cookies=g.cookies)
+        assert origin.entered.wait(10)
+        for n in range(6):  # other titles' purges, more than the edge remembers
+            edge.purge(f"titles/X{n}/")
+        origin.gate.set()
+        assert pending.result(10)[0] == 200
+    assert SEG not in edge.describe("titles/")["keys"]
