@@ -593,6 +593,8 @@ class Delivery(Construct):
             environment={
                 "DISTRIBUTION_ID": self.distribution.distribution_id,
                 "PREFILL_TABLE": self.prefill_table.table_name,
+                # Its own queue: the delayed second purge after any fill in flight is over.
+                "PURGE_QUEUE_URL": self.purge_queue.queue_url,
                 # The signing environment only, no secret access: the local cloud (which has no
                 # CloudFront API) purges its edge fleet with a grant signed by this key; in AWS the
                 # function only calls CloudFront.
@@ -611,6 +613,11 @@ class Delivery(Construct):
         )
         self.purge_function.add_to_role_policy(
             iam.PolicyStatement(actions=["dynamodb:UpdateItem"], resources=[self.prefill_table.table_arn])
+        )
+        # The delayed second purge is a message to its own queue (SendMessage only: not grant_send_messages,
+        # which adds GetQueueAttributes/GetQueueUrl the function does not call for it).
+        self.purge_function.add_to_role_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.purge_queue.queue_arn])
         )
         self.purge_function.add_event_source(
             event_sources.SqsEventSource(

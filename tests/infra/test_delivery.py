@@ -357,7 +357,7 @@ def test_withdrawal_purge_may_invalidate_this_distribution_only(reelstack: Synth
     assert by_action["dynamodb:UpdateItem"] == [{"Fn::GetAtt": [logical_id(reelstack, delivery.prefill_table), "Arn"]}]
     assert set(by_action) - {"cloudfront:CreateInvalidation", "dynamodb:UpdateItem"} <= {
         "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl", "sqs:DeleteMessage",
-        "sqs:GetQueueAttributes", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+        "sqs:GetQueueAttributes", "sqs:SendMessage", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
     }  # fmt: skip
     assert "secretsmanager:GetSecretValue" not in by_action  # only the local cloud signs (its fleet's purge)
 

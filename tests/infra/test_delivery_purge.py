@@ -14,7 +14,7 @@ from tests.infra.conftest import Synth, logical_id
 # The function's own constants, read from its code (tests/infra has no function on its path).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions" / "delivery"))
 from delivery.dal import purge  # noqa: E402
-from delivery.logic.withdraw import throttled_delay_s  # noqa: E402
+from delivery.logic.withdraw import LATE_PURGE_DELAY_S, throttled_delay_s  # noqa: E402
 
 
 def _purge(reelstack: Synth) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -70,3 +70,18 @@ def test_the_back_off_calls_are_granted_on_the_purge_queue_only(reelstack: Synth
                 granted.setdefault(action, []).append(statement["Resource"])
     for action in ("sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"):  # delivery.dal.redelivery
         assert granted[action] == [queue_arn], action
+    assert granted["sqs:SendMessage"] == [queue_arn]  # delivery.dal.late_purge, its own queue only
+
+
+def test_the_late_purge_goes_to_its_own_queue_after_every_fill_in_flight(reelstack: Synth) -> None:
+    delivery = reelstack.stack.delivery
+    fn, _, _ = _purge(reelstack)
+    assert fn["Environment"]["Variables"]["PURGE_QUEUE_URL"] == {"Ref": logical_id(reelstack, delivery.purge_queue)}
+    assert "PURGE_LATE_DELAY_S" not in fn["Environment"]["Variables"]  # the code's default
+    # Every fill function that may have started before the withdrawal is over by then (its timeout).
+    resources = reelstack.template_json["Resources"]
+    fills = [resources[logical_id(reelstack, delivery.prefill_function)]["Properties"]["Timeout"]]
+    offpeak = getattr(delivery, "offpeak_function", None)
+    if offpeak is not None:
+        fills.append(resources[logical_id(reelstack, offpeak)]["Properties"]["Timeout"])
+    assert max(fills) <= LATE_PURGE_DELAY_S <= 900  # SQS's longest DelaySeconds

@@ -8,7 +8,8 @@ Env: ``PREFILL_TABLE``; ``CDN_URL``, ``CDN_KEY_PAIR_ID``, ``CDN_SIGNING_KEY_SECR
 ``CATALOG_TABLE``, optional ``OFFPEAK_BUDGET_BYTES`` (200 GB), ``OFFPEAK_BYTES_PER_SECOND`` (1.3 MB/s),
 ``OFFPEAK_MAX_CANDIDATES`` (500). Withdrawal purge: ``DISTRIBUTION_ID`` (AWS: CloudFront
 invalidations); under the local cloud (``AWS_ENDPOINT_URL`` set: its CloudFront is the edge fleet,
-which has no CloudFront API) the fleet's purge through ``CDN_URL`` with the signing key.
+which has no CloudFront API) the fleet's purge through ``CDN_URL`` with the signing key;
+``PURGE_QUEUE_URL`` (the purge queue: the delayed second purge) and optional ``PURGE_LATE_DELAY_S`` (900).
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from reelstack_common.cdn_signing import CdnSigner
 
 from delivery.dal.cdn_http import CdnHttp
 from delivery.dal.dynamo_ledger import DynamoPrefillLedger
+from delivery.dal.late_purge import SqsLatePurges
 from delivery.dal.offpeak_sources import CatalogReadyTitles, TrendingPopularity
 from delivery.dal.purge import CloudFrontInvalidator, FleetPurger
 from delivery.dal.redelivery import SqsRedelivery
 from delivery.logic.offpeak import OffpeakPolicy
 from delivery.logic.prefill import PrefillPolicy
+from delivery.logic.withdraw import LATE_PURGE_DELAY_S
 
 _lock = threading.Lock()
 _ledgers: dict[str, DynamoPrefillLedger] = {}
@@ -84,6 +87,17 @@ def purger() -> CloudFrontInvalidator | FleetPurger:
     if os.environ.get("AWS_ENDPOINT_URL", "").strip():
         return FleetPurger(CdnSigner.from_environment())
     return CloudFrontInvalidator(os.environ.get("DISTRIBUTION_ID", ""))
+
+
+def late_purges() -> SqsLatePurges | None:
+    """The withdrawal's delayed second purge through ``PURGE_QUEUE_URL`` (the purge queue itself);
+    None (and no second purge) where it is not configured."""
+    url = os.environ.get("PURGE_QUEUE_URL", "").strip()
+    return SqsLatePurges(url) if url else None
+
+
+def late_purge_delay_s() -> int:
+    return int(os.environ.get("PURGE_LATE_DELAY_S") or LATE_PURGE_DELAY_S)
 
 
 _redelivery: list[SqsRedelivery] = []

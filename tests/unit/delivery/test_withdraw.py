@@ -125,6 +125,110 @@ def test_a_claim_of_the_withdrawals_own_version_is_refused(ledger_table: Any, pu
     assert ledger.claim("T1", 6, now=2000.0, lease_s=360).outcome == ClaimOutcome.CLAIMED  # a republication
 
 
+def test_a_second_purge_after_every_fill_in_flight_has_its_own_reference(ledger_table: Any) -> None:
+    """A prefill or off-peak fill that began before the withdrawal can re-cache the title after the
+    first purge: a delayed message on the purge queue purges again, under its own CallerReference
+    (the first one's would be CloudFront's earlier invalidation: nothing re-cached since would go)."""
+    from delivery.dal.late_purge import SqsLatePurges
+    from delivery.handlers import withdraw
+    from delivery.logic.withdraw import LATE_PURGE_DELAY_S
+
+    cf = boto3.client("cloudfront", region_name="us-east-1")
+    dist = cf.create_distribution(DistributionConfig={
+        "CallerReference": "d2", "Comment": "", "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [{"Id": "o", "DomainName": "media.s3.amazonaws.com",
+                                               "S3OriginConfig": {"OriginAccessIdentity": ""}}]},
+        "DefaultCacheBehavior": {"TargetOriginId": "o", "ViewerProtocolPolicy": "https-only", "MinTTL": 0,
+                                 "ForwardedValues": {"QueryString": False, "Cookies": {"Forward": "none"}},
+                                 "TrustedSigners": {"Enabled": False, "Quantity": 0}},
+    })["Distribution"]["Id"]
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="purge-late")["QueueUrl"]
+    sent: list[dict[str, Any]] = []
+    real_send = sqs.send_message
+
+    def recording_send(**kwargs: Any) -> Any:
+        sent.append(kwargs)
+        return real_send(**kwargs)
+
+    sqs.send_message = recording_send  # type: ignore[method-assign]
+    ledger = DynamoPrefillLedger(ledger_table)
+    detail = TitleWithdrawn.model_validate(_withdrawn("T1", 3)["detail"])
+    result = withdraw_title(detail, ledger, CloudFrontInvalidator(dist), late=SqsLatePurges(url, sqs))
+    assert result.outcome == "purged"
+    (message,) = sent
+    assert message["DelaySeconds"] == LATE_PURGE_DELAY_S == 900
+    # The delayed message, as the queue delivers it 15 min later, is the late purge.
+    late_detail, late = withdraw.parse(message["MessageBody"])
+    assert late and late_detail == detail
+    assert withdraw.parse(json.dumps(_withdrawn("T1", 3))) == (detail, False)
+    from delivery.logic.withdraw import late_purge
+
+    assert late_purge(late_detail, CloudFrontInvalidator(dist)).outcome == "late_purged"
+    assert late_purge(late_detail, CloudFrontInvalidator(dist)).outcome == "late_purged"  # a redelivery
+    references = []
+    for summary in cf.list_invalidations(DistributionId=dist)["InvalidationList"]["Items"]:
+        batch = cf.get_invalidation(DistributionId=dist, Id=summary["Id"])["Invalidation"]["InvalidationBatch"]
+        assert batch["Paths"]["Items"] == ["/titles/T1/*"]
+        references.append(batch["CallerReference"])
+    assert set(references) == {"withdraw-T1-v3", "withdraw-T1-v3-late"}
+    # The late purge leaves the ledger alone; a redelivered withdrawal schedules nothing more.
+    assert ledger_table.get_item(Key={"pk": "PREFILL#T1"})["Item"]["state"] == "WITHDRAWN"
+    assert withdraw_title(detail, ledger, CloudFrontInvalidator(dist), late=SqsLatePurges(url, sqs)).outcome == (
+        "already_purged"
+    )
+    assert len(sent) == 1
+
+
+def test_a_late_purge_that_is_not_scheduled_fails_the_record_before_the_ledger_says_done(
+    ledger_table: Any,
+) -> None:
+    purged: list[str] = []
+
+    class Purger:
+        def purge(self, prefix: str, *, reference: str) -> None:
+            purged.append(reference)
+
+    class QueueDown:
+        def schedule(self, detail: TitleWithdrawn, delay_s: int) -> None:
+            raise RuntimeError("SQS did not answer")
+
+    class Queue:
+        delays: list[int] = []
+
+        def schedule(self, detail: TitleWithdrawn, delay_s: int) -> None:
+            self.delays.append(delay_s)
+
+    ledger = DynamoPrefillLedger(ledger_table)
+    detail = TitleWithdrawn.model_validate(_withdrawn("T1", 3)["detail"])
+    with pytest.raises(RuntimeError):
+        withdraw_title(detail, ledger, Purger(), late=QueueDown())
+    queue = Queue()
+    assert withdraw_title(detail, ledger, Purger(), late=queue, late_delay_s=420).outcome == "purged"  # the retry
+    assert purged == ["withdraw-T1-v3", "withdraw-T1-v3"] and queue.delays == [420]
+
+
+def test_the_handler_sends_a_late_record_to_the_late_purge(ledger_table: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from delivery import wiring
+    from delivery.dal.late_purge import late_body
+    from delivery.handlers import withdraw
+
+    references: list[str] = []
+
+    class Purger:
+        def purge(self, prefix: str, *, reference: str) -> None:
+            references.append(reference)
+
+    monkeypatch.setenv("PREFILL_TABLE", ledger_table.name)
+    monkeypatch.setattr(wiring, "purger", Purger)
+    wiring.reset()
+    detail = TitleWithdrawn.model_validate(_withdrawn("T9", 4)["detail"])
+    out = withdraw.lambda_handler(_sqs(late_body(detail)), LambdaContext())
+    assert out["batchItemFailures"] == [] and references == ["withdraw-T9-v4-late"]
+    assert "Item" not in ledger_table.get_item(Key={"pk": "PREFILL#T9"})  # no ledger step
+    wiring.reset()
+
+
 def test_a_series_has_no_media_to_purge(ledger_table: Any) -> None:
     class Refuses:
         def purge(self, prefix: str, *, reference: str) -> None:

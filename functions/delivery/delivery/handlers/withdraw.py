@@ -23,9 +23,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from delivery import wiring
+from delivery.dal.late_purge import LATE_MARK
 from delivery.dal.purge import WORST_CALL_S
 from delivery.handlers.observability import logger, metrics, tracer
-from delivery.logic.withdraw import throttled_delay_s, withdraw_title
+from delivery.logic.withdraw import late_purge, throttled_delay_s, withdraw_title
 from delivery.models.errors import BadEvent, OutOfTime, PurgeThrottled
 from delivery.models.events import TITLE_WITHDRAWN, TitleWithdrawn
 
@@ -34,7 +35,8 @@ from delivery.models.events import TITLE_WITHDRAWN, TitleWithdrawn
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def parse(body: str) -> TitleWithdrawn:
+def parse(body: str) -> tuple[TitleWithdrawn, bool]:
+    """The withdrawal, and whether this is its second, delayed purge (``delivery.dal.late_purge``)."""
     try:
         event = json.loads(body)
     except json.JSONDecodeError as exc:
@@ -42,21 +44,25 @@ def parse(body: str) -> TitleWithdrawn:
     if not isinstance(event, dict) or event.get("detail-type") != TITLE_WITHDRAWN:
         raise BadEvent(f"not a {TITLE_WITHDRAWN} event")
     try:
-        return TitleWithdrawn.model_validate(event.get("detail"))
+        return TitleWithdrawn.model_validate(event.get("detail")), event.get(LATE_MARK) is True
     except ValidationError as exc:
         raise BadEvent(f"invalid detail: {exc.errors()[0].get('loc')}") from exc
 
 
 def _record(record: SQSRecord, context: LambdaContext) -> None:
     try:
-        detail = parse(record.body)
+        detail, late = parse(record.body)
     except BadEvent as exc:
         logger.warning("event dropped", extra={"reason": str(exc)[:200], "message_id": record.message_id})
         return
     if context.get_remaining_time_in_millis() < WORST_CALL_S * 1000:
         raise OutOfTime(f"less than {WORST_CALL_S} s left: {detail.title_id} is redelivered")
     try:
-        result = withdraw_title(detail, wiring.ledger(), wiring.purger())
+        if late:
+            result = late_purge(detail, wiring.purger())
+        else:
+            result = withdraw_title(detail, wiring.ledger(), wiring.purger(), late=wiring.late_purges(),
+                                    late_delay_s=wiring.late_purge_delay_s())
     except PurgeThrottled:
         receives = int(record.attributes.approximate_receive_count or 1)
         delay = throttled_delay_s(receives, random.random())  # noqa: S311 - spreading, not crypto
@@ -69,6 +75,8 @@ def _record(record: SQSRecord, context: LambdaContext) -> None:
                                      "outcome": result.outcome})
     if result.outcome == "purged":
         metrics.add_metric(name="WithdrawnTitlesPurged", unit=MetricUnit.Count, value=1)
+    elif result.outcome == "late_purged":
+        metrics.add_metric(name="WithdrawnTitlesPurgedLate", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)

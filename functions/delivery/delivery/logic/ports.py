@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
-from delivery.models.events import TitlePublished
+from delivery.models.events import TitlePublished, TitleWithdrawn
 from delivery.models.prefill import Claim, Fetched
 
 
@@ -57,3 +57,10 @@ class WithdrawalLedger(Protocol):
         ...
 
     def finish_withdrawal(self, title_id: str, version: int, *, now: float) -> None: ...
+
+
+class LatePurges(Protocol):
+    def schedule(self, detail: TitleWithdrawn, delay_s: int) -> None:
+        """Have the title purged once more after ``delay_s`` (a delayed message to the purge queue).
+        Raises when it was not taken (the record is retried: the first purge again, then this)."""
+        ...
