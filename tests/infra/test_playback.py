@@ -98,19 +98,28 @@ def test_function_environment(reelstack: Synth, pb: Any) -> None:
     assert {"CDN_URL", "CDN_KEY_PAIR_ID", "CDN_SIGNING_KEY_SECRET"} <= set(env)
 
 
-def test_function_grants_are_exactly_what_it_calls(reelstack: Synth, pb: Any) -> None:
-    s = reelstack.stack
-    role_lid = logical_id(reelstack, pb.function.role)
+def _grants(reelstack: Synth, pb: Any) -> dict[str, set[str]]:
+    """The playback function's synthesized grants: resource (as JSON) -> actions."""
     grants: dict[str, set[str]] = {}
-    for st in _statements(reelstack, role_lid):
+    for st in _statements(reelstack, logical_id(reelstack, pb.function.role)):
         for res in _as_list(st["Resource"]):
             grants.setdefault(json.dumps(res, sort_keys=True), set()).update(_as_list(st["Action"]))
+    return grants
+
+
+def _arn(reelstack: Synth, construct: Any, suffix: str = "") -> str:
+    base: Any = {"Fn::GetAtt": [logical_id(reelstack, construct), "Arn"]}
+    if suffix:
+        base = {"Fn::Join": ["", [base, suffix]]}
+    return json.dumps(base, sort_keys=True)
+
+
+def test_function_grants_are_exactly_what_it_calls(reelstack: Synth, pb: Any) -> None:
+    s = reelstack.stack
+    grants = _grants(reelstack, pb)
 
     def arn(construct: Any, suffix: str = "") -> str:
-        base: Any = {"Fn::GetAtt": [logical_id(reelstack, construct), "Arn"]}
-        if suffix:
-            base = {"Fn::Join": ["", [base, suffix]]}
-        return json.dumps(base, sort_keys=True)
+        return _arn(reelstack, construct, suffix)
 
     # The base table: no Query (playback.dal queries only gsi1); the index: Query only.
     assert grants[arn(pb.table)] == {
@@ -125,21 +134,47 @@ def test_function_grants_are_exactly_what_it_calls(reelstack: Synth, pb: Any) ->
     assert "secretsmanager:GetSecretValue" in every  # the signing key, via Delivery.grant_signing
 
 
-def test_grants_match_the_calls_the_code_makes() -> None:
-    """Read the DynamoDB calls out of playback.dal and compare them with the grants: an action the
-    code stops making (or starts making) fails here, not in production."""
+# boto3 method -> the IAM action it needs; a TransactWriteItems needs the actions of its items.
+_ACTIONS = {"get_item": "GetItem", "batch_get_item": "BatchGetItem", "put_item": "PutItem",
+            "update_item": "UpdateItem", "delete_item": "DeleteItem", "query": "Query", "scan": "Scan"}
+_TRANSACT_ITEMS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem",
+                   "ConditionCheck": "ConditionCheckItem"}
+
+
+def _dal_actions() -> tuple[set[str], set[str]]:
+    """The DynamoDB actions playback.dal's playback-table adapter calls: (base table, gsi1)."""
     import ast
     from pathlib import Path
 
     dal = Path(__file__).resolve().parents[2] / "functions" / "playback" / "playback" / "dal"
     tree = ast.parse((dal / "dynamo_playback.py").read_text())
-    calls: dict[str, set[bool]] = {}  # method -> {uses IndexName?}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            name = node.func.attr
-            if name in {"get_item", "batch_get_item", "put_item", "update_item", "query", "transact_write",
-                        "delete_item", "scan"}:
-                calls.setdefault(name, set()).add(any(k.arg == "IndexName" for k in node.keywords))
-    assert calls.get("query") == {True}, "playback queries only its index"
-    assert "scan" not in calls and "delete_item" not in calls
-    assert set(calls) == {"get_item", "batch_get_item", "update_item", "query", "transact_write"}
+    base: set[str] = set()
+    index: set[str] = set()
+    for fn in ast.walk(tree):
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        calls = [n for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)]
+        for call in calls:
+            name = call.func.attr  # type: ignore[attr-defined]
+            if name in _ACTIONS:
+                on_index = any(k.arg == "IndexName" for k in call.keywords)
+                (index if on_index else base).add("dynamodb:" + _ACTIONS[name])
+            elif name in ("transact_write", "transact_write_items"):
+                # The items this function builds: dict literals keyed Put/Update/Delete/ConditionCheck.
+                for node in ast.walk(fn):
+                    if isinstance(node, ast.Dict):
+                        for key in node.keys:
+                            if isinstance(key, ast.Constant) and key.value in _TRANSACT_ITEMS:
+                                base.add("dynamodb:" + _TRANSACT_ITEMS[key.value])
+    return base, index
+
+
+def test_grants_match_the_calls_the_code_makes(reelstack: Synth, pb: Any) -> None:
+    """Read the DynamoDB calls out of playback.dal and compare them with the synthesized grants: an
+    action the code starts making without a grant, or a grant the code no longer needs, fails here."""
+    base, index = _dal_actions()
+    assert "dynamodb:PutItem" in base and "dynamodb:UpdateItem" in base  # the start's transaction items
+    assert "dynamodb:Query" not in base, "playback queries only its index"
+    grants = _grants(reelstack, pb)
+    assert grants[_arn(reelstack, pb.table)] == base
+    assert grants[_arn(reelstack, pb.table, "/index/gsi1")] == index == {"dynamodb:Query"}
