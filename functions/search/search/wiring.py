@@ -68,6 +68,9 @@ def catalog() -> CatalogTitles:
 
 
 def reset() -> None:
-    """Drop the cached adapters (tests change the environment between cases)."""
+    """Drop the cached adapters and viewer levels (tests change the environment between cases)."""
+    from search.dal import viewers
+
     with _lock:
         _cache.clear()
+    viewers.reset()

@@ -96,3 +96,30 @@ def test_engine_down_is_a_503_search_unavailable(handler: Any, monkeypatch: pyte
     monkeypatch.setenv("SEARCH_ENDPOINT", "")
     wiring.reset()
     assert _call(handler, "/search/suggest", {"q": "heat", "profile_id": "adult"})[0] == 503
+
+
+def test_a_profile_switched_to_kids_stops_finding_adult_titles_within_the_cache_ttl(
+    handler: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The profile's level is cached in the warm function for VIEWER_CACHE_TTL_S seconds, no longer;
+    the cache never answers another account's profile, and a 404 is never cached."""
+    from search.dal import viewers
+
+    now = [100.0]
+    monkeypatch.setattr(viewers, "_levels", viewers.TtlCache(5.0, clock=lambda: now[0]))
+    table = boto3.resource("dynamodb", region_name="us-east-1").Table("accounts")
+    assert [h["title"] for h in _call(handler, "/search", {"q": "heat", "profile_id": "adult"})[1]["items"]] == ["Heat"]
+    table.update_item(Key={"pk": f"ACCOUNT#{USER}", "sk": "PROFILE#adult"},
+                      UpdateExpression="SET kids = :k, maturity_rating = :r",
+                      ExpressionAttributeValues={":k": True, ":r": "7+"})  # fmt: skip
+    now[0] += 4.9  # within the TTL: the cached level (the bound this cache promises)
+    assert len(_call(handler, "/search", {"q": "heat", "profile_id": "adult"})[1]["items"]) == 1
+    now[0] += 0.1  # past it: the profile as it is now
+    assert _call(handler, "/search", {"q": "heat", "profile_id": "adult"})[1]["items"] == []
+    # Another account asking for the same profile id is not served from this account's entry.
+    assert _call(handler, "/search", {"q": "heat", "profile_id": "adult"}, user=OTHER)[0] == 404
+    # A 404 is not cached: a profile created a moment later is found.
+    assert _call(handler, "/search", {"q": "heat", "profile_id": "new"})[0] == 404
+    table.put_item(Item={"pk": f"ACCOUNT#{USER}", "sk": "PROFILE#new", "name": "N", "kids": False,
+                         "maturity_rating": "18+"})  # fmt: skip
+    assert _call(handler, "/search", {"q": "heat", "profile_id": "new"})[0] == 200

@@ -14,7 +14,8 @@ from moto import mock_aws
 from reelstack_common import dynamo
 from reelstack_common.maturity import ADULTS, LITTLE_KIDS, OLDER_KIDS, TEENS, allows, profile_level, title_level
 from reelstack_common.plans import PLANS, height_caps, resolution_height
-from reelstack_common.viewer import ProfileNotFound, load_viewer
+from reelstack_common.ttl_cache import TtlCache
+from reelstack_common.viewer import ProfileNotFound, load_profile_level, load_viewer
 
 from tests.unit.tables import create_single_table
 
@@ -54,6 +55,34 @@ def test_load_viewer_reads_what_the_accounts_service_wrote(repo: DynamoAccountsR
     assert viewer.plan == PLANS["standard"] and viewer.max_height == 1080
     assert viewer.subscription_status == "past_due" and not viewer.subscription_active
     assert viewer.max_level == OLDER_KIDS
+
+
+def test_load_profile_level_reads_the_profile_item_alone(repo: DynamoAccountsRepository) -> None:
+    _account(repo, "u1", "standard", SubscriptionStatus.ACTIVE)
+    _profile(repo, "u1", "kid", kids=True, rating="7+", plan="standard")
+    _profile(repo, "u1", "grown", kids=False, rating="18+", plan="standard")
+    assert load_profile_level("u1", "kid", table_name=TABLE, consistent=True) == OLDER_KIDS
+    assert load_profile_level("u1", "grown", table_name=TABLE, consistent=True) == ADULTS
+    for user, profile in (("u2", "kid"), ("u1", "nobody"), ("u1", ""), ("u1", "x" * 129)):
+        with pytest.raises(ProfileNotFound):
+            load_profile_level(user, profile, table_name=TABLE, consistent=True)
+
+
+def test_ttl_cache_expires_is_bounded_and_can_be_off() -> None:
+    now = [0.0]
+    cache: TtlCache[str, int] = TtlCache(5.0, clock=lambda: now[0], max_entries=3)
+    cache.put("a", 1)
+    now[0] = 4.9
+    assert cache.get("a") == 1
+    now[0] = 5.0
+    assert cache.get("a") is None
+    for k in "bcd":
+        cache.put(k, 2)
+    cache.put("e", 3)  # a fourth distinct key: starts over rather than grow
+    assert [cache.get(k) for k in "bcde"] == [None, None, None, 3]
+    off: TtlCache[str, int] = TtlCache(0)
+    off.put("a", 1)
+    assert off.get("a") is None
 
 
 def test_another_accounts_profile_is_not_found(repo: DynamoAccountsRepository) -> None:

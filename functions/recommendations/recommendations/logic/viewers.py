@@ -12,21 +12,20 @@ Entries are keyed by (user, profile): a cached viewer never answers another acco
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 from reelstack_common.errors import ServiceUnavailable
+from reelstack_common.ttl_cache import MAX_ENTRIES, TtlCache, viewer_ttl_s
+from reelstack_common.ttl_cache import VIEWER_TTL_S as VIEWER_TTL_S  # the default, re-exported for tests
 
 from recommendations.logic.home import FirstRead, HomeViewer
 from recommendations.logic.ports import PageReads
 from recommendations.models.exceptions import ProfileNotFound
 
 ViewerLoader = Callable[[str, str], Any]  # reelstack_common.viewer.load_viewer's shape
-VIEWER_TTL_S = 5.0  # default; the function's VIEWER_CACHE_TTL_S (infra) overrides it
-MAX_CACHED_VIEWERS = 10_000
+MAX_CACHED_VIEWERS = MAX_ENTRIES
 
 
 def home_viewer(v: Any) -> HomeViewer:
@@ -47,8 +46,8 @@ def viewer_for(user_id: str, profile_id: str, load: ViewerLoader) -> HomeViewer:
 
 
 class ViewerCache:
-    """(user id, profile id) -> HomeViewer for ``ttl_s`` seconds (monotonic clock). Only found
-    profiles are kept: a 404 is read again next time."""
+    """(user id, profile id) -> HomeViewer for ``ttl_s`` seconds (``reelstack_common.ttl_cache``).
+    Only found profiles are kept: a 404 is read again next time."""
 
     def __init__(
         self,
@@ -56,28 +55,19 @@ class ViewerCache:
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = MAX_CACHED_VIEWERS,
     ) -> None:
-        self.ttl_s = float(os.environ.get("VIEWER_CACHE_TTL_S") or VIEWER_TTL_S) if ttl_s is None else ttl_s
-        self.clock, self.max_entries = clock, max_entries
-        self._items: dict[tuple[str, str], tuple[float, HomeViewer]] = {}
-        self._lock = threading.Lock()
+        self._cache: TtlCache[tuple[str, str], HomeViewer] = TtlCache(
+            viewer_ttl_s() if ttl_s is None else ttl_s, clock, max_entries
+        )
+
+    @property
+    def ttl_s(self) -> float:
+        return self._cache.ttl_s
 
     def get(self, user_id: str, profile_id: str) -> HomeViewer | None:
-        with self._lock:
-            hit = self._items.get((user_id, profile_id))
-            if hit is None:
-                return None
-            if self.clock() - hit[0] >= self.ttl_s:
-                del self._items[(user_id, profile_id)]
-                return None
-            return hit[1]
+        return self._cache.get((user_id, profile_id))
 
     def put(self, user_id: str, profile_id: str, viewer: HomeViewer) -> None:
-        if self.ttl_s <= 0:
-            return
-        with self._lock:
-            if len(self._items) >= self.max_entries:
-                self._items.clear()  # a burst of distinct viewers: start over rather than grow
-            self._items[(user_id, profile_id)] = (self.clock(), viewer)
+        self._cache.put((user_id, profile_id), viewer)
 
 
 def first_read(

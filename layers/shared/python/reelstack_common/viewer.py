@@ -96,6 +96,22 @@ def viewer_from_items(
     )
 
 
+def load_profile_level(
+    user_id: str, profile_id: str, *, table_name: str | None = None, consistent: bool = False
+) -> int:
+    """The highest maturity level the caller's profile may see, from the profile item alone (one
+    GetItem: a service that needs no plan or subscription, such as search, skips the account
+    item). Raises ProfileNotFound as ``load_viewer`` does; an item without a rating fails closed."""
+    if not _valid_request(user_id, profile_id):
+        raise ProfileNotFound(profile_id)
+    table = dynamo.table(table_name or os.environ["ACCOUNTS_TABLE"])
+    profile = _item(table, user_id, f"PROFILE#{profile_id}", consistent)
+    if profile is None:
+        raise ProfileNotFound(profile_id)
+    kids = bool(profile.get("kids", False))
+    return profile_level(str(profile.get("maturity_rating", "7+" if kids else "ALL")))
+
+
 def load_viewer(user_id: str, profile_id: str, *, table_name: str | None = None, consistent: bool = False) -> Viewer:
     """The caller's profile and account. Raises ProfileNotFound when either is missing, so a
     profile of another account answers exactly like an unknown one."""
