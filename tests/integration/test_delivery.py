@@ -311,3 +311,17 @@ def test_a_withdrawn_title_is_purged_from_every_edge(title: dict[str, Any], endp
     assert held() == 0
     listing = requests.get(f"{cdn}/_reelstack/edges", headers=_admin(endpoints), timeout=10).json()["edges"]
     assert sum(e["purged"] for e in listing) > 0
+    # The second, delayed purge (after every fill in flight is over) waits on the purge queue: the
+    # function found its own queue (PURGE_QUEUE_URL, resolved by the local cloud) and could send to it.
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=endpoints["aws_endpoint_url"], region_name="us-east-1",
+                       aws_access_key_id="local", aws_secret_access_key="local")  # noqa: S106
+    (url,) = [u for u in sqs.list_queues().get("QueueUrls", []) if "PurgeQueue" in u]
+    deadline = time.monotonic() + 30
+    while True:
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        if int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)) >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)) >= 1, attrs
