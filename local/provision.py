@@ -519,7 +519,7 @@ class Provisioner:
 
     # ---------------------------------------------------------------- search
     def search_domain(self, stack: StackTemplate, res: Resolver, lid: str, p: dict[str, Any], _r: Any) -> None:
-        # The local engine (osmem-server) stands in for the domain: its URL is the endpoint the
+        # The local engine (local.search_engine) stands in for the domain: its URL is the endpoint the
         # functions get (a URL with http://, so the client does not sign). No engine -> "": search
         # answers 503 SEARCH_UNAVAILABLE, as with a domain that is down.
         name = p.get("DomainName") or _name(stack.name, lid, 28, lower=True)

@@ -91,7 +91,7 @@ def test_without_the_option_the_start_says_nothing_is_kept(cloud: LocalCloudProc
 
 
 def test_search_is_rebuilt_from_the_kept_catalog_after_a_restart(tmp_path: Path, http: requests.Session) -> None:
-    """osmem keeps its index in memory: a restart with --keep-state has the catalog table but an
+    """The local search engine keeps its index in memory: a restart with --keep-state has the catalog table but an
     empty index until the start runs the search service's reindex from the table."""
     from tests.integration.test_search import Catalog
 
