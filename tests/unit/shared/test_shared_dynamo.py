@@ -36,6 +36,17 @@ class RecordingDax:
 
                 return Table()
 
+            @property
+            def meta(self) -> Any:
+                real = boto3.client("dynamodb")
+
+                class Client:
+                    def __getattr__(self, op: str) -> Any:
+                        recorder.calls.append(op)
+                        return getattr(real, op)
+
+                return types.SimpleNamespace(client=Client())
+
         return Resource()
 
 
@@ -131,3 +142,31 @@ def test_conditional_failure_helpers(table_name: str) -> None:
     assert dynamo.is_conditional_check_failure(txn.value)
     assert dynamo.cancellation_codes(txn.value) == ["None", "ConditionalCheckFailed"]
     assert "Item" not in t.get_item(Key={"pk": "b", "sk": "1"})  # all or nothing
+
+
+def _two_tables(table_name: str) -> str:
+    boto3.client("dynamodb").create_table(
+        TableName="other",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    dynamo.table(table_name).put_item(Item={"pk": "a", "sk": "1", "n": 1})
+    dynamo.table("other").put_item(Item={"id": "x", "tags": ["k"]})
+    return "other"
+
+
+def test_batch_get_reads_several_tables_in_one_call(table_name: str) -> None:
+    other = _two_tables(table_name)
+    found = dynamo.batch_get({
+        table_name: {"Keys": [{"pk": "a", "sk": "1"}, {"pk": "a", "sk": "missing"}]},
+        other: {"Keys": [{"id": "x"}], "ProjectionExpression": "id"},
+    })  # fmt: skip
+    assert found == {table_name: [{"pk": "a", "sk": "1", "n": 1}], other: [{"id": "x"}]}
+
+
+def test_batch_get_goes_through_dax_when_configured(table_name: str, dax: RecordingDax) -> None:
+    other = _two_tables(table_name)
+    found = dynamo.batch_get({table_name: {"Keys": [{"pk": "a", "sk": "1"}]}, other: {"Keys": [{"id": "x"}]}})
+    assert found[table_name][0]["n"] == 1 and found[other][0]["id"] == "x"
+    assert dax.calls == ["batch_get_item"]

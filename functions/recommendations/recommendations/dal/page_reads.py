@@ -20,15 +20,6 @@ from recommendations.dal.home_table import home_key, stored_home
 from recommendations.logic.ports import StoredHome
 
 
-def _reader() -> Any:
-    """The low-level client eventually consistent reads use: DAX's (the one ``reelstack_common.dynamo``
-    caches per process) when configured, else boto3's."""
-    endpoint = dynamo.dax_endpoint()
-    if endpoint is None:
-        return dynamo.client()
-    return dynamo._dax_resource(endpoint).meta.client  # reelstack_common.dynamo has no public batch read
-
-
 class DynamoPageReads:
     def __init__(self, accounts_table: str, home_table: str) -> None:
         self.accounts, self.home = accounts_table, home_table
@@ -38,19 +29,12 @@ class DynamoPageReads:
         when the profile is not in the caller's account; any store error as it came (the caller
         does not know which table failed: see ``logic.viewers.first_read``)."""
         profile_key, account_key = viewer_keys(user_id, profile_id)
-        request: dict[str, Any] = {
-            self.accounts: {"Keys": [dynamo.serialize(profile_key), dynamo.serialize(account_key)]},
-            self.home: {"Keys": [dynamo.serialize(home_key(profile_id))]},
+        answer = dynamo.batch_get(
+            {self.accounts: {"Keys": [profile_key, account_key]}, self.home: {"Keys": [home_key(profile_id)]}}
+        )
+        found = {
+            (table, f"{item.get('pk')}|{item.get('sk')}"): item for table, items in answer.items() for item in items
         }
-        found: dict[tuple[str, str], dict[str, Any]] = {}
-        client = _reader()
-        while request:
-            answer = client.batch_get_item(RequestItems=request)
-            for table, raws in answer.get("Responses", {}).items():
-                for raw in raws:
-                    item = dynamo.deserialize(raw)
-                    found[(table, f"{item.get('pk')}|{item.get('sk')}")] = item
-            request = answer.get("UnprocessedKeys") or {}
 
         def got(table: str, key: dict[str, str]) -> dict[str, Any] | None:
             return found.get((table, f"{key['pk']}|{key['sk']}"))

@@ -70,6 +70,31 @@ def _dax_resource(endpoint: str) -> Any:
         return _clients[key]
 
 
+def _low_level_reader() -> Any:
+    """The client eventually consistent reads use: DAX's (cached per process) when configured."""
+    endpoint = dax_endpoint()
+    return client() if endpoint is None else _dax_resource(endpoint).meta.client
+
+
+def batch_get(request_items: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """One eventually consistent BatchGetItem across tables (through DAX when configured: DAX serves
+    it from its item cache), ``request_items`` as the API takes them but with plain-Python keys
+    (``{"table": {"Keys": [{"pk": ..., "sk": ...}], ...}}``). Unprocessed keys are asked again
+    until none is left (up to 100 keys per call, DynamoDB's limit). Returns the found items per
+    table, deserialized; a key not found is simply absent."""
+    request: dict[str, Any] = {
+        name: {**dict(spec), "Keys": [serialize(k) for k in spec["Keys"]]} for name, spec in request_items.items()
+    }
+    found: dict[str, list[dict[str, Any]]] = {name: [] for name in request_items}
+    reader = _low_level_reader()
+    while request:
+        answer = reader.batch_get_item(RequestItems=request)
+        for name, raws in answer.get("Responses", {}).items():
+            found.setdefault(name, []).extend(deserialize(raw) for raw in raws)
+        request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
 def reset() -> None:
     """Forget cached clients (tests switch credentials/endpoints between cases)."""
     with _lock:
