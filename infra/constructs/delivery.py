@@ -67,6 +67,7 @@ from infra.cdn_keys import (
 )
 from infra.constructs.data import CatalogData
 from infra.constructs.events import PlatformEvents
+from infra.constructs.home import TRENDING_PARTITION, leading_keys
 from infra.constructs.house import house_bucket, house_table
 from infra.constructs.layers import REPO_ROOT
 from infra.constructs.nag import acknowledge
@@ -673,11 +674,18 @@ class Delivery(Construct):
         # (BatchGetItem) and the READY listing (Query on gsi1) -- read-only.
         for actions, resource in (
             (["dynamodb:UpdateItem"], self.prefill_table.table_arn),
-            (["dynamodb:Query"], home_table.table_arn),
             (["dynamodb:BatchGetItem"], catalog.catalog_table.table_arn),
             (["dynamodb:Query"], catalog.gsi1_arn),
         ):
             self.offpeak_function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=[resource]))
+        # The home table holds every profile's page: the fill may read the trending partition only.
+        self.offpeak_function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[home_table.table_arn],
+                conditions=leading_keys(TRENDING_PARTITION),
+            )
+        )
         self.offpeak_rule = events.Rule(
             self,
             "OffpeakFillSchedule",

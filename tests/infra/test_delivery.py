@@ -304,6 +304,12 @@ def test_offpeak_fill_schedule_function_and_read_only_grants(reelstack: Synth) -
         "dynamodb:BatchGetItem",
     }
     assert not any(a.startswith("s3:") for a in actions), "the fill reads through the CDN, never the bucket"
+    home_arn = {"Fn::GetAtt": [logical_id(reelstack, reelstack.stack.recommendations.home_table), "Arn"]}
+    on_home = [s for s in _function_policy_statements(reelstack, delivery.offpeak_function)
+               if home_arn in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert [(s["Action"], s.get("Condition")) for s in on_home] == [
+        ("dynamodb:Query", {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TRENDING"]}})
+    ], "the fill reads the trending partition of the home table, no profile's page"
     permissions = [
         p["Properties"]
         for p in reelstack.resources("AWS::Lambda::Permission").values()
