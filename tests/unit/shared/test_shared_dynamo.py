@@ -170,3 +170,36 @@ def test_batch_get_goes_through_dax_when_configured(table_name: str, dax: Record
     found = dynamo.batch_get({table_name: {"Keys": [{"pk": "a", "sk": "1"}]}, other: {"Keys": [{"id": "x"}]}})
     assert found[table_name][0]["n"] == 1 and found[other][0]["id"] == "x"
     assert dax.calls == ["batch_get_item"]
+
+
+def test_batch_get_backs_off_on_unprocessed_keys_and_gives_up(
+    table_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _two_tables(table_name)
+    sleeps: list[float] = []
+    monkeypatch.setattr(dynamo.time, "sleep", sleeps.append)
+    calls: list[dict[str, Any]] = []
+    real = dynamo.client()
+
+    class Throttled:
+        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+            calls.append(RequestItems)
+            if len(calls) < 3:  # everything comes back unprocessed twice, then DynamoDB answers
+                return {"Responses": {}, "UnprocessedKeys": RequestItems}
+            return dict(real.batch_get_item(RequestItems=RequestItems))
+
+    monkeypatch.setattr(dynamo, "_low_level_reader", Throttled)
+    found = dynamo.batch_get({table_name: {"Keys": [{"pk": "a", "sk": "1"}]}})
+    assert found[table_name][0]["n"] == 1 and len(calls) == 3 and len(sleeps) == 2
+    assert all(0 <= s <= dynamo.BATCH_GET_BACKOFF_S * 2 ** i for i, s in enumerate(sleeps))
+
+    class Always(Throttled):
+        def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:  # noqa: N803
+            calls.append(RequestItems)
+            return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    monkeypatch.setattr(dynamo, "_low_level_reader", Always)
+    calls.clear()
+    with pytest.raises(dynamo.UnprocessedKeysLeft):
+        dynamo.batch_get({table_name: {"Keys": [{"pk": "a", "sk": "1"}]}})
+    assert len(calls) == dynamo.BATCH_GET_ATTEMPTS

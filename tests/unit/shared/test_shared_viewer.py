@@ -80,6 +80,20 @@ def test_ttl_cache_expires_is_bounded_and_can_be_off() -> None:
         cache.put(k, 2)
     cache.put("e", 3)  # a fourth distinct key: starts over rather than grow
     assert [cache.get(k) for k in "bcde"] == [None, None, None, 3]
+    # The bound counts from when the read started: a read that took 4 s keeps its value 1 s more,
+    # and a slow read of an older state never replaces an entry read later.
+    slow: TtlCache[str, int] = TtlCache(5.0, clock=lambda: now[0])
+    now[0] = 100.0
+    started = slow.now()
+    now[0] = 104.0
+    slow.put("p", 1, started)
+    now[0] = 104.9
+    assert slow.get("p") == 1
+    now[0] = 105.0
+    assert slow.get("p") is None
+    slow.put("p", 2, 104.0)  # read from 104 to 105
+    slow.put("p", 1, 103.0)  # an older read that finished later
+    assert slow.get("p") == 2
     off: TtlCache[str, int] = TtlCache(0)
     off.put("a", 1)
     assert off.get("a") is None

@@ -66,8 +66,12 @@ class ViewerCache:
     def get(self, user_id: str, profile_id: str) -> HomeViewer | None:
         return self._cache.get((user_id, profile_id))
 
-    def put(self, user_id: str, profile_id: str, viewer: HomeViewer) -> None:
-        self._cache.put((user_id, profile_id), viewer)
+    def now(self) -> float:
+        return self._cache.now()
+
+    def put(self, user_id: str, profile_id: str, viewer: HomeViewer, read_at: float | None = None) -> None:
+        """``read_at``: ``now()`` taken before the read (the staleness bound counts from it)."""
+        self._cache.put((user_id, profile_id), viewer, read_at)
 
 
 def first_read(
@@ -89,6 +93,7 @@ def first_read(
         hit = cache.get(user_id, profile_id)
         if hit is not None:
             return FirstRead(hit)
+    read_at = cache.now() if cache is not None else None
     if reads is not None:
         try:
             v, stored = reads.viewer_and_home(user_id, profile_id)
@@ -99,9 +104,9 @@ def first_read(
         else:
             who = home_viewer(v)
             if cache is not None:
-                cache.put(user_id, profile_id, who)
+                cache.put(user_id, profile_id, who, read_at)
             return FirstRead(who, stored, stored_read=True)
     who = viewer_for(user_id, profile_id, load)
     if cache is not None:
-        cache.put(user_id, profile_id, who)
+        cache.put(user_id, profile_id, who, read_at)
     return FirstRead(who)

@@ -37,9 +37,10 @@ def max_level(user_id: str, profile_id: str) -> int:
     hit = cache.get((user_id, profile_id))
     if hit is not None:
         return hit
+    read_at = cache.now()
     try:
         level = load_profile_level(user_id, profile_id)
     except NoSuchProfile:
         raise ProfileNotFound() from None
-    cache.put((user_id, profile_id), level)
+    cache.put((user_id, profile_id), level, read_at)
     return level

@@ -18,7 +18,9 @@ DAX's. Clients are created lazily and cached per process (Lambda warm starts reu
 from __future__ import annotations
 
 import os
+import random
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,23 +78,37 @@ def _low_level_reader() -> Any:
     return client() if endpoint is None else _dax_resource(endpoint).meta.client
 
 
+BATCH_GET_ATTEMPTS = 4
+BATCH_GET_BACKOFF_S = 0.025
+
+
+class UnprocessedKeysLeft(RuntimeError):
+    """DynamoDB kept throttling a BatchGetItem past its retries."""
+
+
 def batch_get(request_items: Mapping[str, Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """One eventually consistent BatchGetItem across tables (through DAX when configured: DAX serves
     it from its item cache), ``request_items`` as the API takes them but with plain-Python keys
-    (``{"table": {"Keys": [{"pk": ..., "sk": ...}], ...}}``). Unprocessed keys are asked again
-    until none is left (up to 100 keys per call, DynamoDB's limit). Returns the found items per
-    table, deserialized; a key not found is simply absent."""
+    (``{"table": {"Keys": [{"pk": ..., "sk": ...}], ...}}``; up to 100 keys, DynamoDB's limit).
+    Unprocessed keys (throttling) are asked again after an exponential, jittered back-off, at most
+    ``BATCH_GET_ATTEMPTS`` times in all; then ``UnprocessedKeysLeft`` is raised (the caller falls
+    back or answers 503), never a partial answer. Returns the found items per table, deserialized;
+    a key not found is simply absent."""
     request: dict[str, Any] = {
         name: {**dict(spec), "Keys": [serialize(k) for k in spec["Keys"]]} for name, spec in request_items.items()
     }
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in request_items}
     reader = _low_level_reader()
-    while request:
+    for attempt in range(BATCH_GET_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, BATCH_GET_BACKOFF_S * 2 ** (attempt - 1)))  # noqa: S311 -- jitter
         answer = reader.batch_get_item(RequestItems=request)
         for name, raws in answer.get("Responses", {}).items():
             found.setdefault(name, []).extend(deserialize(raw) for raw in raws)
         request = answer.get("UnprocessedKeys") or {}
-    return found
+        if not request:
+            return found
+    raise UnprocessedKeysLeft(f"{sum(len(v.get('Keys', [])) for v in request.values())} keys still unprocessed")
 
 
 def reset() -> None:
