@@ -249,7 +249,9 @@ class LocalCloud:
         runtime's bookkeeping), and it exits by itself if this process dies (--parent-pid)."""
         from local.search_engine.process import EngineProcess
 
-        self._search_engine = EngineProcess(self.s.host, 0, self.s.state_dir / "logs" / "search-engine.log")
+        # Loopback whatever host the cloud binds: the engine takes writes and deletes with no auth,
+        # and only the cloud's own functions (on this machine) talk to it.
+        self._search_engine = EngineProcess("127.0.0.1", 0, self.s.state_dir / "logs" / "search-engine.log")
         self.search_url = self._search_engine.url
 
     def _provision(self) -> None:

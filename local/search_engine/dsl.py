@@ -35,7 +35,7 @@ import tantivy
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, Levenshtein
 
-from local.search_engine.errors import EngineError, parsing, unsupported
+from local.search_engine.errors import EngineError, illegal, parsing, unsupported
 from local.search_engine.schema import PREFIX_GRAMS, PREFIX_SUFFIX, FieldSpec, IndexSchema
 
 KNOWN_UNSUPPORTED = frozenset({
@@ -149,6 +149,25 @@ def _one(qtype: str, body: Any) -> tuple[str, Any]:
         raise parsing(f"[{qtype}] query doesn't support multiple fields, found {fields}" if fields
                       else f"[{qtype}] query requires a field")
     return fields[0], body[fields[0]]
+
+
+# Lucene caps a fuzzy query's expansions at the boolean clause limit (TopTermsRewrite: min(size,
+# IndexSearcher.getMaxClauseCount()), OpenSearch's indices.query.bool.max_clause_count, 1024).
+MAX_EXPANSIONS_CAP = 1024
+MAX_INT = 2**31 - 1
+
+
+def _int_opt(qtype: str, name: str, value: Any, *, minimum: int) -> int:
+    """An integer option as OpenSearch parses it: 400 for a non-integer or out-of-range value."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise parsing(f"[{qtype}] [{name}] must be an integer, got [{value}]")
+    try:
+        number = int(value)
+    except ValueError:
+        raise parsing(f"[{qtype}] failed to parse [{name}]: [{value}] is not an integer") from None
+    if number < minimum or number > MAX_INT:
+        raise illegal(f"[{qtype}] [{name}] must be between {minimum} and {MAX_INT}, got [{number}]")
+    return number
 
 
 def _check(qtype: str, params: Mapping[str, Any], allowed: set[str]) -> None:
@@ -388,9 +407,15 @@ class Compiler:
         # when they are few (building tantivy's regex automaton costs ~1.5 ms a query, a set of
         # a few hundred terms a fraction of that); a keyword's whole values: never listed (a
         # dictionary of every title costs ~80 ms to read after each refresh).
+        if spec.is_keyword and spec.ignore_above is not None and len(text) > spec.ignore_above:
+            return tantivy.Query.empty_query()  # no indexed value is longer than ignore_above
         expansions = self._vocabulary(path).with_prefix(text, PREFIX_TERM_SET_MAX) if spec.is_text else None
         if expansions is None:
-            query = tantivy.Query.regex_query(self.tschema, path, _regex_escape(text) + ".*")
+            try:
+                query = tantivy.Query.regex_query(self.tschema, path, _regex_escape(text) + ".*")
+            except ValueError:  # tantivy's automaton size limit (a prefix of ~500+ characters)
+                raise illegal(f"[prefix] on [{path}]: a prefix of {len(text)} characters is longer than this "
+                              "local engine can compile (OpenSearch would run it)") from None
         elif not expansions:
             return tantivy.Query.empty_query()
         else:
@@ -411,7 +436,8 @@ class Compiler:
         vocab = self.vocab.get(key)
         if vocab is None:
             vocab = Vocabulary(self.searcher, path)
-            for old in [k for k in self.vocab if k[1] == path and k[0] != self.generation]:
+            # list(): other server threads insert into the dict (a plain iteration could raise).
+            for old in [k for k in list(self.vocab) if k[1] == path and k[0] != self.generation]:
                 self.vocab.pop(old, None)
             self.vocab[key] = vocab
         return vocab
@@ -423,7 +449,9 @@ class Compiler:
     def _fuzzy(self, spec: FieldSpec, term: str, edits: int, opts: Mapping[str, Any],
                hl: Highlight | None) -> Any:
         vocab = self._vocabulary(spec.path)
-        variants = vocab.near(term, edits, int(opts.get("prefix_length", 0)), int(opts.get("max_expansions", 50)),
+        prefix_length = _int_opt("fuzzy", "prefix_length", opts.get("prefix_length", 0), minimum=0)
+        max_expansions = _int_opt("fuzzy", "max_expansions", opts.get("max_expansions", 50), minimum=1)
+        variants = vocab.near(term, edits, prefix_length, min(max_expansions, MAX_EXPANSIONS_CAP),
                               bool(opts.get("fuzzy_transpositions", True)))
         if not variants:
             return tantivy.Query.empty_query()
@@ -526,7 +554,8 @@ class Compiler:
             params = {"query": params}
         _check("match_phrase", params, {"query", "slop", "boost", "analyzer", "zero_terms_query"})
         self._common_opts("match_phrase", params)
-        query = self._phrase(path, params.get("query", ""), int(params.get("slop", 0)), negated)
+        slop = _int_opt("match_phrase", "slop", params.get("slop", 0), minimum=0)
+        query = self._phrase(path, params.get("query", ""), slop, negated)
         return self._boosted(query, params.get("boost", 1.0))
 
     def _q_multi_match(self, body: Any, negated: bool) -> Any:
@@ -549,7 +578,8 @@ class Compiler:
                 raise unsupported(f"multi_match field pattern [{name}]")
             b = float(boost) if boost else 1.0
             if mtype == "phrase":
-                q = self._boosted(self._phrase(name, body["query"], int(body.get("slop", 0)), negated), b)
+                slop = _int_opt("multi_match", "slop", body.get("slop", 0), minimum=0)
+                q = self._boosted(self._phrase(name, body["query"], slop, negated), b)
             else:
                 q = self._match_field(name, body["query"], body, negated, boost=b)
             per_field.append(q)

@@ -174,7 +174,7 @@ def search(index: Index, body: Mapping[str, Any], params: Mapping[str, str]) -> 
                       f"[index.max_result_window] index level setting.")
     keys = _sort_keys(index, body.get("sort"))
     explicit_sort = body.get("sort") is not None
-    searcher, generation = index.searcher, index.generation
+    searcher, generation = index.snapshot
     compiler = Compiler(index.schema, searcher, index.vocab, generation)
     query = compiler.compile(body.get("query") or {"match_all": {}})
     if "highlight" in body:
@@ -249,9 +249,10 @@ def count(index: Index, body: Mapping[str, Any]) -> int:
     for key in body:
         if key != "query":
             raise parsing(f"request does not support [{key}]")
-    compiler = Compiler(index.schema, index.searcher, index.vocab, index.generation)
+    searcher, generation = index.snapshot
+    compiler = Compiler(index.schema, searcher, index.vocab, generation)
     query = compiler.compile(body.get("query") or {"match_all": {}})
-    result: Any = index.searcher.search(query, 1, count=True)
+    result: Any = searcher.search(query, 1, count=True)
     return int(result.count)
 
 

@@ -65,6 +65,7 @@ class Index:
         self.vocab: dict[tuple[int, str], Any] = {}  # (generation, field) -> dsl.Vocabulary
         self.multi_valued: set[str] = set()  # fields some document holds several values of
         self.searcher = self.tantivy.searcher()
+        self.snapshot: tuple[Any, int] = (self.searcher, self.generation)  # read as one (refresh)
         index_settings = self.schema.settings.get("index") or {}
         self.max_result_window = int(index_settings.get("max_result_window",
                                                         self.schema.settings.get("max_result_window", 10_000)))
@@ -153,6 +154,10 @@ class Index:
             self.tantivy.reload()
             self.searcher = self.tantivy.searcher()
             self.generation += 1
+            # One attribute, replaced whole: a search reads the searcher and its generation as a pair
+            # (two reads could pair the old searcher with the new generation and cache the old
+            # vocabulary under the new key until the next refresh).
+            self.snapshot = (self.searcher, self.generation)
             self.dirty = False
             # A search that took the previous searcher a moment ago may still return a replaced
             # document's seq: keep its record a while after the refresh that hid it.

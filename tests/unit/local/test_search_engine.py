@@ -355,3 +355,24 @@ def test_the_engine_process_exits_with_its_parent() -> None:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ({"match": {"title": {"query": "toy", "fuzziness": "AUTO", "max_expansions": "x"}}}, 400),
+        ({"match": {"title": {"query": "toy", "fuzziness": "AUTO", "max_expansions": 0}}}, 400),
+        ({"match": {"title": {"query": "toy", "fuzziness": "AUTO", "prefix_length": -3}}}, 400),
+        ({"match_phrase": {"title": {"query": "toy story", "slop": 10**12}}}, 400),
+        ({"match_phrase": {"title": {"query": "toy story", "slop": -1}}}, 400),
+        ({"match": {"title": {"query": "toy", "fuzziness": "AUTO", "max_expansions": 10**6}}}, 200),  # capped
+        ({"prefix": {"title.exact": "t" * 2000}}, 200),  # longer than ignore_above: matches nothing
+    ],
+)
+def test_out_of_range_options_are_400_as_in_opensearch(words: Api, query: dict[str, Any], status: int) -> None:
+    """Values OpenSearch refuses are refused here too (a Tuning of 0 must not pass locally and fail in
+    AWS), and nothing a client sends is a 500."""
+    got, body = words("POST", "/t1/_search", {"query": query})
+    assert got == status, body
+    if status == 400:
+        assert _error(body) in ("parsing_exception", "illegal_argument_exception")
