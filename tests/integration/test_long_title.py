@@ -8,9 +8,10 @@ and compared frame by frame with the source (PyAV).
 What a long title changes is the number of chunks (the Map's fan-out, the records assemble reads,
 the 19 seams), not the seconds in each: the chunk length is configuration (CHUNK_SECONDS, set as
 an operator would), so a 4-minute source in 12 s chunks takes the path a 20-minute film takes in
-the deployed 60 s chunks, at a fifth of the media work; only the segment count is smaller (120 per track, not 600).
-This test was a 20-minute source until 2026-11-30 (~125 s of the suite's critical path). Small on purpose too (160x90 at 23.976 fps,
-x264 `superfast`, which keeps B-frames): the pixels are not under test.
+the deployed 60 s chunks, at a fifth of the media work; only the segment count is smaller (120
+per track, not 600). This test was a 20-minute source until 2026-11-30 (~125 s of the suite's
+critical path). Small on purpose too (160x90 at 23.976 fps, x264 `superfast`, which keeps
+B-frames): the pixels are not under test.
 """
 
 from __future__ import annotations
