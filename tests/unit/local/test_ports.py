@@ -38,3 +38,18 @@ def test_a_port_another_process_listens_on_is_refused_with_its_role() -> None:
         port = int(busy.getsockname()[1])
         with pytest.raises(PortInUse, match=f"port {port} on 127.0.0.1 \\(alb\\) is in use"):
             ensure_free("127.0.0.1", {"api": free_port(), "alb": port})
+
+
+def test_free_ports_are_below_the_ephemeral_range_and_bindable() -> None:
+    """A released ephemeral port can become an outgoing connection's local end before its server
+    binds it; ports below the range never are."""
+    import socket
+
+    from local.ports import _ephemeral_low
+
+    low = _ephemeral_low()
+    ports = {free_port() for _ in range(20)}
+    assert all(20_000 <= p < low for p in ports) and len(ports) > 1
+    for port in ports:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
