@@ -65,13 +65,17 @@ up: $(STAMP) $(TOOLS_STAMP) $(WEB_STAMP)
 test:
 	@$(MAKE) --no-print-directory -j4 install
 	cd web && npm test --silent
-	@log=$$(mktemp); trap 'kill $$rest 2>/dev/null; rm -f $$log' EXIT; \
-	  echo "pytest -m 'not local_cloud' (output below when done) beside:"; \
-	  $(PY) -m pytest -m "not local_cloud" $(PYTEST_ARGS) > $$log 2>&1 & rest=$$!; \
+	@mkdir -p .reelstack; log=.reelstack/pytest-rest.log; rest=; \
+	  trap 'if [ -n "$$rest" ]; then kill -TERM $$rest 2>/dev/null; wait $$rest 2>/dev/null; cat $$log; fi' EXIT; \
+	  case " $(PYTEST_ARGS) " in *" -m "*|*" -m="*) \
+	    echo "PYTEST_ARGS selects by marker: one pytest process"; exec $(PY) -m pytest $(PYTEST_ARGS);; esac; \
+	  echo "pytest -m 'not local_cloud' (output below when done; also in $$log) beside:"; \
+	  $(PY) -m pytest -m "not local_cloud" -o cache_dir=.pytest_cache/rest $(PYTEST_ARGS) > $$log 2>&1 & rest=$$!; \
 	  echo "$(PY) -m pytest -m local_cloud $(PYTEST_ARGS)"; \
 	  $(PY) -m pytest -m local_cloud $(PYTEST_ARGS); cloud=$$?; \
 	  wait $$rest; rc=$$?; rest=; cat $$log; \
-	  for code in $$cloud $$rc; do [ $$code = 0 ] || [ $$code = 5 ] || exit $$code; done  # 5: none selected
+	  [ $$cloud = 5 ] && [ $$rc = 5 ] && { echo "no test selected" >&2; exit 5; }; \
+	  for code in $$cloud $$rc; do [ $$code = 0 ] || [ $$code = 5 ] || exit $$code; done  # 5: none selected in one
 	@$(MAKE) --no-print-directory lint
 
 # Each Lambda asset is its own import root (as in Lambda), so mypy checks them one by one; the checks

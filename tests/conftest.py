@@ -79,6 +79,33 @@ class LocalCloudProcess:
         return self.proc.returncode
 
 
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (make test's other process being stopped, a CI runner's cancel) ends the session
+    like Ctrl-C: fixtures tear down and every local cloud a test started is stopped, instead of
+    Python's default exit that leaves them running."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The shared cloud's order constraints, whatever the command line's order (or --ff/--lf): the
+    browser tests first (they need every service up), test_search's test_zz_* last (it stops the
+    cloud's search engine). A stable sort: everything else keeps its order."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.get_closest_marker("local_cloud") is None:
+            return 1
+        if "/tests/e2e/" in item.path.as_posix():
+            return 0
+        return 2 if item.name.startswith("test_zz") else 1
+
+    items.sort(key=rank)
+
+
 def pytest_itemcollected(item: pytest.Item) -> None:
     """Unit tests have `cloud` fixtures of their own (moto in-process): only integration and e2e
     tests mean this one."""
