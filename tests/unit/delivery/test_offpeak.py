@@ -21,6 +21,7 @@ from delivery.models.offpeak import Candidate
 from reelstack_common import dynamo
 
 from tests.unit.delivery.conftest import FakeCdnServer, published_event, title_objects
+from tests.unit.tables import create_single_table
 
 GB = 10**9
 
@@ -176,22 +177,7 @@ def tables(ledger_table: Any) -> Any:  # ledger_table: inside moto
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk")],
         BillingMode="PAY_PER_REQUEST",
     )
-    catalog = db.create_table(
-        TableName="catalog",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk")],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "gsi1",
-                "KeySchema": [
-                    {"AttributeName": "gsi1pk", "KeyType": "HASH"},
-                    {"AttributeName": "gsi1sk", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    catalog = create_single_table(db, "catalog")  # the catalog table's layout: pk/sk + gsi1
     yield home, catalog
     dynamo.reset()
 
