@@ -25,7 +25,6 @@ from recommendations.logic.ports import PageReads
 from recommendations.models.exceptions import ProfileNotFound
 
 ViewerLoader = Callable[[str, str], Any]  # reelstack_common.viewer.load_viewer's shape
-MAX_CACHED_VIEWERS = MAX_ENTRIES
 
 
 def home_viewer(v: Any) -> HomeViewer:
@@ -53,7 +52,7 @@ class ViewerCache:
         self,
         ttl_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
-        max_entries: int = MAX_CACHED_VIEWERS,
+        max_entries: int = MAX_ENTRIES,
     ) -> None:
         self._cache: TtlCache[tuple[str, str], HomeViewer] = TtlCache(
             viewer_ttl_s() if ttl_s is None else ttl_s, clock, max_entries
