@@ -76,16 +76,24 @@ def title(endpoints: dict[str, Any], http: requests.Session,
 
 
 @pytest.fixture(scope="module")
-def keys(title: dict[str, Any], endpoints: dict[str, Any], cloud: Any) -> dict[str, Any]:
-    """The title's objects as a player walks them: master, media playlist, init, segments (top tier)."""
+def keys(title: dict[str, Any], endpoints: dict[str, Any], cloud: Any, aws: Any) -> dict[str, Any]:
+    """The title's objects as a player walks them: master, media playlist, init, segments (top tier).
+    Read from the origin bucket, not through the CDN: a viewer's request here would race the prefill
+    and may land on a third edge (bounded loads spill a request past busy replicas), which the
+    placement test below rightly counts as off the replicas."""
     tid = title["title_id"]
     grant = _sign(endpoints, cloud.state_dir, f"titles/{tid}/")
-    cdn = endpoints["cdn_url"]
+    s3 = aws("s3")
+    media_bucket = next(b for lid, b in endpoints["resources"]["buckets"].items() if "MediaBucket" in lid)
+
+    def origin(key: str) -> m3u8.M3U8:
+        return m3u8.loads(s3.get_object(Bucket=media_bucket, Key=key)["Body"].read().decode())
+
     master_key = title["manifest_path"]
-    master = m3u8.loads(requests.get(f"{cdn}/{master_key}", cookies=grant.cookies, timeout=30).text)
+    master = origin(master_key)
     base = master_key.rsplit("/", 1)[0]
     media_key = f"{base}/{master.playlists[0].uri}"
-    media = m3u8.loads(requests.get(f"{cdn}/{media_key}", cookies=grant.cookies, timeout=30).text)
+    media = origin(media_key)
     vdir = media_key.rsplit("/", 1)[0]
     init = f"{vdir}/{media.segment_map[0].uri}" if media.segment_map else None
     segments = [f"{vdir}/{s.uri}" for s in media.segments]
