@@ -1,6 +1,7 @@
 """The home page (issue 15): the recommendations service behind both edges, its tables and model
 bucket, the scheduled training workflow (``statemachines/home.asl.json``), the trending consumer
-of the playback view stream, and the numpy/scipy layer the engine needs.
+of the playback view stream, the history projector of the playback table's stream, and the
+numpy/scipy layer the engine needs.
 
 Grants are exactly the calls each function makes (see the ``_grant_*`` helpers); nothing has a
 wildcard on items it does not use.
@@ -27,6 +28,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -54,6 +56,10 @@ JOB_HANDLERS = {
     "Publish": "recommendations.handlers.jobs.publish_handler",
 }
 TRENDING_HANDLER = "recommendations.handlers.trending_stream.lambda_handler"
+HISTORY_HANDLER = "recommendations.handlers.history_stream.lambda_handler"
+# The playback table's watch-state items (pk PROFILE#<id>, sk TITLE#<title>): the only stream records
+# the history projector is invoked for (sessions and leases are filtered out by the mapping).
+WATCH_STATE_PREFIX = "TITLE#"
 PROFILES_PER_BATCH = 500
 MAP_CONCURRENCY = 10  # statemachines/home.asl.json (MaxConcurrency): 10 builders at a time
 MODEL_RETENTION_DAYS = 30  # models/<version>/ objects; the daily run keeps the current one fresh
@@ -127,6 +133,12 @@ class HomeService(Construct):
     scientific_layer: numpy + scipy
     job_functions: {"Train"|"Build"|"Publish": function}; state_machine; schedule (events.Rule)
     trending_function: the view-stream consumer; ``wire_view_stream(stream)`` connects it
+    history_function: the history projector (None without a playback table): the playback table's
+        stream (watch-state records only) -> each profile's ``HOME#<profile_id>``/``HISTORY`` item,
+        so GET /home reads the document and the history in one BatchGetItem (contract E);
+        history_dead_letter_queue: its stream mapping's on-failure destination (None likewise)
+
+    ``playback_table`` must have a stream (playback's table: NEW_IMAGE).
     """
 
     def __init__(
@@ -311,6 +323,78 @@ class HomeService(Construct):
         )
         if view_stream is not None:
             self.wire_view_stream(view_stream)
+
+        # --- history: the playback table's stream -> HOME#<profile_id>/HISTORY ------------------
+        self.history_function: lambda_.Function | None = None
+        self.history_dead_letter_queue: sqs.Queue | None = None
+        if playback_table is not None:
+            self._history_projector(playback_table, environment, layers)
+
+    def _history_projector(
+        self, playback_table: dynamodb.ITable, environment: dict[str, str], layers: Sequence[lambda_.ILayerVersion]
+    ) -> None:
+        """The history projector: each watch-state write in the playback table updates the profile's
+        compact history copy in the home table (the handler reads the HISTORY item consistently and
+        writes it conditionally; a missing one is initialised from the profile's whole history)."""
+        fn = service_function(
+            self,
+            "HistoryFunction",
+            name="home-history",
+            code_dir=str(RECOMMENDATIONS.code_dir),
+            handler=HISTORY_HANDLER,
+            environment=environment,
+            layers=list(layers),  # no numpy: copying a history needs none
+            memory_size=256,
+            timeout=Duration.seconds(60),
+            description="Reelstack home history projector: playback watch states -> HOME#<profile>/HISTORY",
+        )
+        self.history_function = fn
+        # Its HISTORY items only (GetItem with ConsistentRead + conditional PutItem, HOME# partitions).
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[self.home_table.table_arn],
+                conditions=leading_keys(DOC_PARTITIONS),
+            )
+        )
+        # A missing HISTORY item is built from the profile's whole history (pk PROFILE#<id>,
+        # begins_with(sk, TITLE#), ConsistentRead): a Query of the base table.
+        fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[playback_table.table_arn]))
+        self.history_dead_letter_queue = sqs.Queue(
+            self,
+            "HistoryDeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.history_dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue IS a dead-letter queue: the history projector's stream mapping's on-failure "
+            "destination (the shard positions of watch-state records it could not project).",
+        )
+        fn.add_event_source(
+            sources.DynamoEventSource(
+                playback_table,
+                # From the oldest record: watch states written before the mapping existed (or while
+                # it was disabled) still reach the history. Replays rewrite the same entries.
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=100,
+                # A failing batch is split to isolate the record, retried, then its position goes to
+                # the dead-letter queue; ReportBatchItemFailures resumes at the first unprojected one.
+                bisect_batch_on_error=True,
+                retry_attempts=10,
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.history_dead_letter_queue),
+                # Watch states only: session and lease writes never invoke it (the handler ignores
+                # them too: the local cloud does not apply FilterCriteria).
+                filters=[
+                    lambda_.FilterCriteria.filter(
+                        {"dynamodb": {"Keys": {"sk": {"S": lambda_.FilterRule.begins_with(WATCH_STATE_PREFIX)}}}}
+                    )
+                ],
+            )
+        )
 
     # --- wiring ---------------------------------------------------------------------------------
 

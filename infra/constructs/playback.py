@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kinesis as kinesis
@@ -57,8 +58,9 @@ class SigningGrantor(Protocol):
 class PlaybackService(Construct):
     """Attributes other code uses:
 
-    table: pk/sk (S), GSI ``gsi1`` (gsi1pk/gsi1sk, ALL), TTL ``expires_at`` (env ``PLAYBACK_TABLE``);
-        the watch-state items are the view history (layout in docs/architecture.md)
+    table: pk/sk (S), GSI ``gsi1`` (gsi1pk/gsi1sk, ALL), TTL ``expires_at``, stream NEW_IMAGE (read
+        by home's history projector) (env ``PLAYBACK_TABLE``); the watch-state items are the view
+        history (layout in docs/architecture.md)
     view_stream: the Kinesis view stream (on demand, KMS-encrypted; partition key profile_id)
     lake_bucket: the view-event archive (``views/YYYY/MM/DD/HH/`` gzip JSON lines from Firehose;
         not read by training, which reads ``lake/`` in the model bucket)
@@ -81,7 +83,16 @@ class PlaybackService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         # View history is user data (RETAIN); sessions expire by TTL a week after their lease.
-        self.table = single_table(self, "Table", removal_policy=removal_policy, time_to_live_attribute="expires_at")
+        # The stream (new images) feeds home's history projector (contract E): it keeps each
+        # profile's HISTORY item in the home table from the watch-state writes, so GET /home reads
+        # the document and the history in one BatchGetItem.
+        self.table = single_table(
+            self,
+            "Table",
+            removal_policy=removal_policy,
+            time_to_live_attribute="expires_at",
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
+        )
 
         self.view_stream = kinesis.Stream(
             self,

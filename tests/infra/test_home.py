@@ -1,6 +1,6 @@
 """HomeService (issue 15) in the real app: tables, the training workflow from its ASL file, the
-schedule, both ALB rules, routes, the numpy/scipy layer, the trending consumer, least privilege and
-cdk-nag."""
+schedule, both ALB rules, routes, the numpy/scipy layer, the trending consumer, the history projector
+(the playback table's stream), least privilege and cdk-nag."""
 
 from __future__ import annotations
 
@@ -141,6 +141,88 @@ def test_the_trending_consumer_reads_the_playback_view_stream(reelstack: Synth) 
     assert props["BisectBatchOnFunctionError"] is True and props["StartingPosition"] == "LATEST"
 
 
+def test_the_playback_table_streams_new_images_for_the_history_projector(reelstack: Synth) -> None:
+    table = reelstack.template_json["Resources"][logical_id(reelstack, reelstack.stack.playback.table)]
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+
+
+def test_the_history_projector_reads_the_playback_table_stream_watch_states_only(reelstack: Synth) -> None:
+    from infra.constructs.home import HISTORY_HANDLER
+
+    home = reelstack.stack.recommendations
+    assert home.history_function is not None and home.history_dead_letter_queue is not None
+    resources = reelstack.template_json["Resources"]
+    fn_id = logical_id(reelstack, home.history_function)
+    fn = resources[fn_id]["Properties"]
+    assert fn["Handler"] == HISTORY_HANDLER == "recommendations.handlers.history_stream.lambda_handler"
+    others = (home.function, home.trending_function, *home.job_functions.values())
+    assert fn["Runtime"] == "python3.12"
+    assert {resources[logical_id(reelstack, f)]["Properties"]["Runtime"] for f in others} == {fn["Runtime"]}
+    assert {"Ref": logical_id(reelstack, home.scientific_layer)} not in fn["Layers"]  # no numpy
+    _, mapping = find_one(
+        reelstack.resources("AWS::Lambda::EventSourceMapping"),
+        lambda _k, v: v["Properties"]["FunctionName"] == {"Ref": fn_id},
+    )
+    props = mapping["Properties"]
+    assert props["EventSourceArn"] == {
+        "Fn::GetAtt": [logical_id(reelstack, reelstack.stack.playback.table), "StreamArn"]
+    }
+    assert props["StartingPosition"] == "TRIM_HORIZON" and props["BatchSize"] == 100
+    assert props["BisectBatchOnFunctionError"] is True and props["MaximumRetryAttempts"] == 10
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue_id = logical_id(reelstack, home.history_dead_letter_queue)
+    assert props["DestinationConfig"] == {"OnFailure": {"Destination": {"Fn::GetAtt": [queue_id, "Arn"]}}}
+    assert resources[queue_id]["Type"] == "AWS::SQS::Queue"
+    assert resources[queue_id]["Properties"]["SqsManagedSseEnabled"] is True
+    _, queue_policy = find_one(
+        reelstack.resources("AWS::SQS::QueuePolicy"),
+        lambda _k, v: {"Ref": queue_id} in v["Properties"]["Queues"],
+    )
+    assert any(
+        st["Effect"] == "Deny" and st["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for st in queue_policy["Properties"]["PolicyDocument"]["Statement"]
+    )
+    # Watch states (sk TITLE#<title>) only: session and lease writes never invoke it.
+    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert pattern == {"dynamodb": {"Keys": {"sk": {"S": [{"prefix": "TITLE#"}]}}}}
+
+
+def _normalised(statements: list[dict[str, Any]]) -> set[str]:
+    """Each statement as one comparable string: sorted actions, resources and condition."""
+    out = set()
+    for s in statements:
+        assert s["Effect"] == "Allow"
+        actions = sorted({s["Action"]} if isinstance(s["Action"], str) else set(s["Action"]))
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        out.add(json.dumps([actions, sorted(json.dumps(r) for r in resources), s.get("Condition")], sort_keys=True))
+    return out
+
+
+def test_the_history_projector_role_is_exactly_its_calls(reelstack: Synth) -> None:
+    home = reelstack.stack.recommendations
+    assert home.history_function is not None and home.history_dead_letter_queue is not None
+    playback = logical_id(reelstack, reelstack.stack.playback.table)
+    statements = _statements(reelstack, home.history_function)
+    expected = [
+        # the event source's ListStreams (no resource-level scope) and active tracing
+        {"Effect": "Allow", "Action": ["dynamodb:ListStreams", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+         "Resource": "*"},
+        # the HISTORY item: a consistent GetItem and a conditional PutItem, HOME# partitions only
+        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+         "Resource": {"Fn::GetAtt": [logical_id(reelstack, home.home_table), "Arn"]},
+         "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["HOME#*"]}}},
+        # a missing HISTORY item: the profile's whole history (a Query of the base table)
+        {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::GetAtt": [playback, "Arn"]}},
+        # the stream (event source) and the dead-letter queue (its on-failure destination)
+        {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+         "Resource": {"Fn::GetAtt": [playback, "StreamArn"]}},
+        {"Effect": "Allow", "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+         "Resource": {"Fn::GetAtt": [logical_id(reelstack, home.history_dead_letter_queue), "Arn"]}},
+    ]  # fmt: skip
+    assert len(statements) == len(expected)
+    assert _normalised(statements) == _normalised(expected)
+
+
 def test_each_function_gets_only_the_calls_it_makes(reelstack: Synth) -> None:
     home = reelstack.stack.recommendations
     api = _statements(reelstack, home.function)
@@ -148,9 +230,18 @@ def test_each_function_gets_only_the_calls_it_makes(reelstack: Synth) -> None:
     build = _statements(reelstack, home.job_functions["Build"])
     publish = _statements(reelstack, home.job_functions["Publish"])
     trending_fn = _statements(reelstack, home.trending_function)
-    for statements in (api, train, build, publish, trending_fn):
+    history = _statements(reelstack, home.history_function)
+    for statements in (api, train, build, publish, trending_fn, history):
         assert not any(a.endswith(":*") for a in _actions(statements))
     assert "dynamodb:Scan" not in _actions(api) | _actions(build) | _actions(publish) | _actions(trending_fn)
+    assert _actions(history) == {
+        "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query",  # HISTORY items; the history Query
+        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams",
+        "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage",  # the event source's DLQ
+        "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+    }  # fmt: skip
+    playback = reelstack.stack.playback.table
+    assert _grants(_on(reelstack, history, playback)) == {"dynamodb:Query": None}
     assert "s3:PutObject" not in _actions(api)
     scans = _resources_of(train, "dynamodb:Scan")
     assert {json.dumps(r) for r in scans} == {
@@ -196,6 +287,8 @@ def test_home_table_grants_name_the_partitions_each_function_uses(reelstack: Syn
                                                      "dynamodb:BatchWriteItem": ["HOME#*"]}  # fmt: skip
     assert on_table(home.job_functions["Publish"]) == {"dynamodb:GetItem": ["MODEL"], "dynamodb:PutItem": ["MODEL"]}
     assert on_table(home.trending_function) == {"dynamodb:GetItem": ["TRENDING"], "dynamodb:PutItem": ["TRENDING"]}
+    # The history projector: its HOME#<profile>/HISTORY item (consistent GetItem, conditional PutItem).
+    assert on_table(home.history_function) == {"dynamodb:GetItem": ["HOME#*"], "dynamodb:PutItem": ["HOME#*"]}
     assert on_table(home.job_functions["Train"]) == {}
     # The viewer: GetItem, or BatchGetItem together with the document (one round trip).
     accounts = _grants(_on(reelstack, _statements(reelstack, home.function), reelstack.stack.data.accounts_table))
