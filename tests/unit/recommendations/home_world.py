@@ -13,6 +13,7 @@ from recommendations.logic.home import HomeDeps, HomeViewer
 from recommendations.logic.ports import (
     CampaignRecord,
     CatalogTitle,
+    HistoryHead,
     ModelPointer,
     ProfileFacts,
     Rating,
@@ -95,8 +96,9 @@ class History(Faulty):
     def __init__(self) -> None:
         self.views: dict[str, list[ViewState]] = {}
 
-    def for_profile(self, profile_id: str) -> list[ViewState]:
+    def for_profile(self, profile_id: str, consistent: bool = False) -> list[ViewState]:
         self._check()
+        self.reads = getattr(self, "reads", 0) + 1
         return list(self.views.get(profile_id, []))
 
     def scan_all(self) -> Iterator[ViewState]:
@@ -129,12 +131,31 @@ class Ratings(Faulty):
 class Home(Faulty):
     def __init__(self) -> None:
         self.docs: dict[str, StoredHome] = {}
+        self.heads: dict[str, HistoryHead] = {}
         self.pointer: ModelPointer | None = None
         self.puts = 0
+        self.page_reads = 0
 
     def get(self, profile_id: str) -> StoredHome | None:
         self._check()
         return self.docs.get(profile_id)
+
+    def get_page(self, profile_id: str) -> tuple[StoredHome | None, HistoryHead | None]:
+        self._check()
+        self.page_reads += 1
+        return self.docs.get(profile_id), self.heads.get(profile_id)
+
+    def get_history(self, profile_id: str) -> HistoryHead | None:
+        self._check()
+        return self.heads.get(profile_id)
+
+    def put_history(self, head: HistoryHead, expected_rev: int | None) -> bool:
+        self._check()
+        have = self.heads.get(head.profile_id)
+        if (have.rev if have is not None else None) != expected_rev:
+            return False
+        self.heads[head.profile_id] = head
+        return True
 
     def put(self, home: StoredHome) -> None:
         self._check()

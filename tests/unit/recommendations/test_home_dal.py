@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from recommendations.logic.ports import StoredHome, Trending
+from recommendations.logic.ports import HistoryHead, StoredHome, Trending, ViewState
 
 from tests.unit.tables import create_single_table
 
@@ -155,13 +155,17 @@ def test_the_first_read_gets_viewer_and_document_in_one_batch_across_both_tables
     monkeypatch.setattr(dynamo, "client", lambda: _Spy(real, calls))
     reads = DynamoPageReads(ACCOUNTS, HOME)
 
-    viewer, stored = reads.viewer_and_home("u1", "p1")
-    assert calls == ["batch_get_item"]  # one round trip for the three items
+    head = HistoryHead("p1", (ViewState("p1", "t9", 7.5, 60.0, 120.0, 50.0, False),), rev=3)
+    assert DynamoHomeStore(HOME).put_history(head, expected_rev=None)
+
+    viewer, stored, got_head = reads.viewer_and_home("u1", "p1")
+    assert calls == ["batch_get_item"]  # one round trip for the four items
     assert (viewer.profile_id, viewer.language, viewer.kids, viewer.maturity_rating) == ("p1", "fr", True, "7+")
     assert stored is not None and stored.doc_json == '{"x": 1}' and stored.history_key == "k1"
     assert stored.data_at == 10.0 and stored.ratings_at == 5.0
-    viewer2, none = reads.viewer_and_home("u2", "p2")
-    assert viewer2.profile_id == "p2" and none is None  # no document yet: live compute
+    assert got_head == head
+    viewer2, none, no_head = reads.viewer_and_home("u2", "p2")
+    assert viewer2.profile_id == "p2" and none is None and no_head is None  # nothing yet: live compute
     with pytest.raises(ProfileNotFound):
         reads.viewer_and_home("u2", "p1")  # another account's profile: exactly like an unknown one
     with pytest.raises(ProfileNotFound):
@@ -217,3 +221,26 @@ def test_the_write_back_loses_to_a_rating_marked_after_the_read(ddb: Any) -> Non
     assert store.put_document(StoredHome("p1", '{"v": 3}', "v1", "k", 30.0, got.ratings_at), got.ratings_at) is True
     again = store.get("p1")
     assert again is not None and again.doc_json == '{"v": 3}' and again.ratings_at == 20.123456
+
+
+def test_the_history_head_round_trips_and_its_writes_are_conditional(ddb: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from recommendations.dal.home_table import DynamoHomeStore
+    from reelstack_common import dynamo
+
+    store = DynamoHomeStore(HOME)
+    views = tuple(ViewState("p7", f"t{k}", 100.0 - k, 30.0 * k, 5400.0, round(100 * 30 * k / 5400, 2), k == 3)
+                  for k in range(4))  # fmt: skip
+    assert store.get_history("p7") is None and store.get_page("p7") == (None, None)
+    assert store.put_history(HistoryHead("p7", views, 1), expected_rev=None)
+    assert not store.put_history(HistoryHead("p7", (), 1), expected_rev=None)  # one exists: the seed loses
+    assert not store.put_history(HistoryHead("p7", (), 2), expected_rev=7)  # not the revision read
+    assert store.get_history("p7") == HistoryHead("p7", views, 1)
+    moved = (views[0].__class__(**{**views[0].__dict__, "position_s": 999.0}), *views[1:])
+    assert store.put_history(HistoryHead("p7", moved, 2), expected_rev=1)
+    store.put(StoredHome("p7", '{"rows": []}', "v1", "k", 1.0, 0.0))
+    calls: list[str] = []
+    real = dynamo.client()
+    monkeypatch.setattr(dynamo, "client", lambda: _Spy(real, calls))
+    doc, head = store.get_page("p7")
+    assert calls == ["batch_get_item"]  # the document and the head: one round trip
+    assert doc is not None and doc.doc_json == '{"rows": []}' and head == HistoryHead("p7", moved, 2)

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from home_world import DRAMA, KID, NEWBIE, Broken, World, trained
+from recommendations.logic.history import newest
 from recommendations.logic.home import FirstRead, page_for
-from recommendations.logic.ports import StoredHome
+from recommendations.logic.ports import HistoryHead, StoredHome
 from recommendations.logic.viewers import VIEWER_TTL_S, ViewerCache, first_read
 from recommendations.models.exceptions import ProfileNotFound
 from reelstack_common.errors import ServiceUnavailable
@@ -48,12 +49,12 @@ class CombinedReads:
     fail: bool = False
     calls: int = 0
 
-    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Any, StoredHome | None]:
+    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Any, StoredHome | None, HistoryHead | None]:
         self.calls += 1
         if self.fail:
             raise Broken("batch")
         v = self.account.viewer(user_id, profile_id)
-        return v, self.w.home.get(profile_id)
+        return v, *self.w.home.get_page(profile_id)
 
 
 @pytest.fixture(scope="module")
@@ -94,27 +95,34 @@ def _page(w: World, reads: CombinedReads, cache: ViewerCache | None, profile: st
     )
 
 
-class CountingHome:
-    """Counts the document store's single reads (the combined read makes them unnecessary)."""
-
-    def __init__(self, w: World) -> None:
-        self.gets = 0
-        real = w.home.get
-
-        def get(profile_id: str) -> StoredHome | None:
-            self.gets += 1
-            return real(profile_id)
-
-        w.home.get = get  # type: ignore[method-assign]
-
-
 def test_viewer_and_document_come_in_one_combined_read(w: World) -> None:
     account, reads, cache, _ = _setup(w)
-    gets = CountingHome(w)
     page = _page(w, reads, None, DRAMA)
     assert page.source == "precomputed" and page.rows
-    assert reads.calls == 1 and gets.gets == 1  # the combined read's own document read, no second one
+    assert reads.calls == 1 and w.home.page_reads == 1  # the combined read's own document read, no second one
     assert account.reads == 1
+
+
+def test_without_a_history_head_the_page_reads_the_history_once_and_seeds_it(w: World) -> None:
+    from recommendations.logic.ports import ViewState
+
+    _, reads, _, _ = _setup(w)
+    now = w.now[0]
+    w.history.views[DRAMA] = [
+        ViewState(DRAMA, "c04", now - 60, position_s=600, duration_s=5400, percent=11.1),
+        ViewState(DRAMA, "c05", now - 7200, position_s=5400, duration_s=5400, percent=100, finished=True),
+    ]
+    w.history.reads = 0
+    first = _page(w, reads, None, DRAMA)
+    assert first.source == "live"  # the history changed since the document was built
+    assert w.history.reads == 1
+    assert w.home.heads[DRAMA].views == tuple(newest(w.history.views[DRAMA]))  # newest first
+    again = _page(w, reads, None, DRAMA)  # the combined read alone: the head instead of the table
+    assert (reads.calls, w.home.page_reads, w.history.reads) == (2, 2, 1)
+    assert again.source == "precomputed" and again.rows == first.rows
+    w.history.views[DRAMA].append(ViewState(DRAMA, "c06", now, position_s=60, duration_s=5400, percent=1.1))
+    third = _page(w, reads, None, DRAMA)  # the table moved, the head did not (no projector here)
+    assert third.source == "precomputed" and w.history.reads == 1
 
 
 def test_the_warm_viewer_is_reused_within_its_ttl_then_read_again(w: World) -> None:

@@ -298,5 +298,8 @@ def test_page_for_reads_concurrently_but_answers_only_the_owner(w: World) -> Non
         page_for(not_yours, DRAMA, w.deps())
     page = page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps())
     assert page.source == "precomputed" and page.rows
-    w.history.fail = True  # a prefetched read that failed still gives the fallback, not an error
+    w.history.fail = True  # the first page seeded the history head: the playback table is not read
+    assert page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps()).source == "precomputed"
+    w.home.heads.clear()  # without a head, a failed history read gives the fallback, not an error
     assert page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps()).fallback_reason == "playback"
+    assert DRAMA not in w.home.heads  # and seeds nothing

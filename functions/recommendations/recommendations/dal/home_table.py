@@ -5,19 +5,25 @@ pk                          sk                attributes
 ==========================  ================  ==================================================
 HOME#<profile_id>           DOC               doc (JSON string, bounded: logic.documents),
                                               model_version, history_key, data_at, ratings_at
+HOME#<profile_id>           HISTORY           views (JSON string: [[title_id, updated_at,
+                                              position_s, duration_s, percent, finished 0|1], ...]
+                                              newest first, <= logic.history.HISTORY_CAP), rev
 CAMPAIGN                    <campaign_id>     name, title_ids, starts_at, ends_at (ISO UTC),
                                               languages, audiences, priority, created_at, updated_at
 TRENDING                    LANG#<language>   counts (JSON {title: [day, week]}), at, rev
 MODEL                       CURRENT           model_version, artifact_key, fallback_key
 ==========================  ================  ==================================================
 
-The document read is one GetItem through ``reelstack_common.dynamo`` (DAX when configured). A
+GET /home reads the document and the history head together: one BatchGetItem through
+``reelstack_common.dynamo`` (DAX when configured). The history projector reads the head
+consistently and writes it on the condition of its ``rev`` (logic/history.py). A
 rating change only sets ``ratings_at`` (UpdateItem: it creates the item if there is none), which
 marks the document stale. Campaigns are one partition: a handful of items, read whole and cached.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -25,13 +31,42 @@ from reelstack_common import dynamo
 
 from recommendations.dal.values import decimal, num
 from recommendations.logic import trending as trending_logic
-from recommendations.logic.ports import CampaignRecord, DependencyFailed, ModelPointer, StoredHome, Trending
+from recommendations.logic.ports import (
+    CampaignRecord,
+    DependencyFailed,
+    HistoryHead,
+    ModelPointer,
+    StoredHome,
+    Trending,
+    ViewState,
+)
 
 DOC_SK = "DOC"
+HISTORY_SK = "HISTORY"
 
 
 def home_key(profile_id: str) -> dict[str, str]:
     return {"pk": f"HOME#{profile_id}", "sk": DOC_SK}
+
+
+def history_key(profile_id: str) -> dict[str, str]:
+    return {"pk": f"HOME#{profile_id}", "sk": HISTORY_SK}
+
+
+def history_item(head: HistoryHead) -> dict[str, Any]:
+    views = [[v.title_id, v.updated_at, v.position_s, v.duration_s, v.percent, int(v.finished)] for v in head.views]
+    return {**history_key(head.profile_id), "views": json.dumps(views, separators=(",", ":")), "rev": head.rev}
+
+
+def stored_history(item: dict[str, Any]) -> HistoryHead:
+    """The head as stored; a head that does not parse raises (the page falls back, the projector's
+    batch is retried): it is only ever written by ``history_item``."""
+    profile_id = str(item["pk"]).removeprefix("HOME#")
+    views = tuple(
+        ViewState(profile_id, str(t), float(at), float(pos), float(dur), float(pct), bool(fin))
+        for t, at, pos, dur, pct, fin in json.loads(item["views"])
+    )
+    return HistoryHead(profile_id, views, int(item.get("rev", 1)))
 
 
 def stored_home(item: dict[str, Any]) -> StoredHome:
@@ -55,9 +90,42 @@ class DynamoHomeStore:
         try:
             item = self.table.get_item(Key=home_key(profile_id)).get("Item")
         except Exception as exc:
-            # Named for the fallback metric: a DAX fault and a DynamoDB fault are told apart.
-            raise DependencyFailed("dax" if self.table.uses_dax else "store", f"{type(exc).__name__}: {exc}") from exc
+            raise self._failed(exc) from exc
         return stored_home(item) if item else None
+
+    def _failed(self, exc: Exception) -> DependencyFailed:
+        # Named for the fallback metric: a DAX fault and a DynamoDB fault are told apart.
+        return DependencyFailed("dax" if self.table.uses_dax else "store", f"{type(exc).__name__}: {exc}")
+
+    def get_page(self, profile_id: str) -> tuple[StoredHome | None, HistoryHead | None]:
+        """The document and the history head: one BatchGetItem (through DAX when configured)."""
+        doc, head = home_key(profile_id), history_key(profile_id)
+        try:
+            found = dynamo.batch_get({self.name: {"Keys": [doc, head]}})[self.name]
+        except Exception as exc:
+            raise self._failed(exc) from exc
+        by_sk = {item.get("sk"): item for item in found}
+        stored, history = by_sk.get(DOC_SK), by_sk.get(HISTORY_SK)
+        return (stored_home(stored) if stored else None), (stored_history(history) if history else None)
+
+    def get_history(self, profile_id: str) -> HistoryHead | None:
+        item = self.table.get_item(Key=history_key(profile_id), ConsistentRead=True).get("Item")
+        return stored_history(item) if item else None
+
+    def put_history(self, head: HistoryHead, expected_rev: int | None) -> bool:
+        from botocore.exceptions import ClientError
+
+        if expected_rev is None:
+            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+        else:
+            condition = {"ConditionExpression": "rev = :seen", "ExpressionAttributeValues": {":seen": expected_rev}}
+        try:
+            self.table.put_item(Item=history_item(head), **condition)
+            return True
+        except ClientError as exc:
+            if dynamo.is_conditional_check_failure(exc):
+                return False
+            raise
 
     def _item(self, home: StoredHome) -> dict[str, Any]:
         item: dict[str, Any] = {

@@ -1,6 +1,6 @@
 """GET /home's first read, in one round trip: the caller's profile and account items (the accounts
-table, read through ``reelstack_common.viewer``'s contract) and the profile's stored home document
-(the home table), as ONE BatchGetItem across the two tables.
+table, read through ``reelstack_common.viewer``'s contract), the profile's stored home document and
+its history head (the home table: logic/history.py), as ONE BatchGetItem across the two tables.
 
 Eventually consistent, like the single reads it replaces, and through DAX when ``DAX_ENDPOINT`` is
 set (DAX serves BatchGetItem from its item cache, with the same record TTL as GetItem). Before,
@@ -16,21 +16,25 @@ from typing import Any
 from reelstack_common import dynamo
 from reelstack_common.viewer import Viewer, viewer_from_items, viewer_keys
 
-from recommendations.dal.home_table import home_key, stored_home
-from recommendations.logic.ports import StoredHome
+from recommendations.dal.home_table import history_key, home_key, stored_history, stored_home
+from recommendations.logic.ports import HistoryHead, StoredHome
 
 
 class DynamoPageReads:
     def __init__(self, accounts_table: str, home_table: str) -> None:
         self.accounts, self.home = accounts_table, home_table
 
-    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Viewer, StoredHome | None]:
-        """The caller's Viewer and the stored document. Raises ``reelstack_common.viewer.ProfileNotFound``
-        when the profile is not in the caller's account; any store error as it came (the caller
-        does not know which table failed: see ``logic.viewers.first_read``)."""
+    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Viewer, StoredHome | None, HistoryHead | None]:
+        """The caller's Viewer, the stored document and the history head. Raises
+        ``reelstack_common.viewer.ProfileNotFound`` when the profile is not in the caller's account;
+        any store error as it came (the caller does not know which table failed: see
+        ``logic.viewers.first_read``)."""
         profile_key, account_key = viewer_keys(user_id, profile_id)
         answer = dynamo.batch_get(
-            {self.accounts: {"Keys": [profile_key, account_key]}, self.home: {"Keys": [home_key(profile_id)]}}
+            {
+                self.accounts: {"Keys": [profile_key, account_key]},
+                self.home: {"Keys": [home_key(profile_id), history_key(profile_id)]},
+            }
         )
         found = {
             (table, f"{item.get('pk')}|{item.get('sk')}"): item for table, items in answer.items() for item in items
@@ -42,5 +46,5 @@ class DynamoPageReads:
         viewer = viewer_from_items(
             user_id, profile_id, got(self.accounts, profile_key), got(self.accounts, account_key)
         )
-        doc = got(self.home, home_key(profile_id))
-        return viewer, (stored_home(doc) if doc else None)
+        doc, head = got(self.home, home_key(profile_id)), got(self.home, history_key(profile_id))
+        return viewer, (stored_home(doc) if doc else None), (stored_history(head) if head else None)

@@ -31,12 +31,14 @@ class DynamoViewHistory:
     def __init__(self, table_name: str | None) -> None:
         self.table = dynamo.table(table_name) if table_name else None
 
-    def for_profile(self, profile_id: str) -> list[ViewState]:
+    def for_profile(self, profile_id: str, consistent: bool = False) -> list[ViewState]:
+        """Every watch state of the profile (``consistent``: read-after-write, never through DAX)."""
         if self.table is None:
             return []
         items = self.table.query_all(
             KeyConditionExpression="pk = :p AND begins_with(sk, :t)",
             ExpressionAttributeValues={":p": f"PROFILE#{profile_id}", ":t": "TITLE#"},
+            ConsistentRead=consistent,
         )
         return [view_state(i) for i in items]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from reelstack_common.maturity import title_level
 
-from recommendations.logic import documents, mapping, trending
+from recommendations.logic import documents, history, mapping, trending
 from recommendations.logic.caches import (
     CampaignCache,
     FallbackCache,
@@ -34,6 +34,7 @@ from recommendations.logic.ports import (
     CampaignRecord,
     CatalogTitle,
     DependencyFailed,
+    HistoryHead,
     HomeStore,
     Rating,
     RatingStore,
@@ -114,27 +115,20 @@ _reads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="home-read")
 
 @dataclass(frozen=True)
 class FirstRead:
-    """The viewer, and the stored document when it came in the same round trip (``stored_read``)."""
+    """The viewer, and the stored document and history head when they came in the same round trip
+    (``stored_read``)."""
 
     viewer: HomeViewer
     stored: StoredHome | None = None
     stored_read: bool = False
+    head: HistoryHead | None = None
 
 
 @dataclass(frozen=True)
 class Prefetched:
     stored: Future[StoredHome | None]
     views: Future[list[ViewState]]
-
-
-def _settled(fn: Callable[[], StoredHome | None]) -> Future[StoredHome | None]:
-    """``fn()`` run here, as a completed future (its error kept for ``_personal`` to judge)."""
-    out: Future[StoredHome | None] = Future()
-    try:
-        out.set_result(fn())
-    except Exception as exc:
-        out.set_exception(exc)
-    return out
+    seed_history: bool = False  # no history head: the views came from the playback table
 
 
 def page_for(
@@ -144,23 +138,33 @@ def page_for(
     *,
     on_write_error: Callable[[Exception], None] | None = None,
 ) -> HomePage:
-    """GET /home: the view history is read concurrently with ``first`` (the viewer and the stored
-    document in one round trip: ``logic.viewers.first_read``), so one page costs one round trip,
-    the longer of the two. When ``first`` gives the viewer alone (the warm cache, or the combined
-    read failed) the document is read here, still beside the history. Nothing read is used
-    before ``first`` has confirmed the profile is the caller's (else it raises)."""
-    views = _reads.submit(deps.history.for_profile, profile_id)
-    try:
-        read = first()
-    except BaseException:
-        views.cancel()
-        raise
+    """GET /home in one round trip: ``first`` reads the viewer, the stored document and the history
+    head together (``logic.viewers.first_read``); when it gives the viewer alone (the warm cache, or
+    the combined read failed) the document and the head are read here, again in one round trip.
+    Only a profile without a history head (logic/history.py: none yet, or written before the
+    projector existed) reads the playback table's history, and seeds the head for the next page.
+    Nothing is read before ``first`` has confirmed the profile is the caller's (else it raises)."""
+    read = first()
+    head: HistoryHead | None = None
+    stored: Future[StoredHome | None] = Future()
     if read.stored_read:
-        stored: Future[StoredHome | None] = Future()
         stored.set_result(read.stored)
+        head = read.head
     else:
-        stored = _settled(lambda: deps.home.get(profile_id))
-    return home_page(read.viewer, deps, on_write_error=on_write_error, prefetched=Prefetched(stored, views))
+        try:
+            doc, head = deps.home.get_page(profile_id)
+            stored.set_result(doc)
+        except Exception as exc:  # judged by _personal (the fallback), like any store failure
+            stored.set_exception(exc)
+    views: Future[list[ViewState]] = Future()
+    if head is not None:
+        views.set_result(list(head.views))
+    elif stored.exception() is None:
+        views = _reads.submit(deps.history.for_profile, profile_id)
+    else:
+        views.set_result([])  # never used: the store failed, the page is the fallback
+    prefetched = Prefetched(stored, views, seed_history=head is None)
+    return home_page(read.viewer, deps, on_write_error=on_write_error, prefetched=prefetched)
 
 
 def home_page(
@@ -199,6 +203,7 @@ def _personal(
 ) -> HomePage:
     now = deps.clock()
     ratings: Future[list[Rating]] | None = None
+    seeded: Future[bool] | None = None
     if pre is not None:
         stored: StoredHome | None = _guarded("store", pre.stored.result)
         if _surely_live(stored):
@@ -206,30 +211,36 @@ def _personal(
             # history is still on its way, not after it.
             ratings = _reads.submit(_ratings, deps, viewer.profile_id, stored)
         views: list[ViewState] = _guarded("playback", pre.views.result)
+        if pre.seed_history:  # the next page reads the head instead (awaited with the write-back)
+            seeded = _reads.submit(deps.home.put_history, history.seed(viewer.profile_id, views), None)
     else:
         stored = _guarded("store", lambda: deps.home.get(viewer.profile_id))
         views = _guarded("playback", lambda: deps.history.for_profile(viewer.profile_id))
-    key = mapping.history_key(views)
-    doc: dict[str, Any] | None = None
-    if stored is not None and stored.doc_json is not None:
-        doc = documents.parse(stored.doc_json)
-        fresh = stored.history_key == key and stored.ratings_at <= stored.data_at
-        # A document built for a looser maturity (the profile's setting was tightened) is rebuilt.
-        fresh = fresh and int(doc.get("max_maturity_level", 99)) <= viewer.level
-    else:
-        fresh = False
-    source = "precomputed"
-    write: Future[bool] | None = None
-    if not fresh:
-        doc, write = live_document(viewer, views, deps, now, stored, key, ratings)
-        source = "live"
-    assert doc is not None
     try:
-        rows = compose(viewer, doc, views, deps, now)
+        key = mapping.history_key(views)
+        doc: dict[str, Any] | None = None
+        if stored is not None and stored.doc_json is not None:
+            doc = documents.parse(stored.doc_json)
+            fresh = stored.history_key == key and stored.ratings_at <= stored.data_at
+            # A document built for a looser maturity (the profile's setting was tightened) is rebuilt.
+            fresh = fresh and int(doc.get("max_maturity_level", 99)) <= viewer.level
+        else:
+            fresh = False
+        source = "precomputed"
+        write: Future[bool] | None = None
+        if not fresh:
+            doc, write = live_document(viewer, views, deps, now, stored, key, ratings)
+            source = "live"
+        assert doc is not None
+        try:
+            rows = compose(viewer, doc, views, deps, now)
+        finally:
+            if write is not None:
+                _await_write(write, on_write_error)
+        return HomePage(viewer.profile_id, source, rows, str(doc.get("model_version") or ""), doc.get("generated_at"))
     finally:
-        if write is not None:
-            _await_write(write, on_write_error)
-    return HomePage(viewer.profile_id, source, rows, str(doc.get("model_version") or ""), doc.get("generated_at"))
+        if seeded is not None:  # also when the page turned out to be the fallback
+            _await_write(seeded, on_write_error)
 
 
 def _ratings(deps: HomeDeps, profile_id: str, stored: StoredHome | None) -> list[Rating]:

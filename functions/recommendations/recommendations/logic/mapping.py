@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from reelstack_common.maturity import profile_level
 
+from recommendations.logic.history import newest
 from recommendations.logic.ports import CatalogTitle, Rating, ViewState
 
 if TYPE_CHECKING:
@@ -79,8 +80,10 @@ def disliked(ratings: Iterable[Rating]) -> list[str]:
 
 def history_key(views: Sequence[ViewState]) -> str:
     """What makes a stored document stale: the set of titles viewed and which are finished. Heartbeats
-    (positions) do not change it, so a profile watching a film does not recompute its page every 5 s."""
-    lines = sorted(f"{v.title_id}:{int(is_finished(v))}" for v in views)
+    (positions) do not change it, so a profile watching a film does not recompute its page every 5 s.
+    Over the newest ``history.HISTORY_CAP`` states: what the history head holds (logic/history.py),
+    so a head and a full Query of the playback table give the same key."""
+    lines = sorted(f"{v.title_id}:{int(is_finished(v))}" for v in newest(views))
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 

@@ -51,6 +51,18 @@ class ViewState:
 
 
 @dataclass(frozen=True)
+class HistoryHead:
+    """The profile's view history as the home service keeps it for GET /home (item
+    ``HOME#<profile_id>`` / ``HISTORY``, kept by the history projector from the playback table's
+    stream: logic/history.py): the newest ``history.HISTORY_CAP`` watch states, newest first, and
+    the revision its conditional writes check."""
+
+    profile_id: str
+    views: tuple[ViewState, ...]
+    rev: int = 1
+
+
+@dataclass(frozen=True)
 class Rating:
     profile_id: str
     title_id: str
@@ -117,7 +129,7 @@ class TitleSource(Protocol):
 
 
 class ViewHistory(Protocol):
-    def for_profile(self, profile_id: str) -> list[ViewState]: ...
+    def for_profile(self, profile_id: str, consistent: bool = False) -> list[ViewState]: ...
     def scan_all(self) -> Iterator[ViewState]: ...
 
 
@@ -130,6 +142,19 @@ class RatingStore(Protocol):
 
 class HomeStore(Protocol):
     def get(self, profile_id: str) -> StoredHome | None: ...
+    def get_page(self, profile_id: str) -> tuple[StoredHome | None, HistoryHead | None]:
+        """The document and the history head in one round trip (eventually consistent)."""
+        ...
+
+    def get_history(self, profile_id: str) -> HistoryHead | None:
+        """The history head, read consistently (the projector's read-modify-write)."""
+        ...
+
+    def put_history(self, head: HistoryHead, expected_rev: int | None) -> bool:
+        """Write ``head`` unless the stored one's ``rev`` is no longer ``expected_rev`` (None: unless
+        one exists). False when that condition failed."""
+        ...
+
     def put(self, home: StoredHome) -> None: ...
     def put_document(self, home: StoredHome, expected_ratings_at: float | None) -> bool:
         """``put`` unless ``ratings_at`` changed since it was read (None: the item did not exist)."""
@@ -167,7 +192,8 @@ class ProfileDirectory(Protocol):
 
 
 class PageReads(Protocol):
-    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Any, StoredHome | None]:
-        """One round trip: the caller's ``reelstack_common.viewer.Viewer`` and the stored document.
-        Raises ``reelstack_common.viewer.ProfileNotFound`` when the profile is not the caller's."""
+    def viewer_and_home(self, user_id: str, profile_id: str) -> tuple[Any, StoredHome | None, HistoryHead | None]:
+        """One round trip: the caller's ``reelstack_common.viewer.Viewer``, the stored document and
+        the history head. Raises ``reelstack_common.viewer.ProfileNotFound`` when the profile is not
+        the caller's."""
         ...

@@ -95,7 +95,7 @@ def first_read(
     read_at = cache.now() if cache is not None else None
     if reads is not None:
         try:
-            v, stored = reads.viewer_and_home(user_id, profile_id)
+            v, stored, head = reads.viewer_and_home(user_id, profile_id)
         except Missing as exc:
             raise ProfileNotFound() from exc
         except Exception:  # noqa: S110 -- told apart by the single reads below
@@ -104,7 +104,7 @@ def first_read(
             who = home_viewer(v)
             if cache is not None:
                 cache.put(user_id, profile_id, who, read_at)
-            return FirstRead(who, stored, stored_read=True)
+            return FirstRead(who, stored, stored_read=True, head=head)
     who = viewer_for(user_id, profile_id, load)
     if cache is not None:
         cache.put(user_id, profile_id, who, read_at)
