@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("botocore", "urllib3", "werkzeug", "moto"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
+    # One process serves the API front doors, moto and the stream pollers from threads sharing one
+    # GIL. With CPython's default 5 ms switch interval a request thread whose reply has arrived can
+    # wait 5 ms behind a busy poller or moto thread; 1 ms keeps such waits under the API's own cost
+    # (request tails, issue 15: docs/benchmarks.md). It changes nothing in the functions' processes.
+    sys.setswitchinterval(0.001)
     state_dir = args.state_dir.resolve()
     cloud = LocalCloud(
         Settings(

@@ -67,6 +67,7 @@ class KinesisPoller(StreamPoller):
     """StreamPoller over the Kinesis API (moto) instead of DynamoDB Streams."""
 
     m: KinesisMapping
+    poll_s = 1.0  # Lambda polls each Kinesis shard at a base rate of once per second
 
     def _discover(self, position: str) -> None:
         shards: list[dict[str, Any]] = []

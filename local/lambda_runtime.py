@@ -92,10 +92,9 @@ class Worker:
             code = self.proc.wait()
             return False, _err("Runtime.ExitError", f"Runtime exited with status {code}", request_id)
         self.invocations += 1
-        msg = json.loads(reply)
-        if msg["ok"]:
-            return True, msg["payload_text"]
-        return False, msg["payload"]
+        if reply.startswith("+"):  # the result's JSON text, as it left the handler (lambda_worker.py)
+            return True, reply[1:].rstrip("\n")
+        return False, json.loads(reply[1:])
 
     def alive(self) -> bool:
         return self.proc.poll() is None

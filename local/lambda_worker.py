@@ -2,7 +2,9 @@
 
 Protocol with the parent (local/lambda_runtime.py): requests arrive on fd 0 as one JSON line
 (`{"event": ..., "request_id": ..., "deadline_ms": ...}`), responses leave on the fd named by
-LOCAL_LAMBDA_RESULT_FD as one JSON line (`{"ok": bool, "payload": ...}`). The handler's own
+LOCAL_LAMBDA_RESULT_FD as one line: `+` and the handler's result as JSON, or `-` and the error as
+JSON (one encoding of the result, not a JSON string inside JSON: the API's largest answers, such as
+GET /home's, were escaped twice). JSON has no raw newline, so a line is a reply. The handler's own
 stdout/stderr (logs) go wherever the parent pointed them, as in Lambda.
 """
 
@@ -76,13 +78,12 @@ def main() -> None:
     for line in stdin:
         req = json.loads(line)
         if init_error is not None:
-            out.write(json.dumps({"ok": False, "payload": init_error}) + "\n")
+            out.write("-" + json.dumps(init_error) + "\n")
             continue
         ctx = LambdaContext(req["request_id"], req["deadline_ms"])
         try:
             result = handler(req["event"], ctx)
-            payload = json.dumps(result, default=str)
-            out.write(json.dumps({"ok": True, "payload_text": payload}) + "\n")
+            out.write("+" + json.dumps(result, default=str) + "\n")
         except Exception as exc:
             err = {
                 "errorMessage": str(exc),
@@ -91,7 +92,7 @@ def main() -> None:
                 "stackTrace": traceback.format_exc().splitlines(),
             }
             print(json.dumps(err), file=sys.stderr, flush=True)
-            out.write(json.dumps({"ok": False, "payload": err}) + "\n")
+            out.write("-" + json.dumps(err) + "\n")
         sys.stdout.flush()
         sys.stderr.flush()
 

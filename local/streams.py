@@ -16,12 +16,18 @@ import datetime as dt
 import json
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger("reelstack.local")
 
-POLL_S = 0.25  # Lambda polls each shard about four times a second
+POLL_S = 0.25  # Lambda polls each DynamoDB stream shard at a base rate of four times a second
+# Shards change rarely (a DynamoDB stream shard closes after hours; Kinesis reshards on request): the
+# shard list is read again this often, or at once when a shard has ended. Reading it on every poll
+# cost the local cloud's process a describe call four times a second per mapping, in the same GIL
+# as the API front doors (idle CPU and request tails: docs/benchmarks.md, issue 15).
+DISCOVER_S = 5.0
 
 
 @dataclass
@@ -74,6 +80,8 @@ def _jsonable(value: Any) -> Any:
 
 
 class StreamPoller:
+    poll_s = POLL_S  # the wait after a poll that delivered nothing
+
     def __init__(self, streams_client: Any, invoke: Any, mapping: StreamMapping, region: str,
                  stop: threading.Event) -> None:
         self.client, self.invoke, self.m, self.region, self.stop = streams_client, invoke, mapping, region, stop
@@ -106,9 +114,14 @@ class StreamPoller:
             )["ShardIterator"]
 
     def _run(self) -> None:
+        next_discovery = time.monotonic() + DISCOVER_S  # start() has just read the shard list
+        ended_seen = 0
         while not self.stop.is_set():
             try:
-                self._discover("TRIM_HORIZON")  # a shard born after start-up is read from its start
+                ended = sum(it is None for it in self._iterators.values())  # a shard ends when its child begins
+                if ended > ended_seen or time.monotonic() >= next_discovery:
+                    self._discover("TRIM_HORIZON")  # a shard born after start-up is read from its start
+                    next_discovery, ended_seen = time.monotonic() + DISCOVER_S, ended
                 delivered = False
                 for sid, iterator in list(self._iterators.items()):
                     if iterator is not None:
@@ -118,7 +131,7 @@ class StreamPoller:
                 self.stop.wait(1.0)
                 continue
             if not delivered:
-                self.stop.wait(POLL_S)
+                self.stop.wait(self.poll_s)
 
     def _poll_shard(self, sid: str, iterator: str) -> bool:
         try:
