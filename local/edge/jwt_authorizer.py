@@ -4,6 +4,8 @@ against the keys the local cloud's Cognito publishes."""
 from __future__ import annotations
 
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,11 +47,40 @@ def bearer_token(authorization: str) -> str:
     return authorization[7:].strip() if authorization.lower().startswith("bearer ") else authorization.strip()
 
 
+VERIFIED_TOKENS = 4096  # tokens whose signature was checked, kept until they expire (LRU beyond this)
+_verified: OrderedDict[tuple[str, JwtAuthorizer], dict[str, Any]] = OrderedDict()
+_verified_lock = threading.Lock()
+
+
 def verify(token: str, auth: JwtAuthorizer, jwks: JwksCache) -> dict[str, Any]:
     """Signature (kid in the issuer's JWKS, RS256), iss, exp/nbf, aud or client_id in the configured
-    audience, and the route's scopes. Returns the claims; raises Unauthorized with the reason."""
+    audience, and the route's scopes. Returns the claims; raises Unauthorized with the reason.
+
+    A token that passed is remembered with its claims, and its next use checks only the time (exp,
+    nbf): the other checks give the same answer for the same token and route (the JWKS is fetched
+    once), and the RSA verification was ~0.4 ms of the API's own cost on every authorized request."""
     if not token:
         raise Unauthorized("no bearer token")
+    with _verified_lock:
+        known = _verified.get((token, auth))
+        if known is not None:
+            _verified.move_to_end((token, auth))
+    if known is not None:
+        now = time.time()
+        if float(known["exp"]) <= now:
+            raise Unauthorized("invalid token: Signature has expired")
+        if "nbf" in known and float(known["nbf"]) > now:
+            raise Unauthorized("invalid token: The token is not yet valid (nbf)")
+        return dict(known)
+    claims = _verify(token, auth, jwks)
+    with _verified_lock:
+        _verified[(token, auth)] = claims
+        while len(_verified) > VERIFIED_TOKENS:
+            _verified.popitem(last=False)
+    return dict(claims)
+
+
+def _verify(token: str, auth: JwtAuthorizer, jwks: JwksCache) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
         key_data = jwks.keys(auth.issuer).get(header.get("kid", ""))
