@@ -14,8 +14,8 @@
    written back; the function's ratings cache off, then on); fallback (the function's HOME_TABLE
    pointed at a missing table). p50 / p99 ms.
    GET /home is measured as served (consecutive pages of one profile hit the function's 5 s viewer
-   cache) and again with that cache off (VIEWER_CACHE_TTL_S=0: the combined viewer + document read
-   on every page).
+   cache: one BatchGetItem of the document and the history head) and again with that cache off
+   (VIEWER_CACHE_TTL_S=0: the combined viewer + document + history head read on every page).
 
 Goals: GET /home p99 <= 3x the raw GetItem p99; live compute p99 <= 150 ms warm.
 """

@@ -194,3 +194,32 @@ def test_a_profile_that_fails_is_retried_from_its_first_record(tables: Any, monk
                _record(13, _state("p2", "d", "2026-11-30T20:00:01Z", 1))]  # fmt: skip
     out = history_stream.lambda_handler({"Records": records}, LambdaContext())
     assert out == {"batchItemFailures": [{"itemIdentifier": "11"}]}
+
+
+@pytest.mark.parametrize("handler", ["history_stream", "trending_stream"])
+def test_the_stream_consumers_import_without_the_scientific_layer(handler: str) -> None:
+    """Both run with the shared layer only (infra: no numpy/scipy layer): importing the handler and
+    building its dependencies must not pull numpy in, which the test venv would otherwise mask."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('numpy', 'scipy', 'implicit'):
+            raise ImportError('not in this function: ' + name)
+sys.meta_path.insert(0, Block())
+import recommendations.handlers.{handler}
+from recommendations.wiring import dependencies
+dependencies()
+"""
+    env = {**os.environ, "PYTHONPATH": str(root / "layers" / "shared" / "python"), "HOME_TABLE": "h",
+           "RATINGS_TABLE": "r", "CATALOG_TABLE": "c", "ACCOUNTS_TABLE": "a", "MODEL_BUCKET": "m",
+           "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], cwd=root / "functions" / "recommendations", env=env,
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
