@@ -11,12 +11,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.api import Edge
 from infra.constructs.data import CatalogData
 from infra.constructs.events import PlatformEvents
+from infra.constructs.house import dead_letter_queue
 from infra.constructs.identity import ADMINS_GROUP, Identity
 from infra.constructs.media_pipeline import UPLOADS_PREFIX, MediaPipeline
 from infra.constructs.nag import acknowledge
@@ -131,18 +131,11 @@ class CatalogService(Construct):
             description="Reelstack catalog outbox: catalog table stream -> reelstack-events",
         )
         events.grant_publish(self.outbox_function)
-        self.outbox_dead_letter_queue = sqs.Queue(
+        self.outbox_dead_letter_queue = dead_letter_queue(
             self,
             "OutboxDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.outbox_dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue IS a dead-letter queue: the outbox stream mapping's on-failure destination (the "
-            "shard positions of records that aged out of the stream unpublished).",
+            holds="the outbox stream mapping's on-failure destination (the shard positions of "
+            "records that aged out of the stream unpublished).",
         )
         self.outbox_function.add_event_source(
             sources.DynamoEventSource(

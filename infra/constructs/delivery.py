@@ -68,7 +68,7 @@ from infra.cdn_keys import (
 from infra.constructs.data import CatalogData
 from infra.constructs.events import PlatformEvents
 from infra.constructs.home import TRENDING_PARTITION, leading_keys
-from infra.constructs.house import house_bucket, house_table
+from infra.constructs.house import dead_letter_queue, house_bucket, house_table
 from infra.constructs.layers import REPO_ROOT
 from infra.constructs.nag import acknowledge
 from infra.constructs.service import service_function
@@ -490,17 +490,10 @@ class Delivery(Construct):
             # Bookkeeping only: losing it means at most one more prefill per title.
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.prefill_dead_letter_queue = sqs.Queue(
+        self.prefill_dead_letter_queue = dead_letter_queue(
             self,
             "PrefillDlq",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        acknowledge(
-            self.prefill_dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the prefill queue.",
+            holds="the prefill queue's.",
         )
         self.prefill_queue = sqs.Queue(
             self,
@@ -562,17 +555,10 @@ class Delivery(Construct):
         """A withdrawn title's media is cached for up to a year (segments) at every edge location:
         on ``TitleWithdrawn`` the function invalidates ``/titles/{id}/*`` (delivery.handlers.withdraw;
         the local cloud purges its edge fleet instead)."""
-        self.purge_dead_letter_queue = sqs.Queue(
+        self.purge_dead_letter_queue = dead_letter_queue(
             self,
             "PurgeDlq",
-            retention_period=Duration.days(14),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-        )
-        acknowledge(
-            self.purge_dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue is itself the dead-letter queue of the withdrawal purge queue.",
+            holds="the withdrawal purge queue's.",
         )
         self.purge_queue = sqs.Queue(
             self,

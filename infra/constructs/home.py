@@ -35,7 +35,7 @@ from constructs import Construct
 from infra.constructs.api import Edge
 from infra.constructs.data import CatalogData, DataTables
 from infra.constructs.dax import DaxCache
-from infra.constructs.house import abort_incomplete_multipart_rule, house_bucket, house_table
+from infra.constructs.house import abort_incomplete_multipart_rule, dead_letter_queue, house_bucket, house_table
 from infra.constructs.identity import ADMINS_GROUP, Identity
 from infra.constructs.layers import DEPS_PYTHON_VERSION, PYTHON_RUNTIME
 from infra.constructs.nag import acknowledge
@@ -360,18 +360,11 @@ class HomeService(Construct):
         # A missing HISTORY item is built from the profile's whole history (pk PROFILE#<id>,
         # begins_with(sk, TITLE#), ConsistentRead): a Query of the base table.
         fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[playback_table.table_arn]))
-        self.history_dead_letter_queue = sqs.Queue(
+        self.history_dead_letter_queue = dead_letter_queue(
             self,
             "HistoryDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.history_dead_letter_queue,
-            "AwsSolutions-SQS3",
-            "This queue IS a dead-letter queue: the history projector's stream mapping's on-failure "
-            "destination (the shard positions of watch-state records it could not project).",
+            holds="the history projector's stream mapping's on-failure destination (the shard "
+            "positions of watch-state records it could not project).",
         )
         fn.add_event_source(
             sources.DynamoEventSource(

@@ -31,7 +31,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.events import PlatformEvents
-from infra.constructs.house import abort_incomplete_multipart_rule, house_bucket, house_table
+from infra.constructs.house import abort_incomplete_multipart_rule, dead_letter_queue, house_bucket, house_table
 from infra.constructs.layers import REPO_ROOT
 from infra.constructs.nag import acknowledge
 from infra.constructs.service import service_function
@@ -372,18 +372,11 @@ class MediaPipeline(Construct):
     def _create_ingest_rule(
         self, ingest: s3.Bucket, state_machine: sfn.StateMachine
     ) -> tuple[events.Rule, sqs.Queue]:
-        dead_letters = sqs.Queue(
+        dead_letters = dead_letter_queue(
             self,
             "IngestDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            dead_letters,
-            "AwsSolutions-SQS3",
-            "This queue IS a dead-letter queue (of the ingest rule's Step Functions target); EventBridge "
-            "target DLQs are not recognised by the rule, which only looks at SQS redrive policies.",
+            holds="the ingest rule's Step Functions target's; EventBridge target DLQs are not "
+            "recognised by the rule, which only looks at SQS redrive policies.",
         )
         rule = events.Rule(
             self,
