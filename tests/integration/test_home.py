@@ -250,3 +250,41 @@ def test_views_on_the_playback_stream_make_a_title_trend(
     else:
         raise AssertionError(f"{title} never reached Trending now: {json.dumps(body)[:500]}")
     assert title not in [i["title_id"] for row in body["rows"] if row["kind"] == "new" for i in row["items"]]
+
+
+def test_a_watch_state_reaches_the_page_through_the_history_head(
+    endpoints: dict[str, Any], http: requests.Session, demo: dict[str, str], seeded: dict[str, Any],
+    aws: Callable[[str], Any],
+) -> None:  # fmt: skip
+    """Contract E -> the history projector: a watch state as the playback service writes it reaches
+    the profile's history head (HOME#<id>/HISTORY) through the playback table's stream, and the next
+    page shows it in Continue watching, scored live because the history changed."""
+    profile = _profile(seeded, 405)
+    before = _home(endpoints, http, demo, profile).json()  # seeds the head from the playback table
+    title = next(row for row in before["rows"] if row["kind"] == "new")["items"][0]["title_id"]
+    tables = endpoints["resources"]["tables"]
+    playback = next(n for lid, n in tables.items() if lid.startswith("PlaybackTable"))
+    home_table = next(n for lid, n in tables.items() if "HomeTable" in lid)
+    ddb = aws("dynamodb")
+    now = int(time.time())
+    at = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(now))
+    ddb.put_item(TableName=playback, Item={
+        "pk": {"S": f"PROFILE#{profile}"}, "sk": {"S": f"TITLE#{title}"}, "type": {"S": "state"},
+        "profile_id": {"S": profile}, "title_id": {"S": title}, "account_id": {"S": "a"}, "kind": {"S": "movie"},
+        "position_s": {"N": "600"}, "duration_s": {"N": "5400"}, "percent": {"N": "11.11"},
+        "finished": {"BOOL": False}, "updated_at": {"S": at}, "session_id": {"S": "s1"}, "seq": {"N": "7"},
+    })  # fmt: skip
+
+    def head() -> list[Any]:
+        item = ddb.get_item(TableName=home_table, Key={"pk": {"S": f"HOME#{profile}"}, "sk": {"S": "HISTORY"}},
+                            ConsistentRead=True).get("Item")  # fmt: skip
+        return json.loads(item["views"]["S"]) if item else []
+
+    deadline = time.monotonic() + 60  # the stream is polled four times a second
+    while title not in [v[0] for v in head()] and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert [v[:3] for v in head() if v[0] == title] == [[title, float(now), 600.0]]  # [title, updated_at, position]
+    page = _home(endpoints, http, demo, profile).json()
+    assert page["source"] == "live"
+    cw = next(row for row in page["rows"] if row["kind"] == "continue_watching")
+    assert cw["items"][0]["title_id"] == title and cw["items"][0]["position_s"] == 600.0
