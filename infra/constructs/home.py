@@ -134,11 +134,11 @@ class HomeService(Construct):
     job_functions: {"Train"|"Build"|"Publish": function}; state_machine; schedule (events.Rule)
     trending_function: the view-stream consumer; ``wire_view_stream(stream)`` connects it
     history_function: the history projector (None without a playback table): the playback table's
-        stream (watch-state records only) -> each profile's ``HOME#<profile_id>``/``HISTORY`` item,
-        so GET /home reads the document and the history in one BatchGetItem (contract E);
+        stream (watch-state records only) -> each profile's ``HOME#<profile_id>`` ``HISTORY`` and
+        ``PROGRESS`` items, so GET /home reads the document and the history in one BatchGetItem (contract E);
         history_dead_letter_queue: its stream mapping's on-failure destination (None likewise)
 
-    ``playback_table`` must have a stream (playback's table: NEW_IMAGE).
+    ``playback_table`` must have a stream (playback's table: NEW_AND_OLD_IMAGES).
     """
 
     def __init__(
@@ -324,7 +324,7 @@ class HomeService(Construct):
         if view_stream is not None:
             self.wire_view_stream(view_stream)
 
-        # --- history: the playback table's stream -> HOME#<profile_id>/HISTORY ------------------
+        # --- history: the playback table's stream -> HOME#<profile_id>/HISTORY, PROGRESS ---------
         self.history_function: lambda_.Function | None = None
         self.history_dead_letter_queue: sqs.Queue | None = None
         if playback_table is not None:
@@ -334,7 +334,7 @@ class HomeService(Construct):
         self, playback_table: dynamodb.ITable, environment: dict[str, str], layers: Sequence[lambda_.ILayerVersion]
     ) -> None:
         """The history projector: each watch-state write in the playback table updates the profile's
-        compact history copy in the home table (the handler reads the HISTORY item consistently and
+        compact history copy in the home table (the handler reads each item consistently and
         writes it conditionally; a missing one is initialised from the profile's whole history)."""
         fn = service_function(
             self,
@@ -346,10 +346,10 @@ class HomeService(Construct):
             layers=list(layers),  # no numpy: copying a history needs none
             memory_size=256,
             timeout=Duration.seconds(60),
-            description="Reelstack home history projector: playback watch states -> HOME#<profile>/HISTORY",
+            description="Reelstack home history projector: playback watch states -> the history head",
         )
         self.history_function = fn
-        # Its HISTORY items only (GetItem with ConsistentRead + conditional PutItem, HOME# partitions).
+        # Its HISTORY and PROGRESS items only (consistent GetItem + conditional PutItem, HOME# partitions).
         fn.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:GetItem", "dynamodb:PutItem"],
@@ -357,7 +357,7 @@ class HomeService(Construct):
                 conditions=leading_keys(DOC_PARTITIONS),
             )
         )
-        # A missing HISTORY item is built from the profile's whole history (pk PROFILE#<id>,
+        # A missing item is built from the profile's whole history (pk PROFILE#<id>,
         # begins_with(sk, TITLE#), ConsistentRead): a Query of the base table.
         fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[playback_table.table_arn]))
         self.history_dead_letter_queue = dead_letter_queue(

@@ -58,7 +58,7 @@ class SigningGrantor(Protocol):
 class PlaybackService(Construct):
     """Attributes other code uses:
 
-    table: pk/sk (S), GSI ``gsi1`` (gsi1pk/gsi1sk, ALL), TTL ``expires_at``, stream NEW_IMAGE (read
+    table: pk/sk (S), GSI ``gsi1`` (gsi1pk/gsi1sk, ALL), TTL ``expires_at``, stream NEW_AND_OLD_IMAGES (read
         by home's history projector) (env ``PLAYBACK_TABLE``); the watch-state items are the view
         history (layout in docs/architecture.md)
     view_stream: the Kinesis view stream (on demand, KMS-encrypted; partition key profile_id)
@@ -83,15 +83,16 @@ class PlaybackService(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         # View history is user data (RETAIN); sessions expire by TTL a week after their lease.
-        # The stream (new images) feeds home's history projector (contract E): it keeps each
-        # profile's HISTORY item in the home table from the watch-state writes, so GET /home reads
-        # the document and the history in one BatchGetItem.
+        # The stream feeds home's history projector (contract E): it keeps each profile's history
+        # head (HISTORY and PROGRESS items in the home table) from the watch-state writes, so GET /home
+        # reads the document and the history in one BatchGetItem. Old images too: a record's old and
+        # new state tell a plain heartbeat (nothing to do) from one that matters without a read.
         self.table = single_table(
             self,
             "Table",
             removal_policy=removal_policy,
             time_to_live_attribute="expires_at",
-            stream=dynamodb.StreamViewType.NEW_IMAGE,
+            stream=dynamodb.StreamViewType.NEW_AND_OLD_IMAGES,
         )
 
         self.view_stream = kinesis.Stream(

@@ -143,7 +143,7 @@ def test_the_trending_consumer_reads_the_playback_view_stream(reelstack: Synth) 
 
 def test_the_playback_table_streams_new_images_for_the_history_projector(reelstack: Synth) -> None:
     table = reelstack.template_json["Resources"][logical_id(reelstack, reelstack.stack.playback.table)]
-    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
+    assert table["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
 def test_the_history_projector_reads_the_playback_table_stream_watch_states_only(reelstack: Synth) -> None:

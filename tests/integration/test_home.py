@@ -257,8 +257,8 @@ def test_a_watch_state_reaches_the_page_through_the_history_head(
     aws: Callable[[str], Any],
 ) -> None:  # fmt: skip
     """Contract E -> the history projector: a watch state as the playback service writes it reaches
-    the profile's history head (HOME#<id>/HISTORY) through the playback table's stream, and the next
-    page shows it in Continue watching, scored live because the history changed."""
+    the profile's history head (HOME#<id>/HISTORY and PROGRESS) through the playback table's stream,
+    and the next page shows it in Continue watching, scored live because the history changed."""
     profile = _profile(seeded, 405)
     before = _home(endpoints, http, demo, profile).json()  # seeds the head from the playback table
     title = next(row for row in before["rows"] if row["kind"] == "new")["items"][0]["title_id"]
@@ -275,15 +275,16 @@ def test_a_watch_state_reaches_the_page_through_the_history_head(
         "finished": {"BOOL": False}, "updated_at": {"S": at}, "session_id": {"S": "s1"}, "seq": {"N": "7"},
     })  # fmt: skip
 
-    def head() -> list[Any]:
-        item = ddb.get_item(TableName=home_table, Key={"pk": {"S": f"HOME#{profile}"}, "sk": {"S": "HISTORY"}},
+    def part(sk: str) -> list[Any]:
+        item = ddb.get_item(TableName=home_table, Key={"pk": {"S": f"HOME#{profile}"}, "sk": {"S": sk}},
                             ConsistentRead=True).get("Item")  # fmt: skip
         return json.loads(item["views"]["S"]) if item else []
 
     deadline = time.monotonic() + 60  # the stream is polled four times a second
-    while title not in [v[0] for v in head()] and time.monotonic() < deadline:
+    while title not in [v[0] for v in part("PROGRESS")] and time.monotonic() < deadline:
         time.sleep(0.25)
-    assert [v[:3] for v in head() if v[0] == title] == [[title, float(now), 600.0]]  # [title, updated_at, position]
+    assert [v for v in part("HISTORY") if v[0] == title] == [[title, float(now), 0]]  # [title, updated_at, finished]
+    assert [v[:3] for v in part("PROGRESS") if v[0] == title] == [[title, float(now), 600.0]]  # [.., position]
     page = _home(endpoints, http, demo, profile).json()
     assert page["source"] == "live"
     cw = next(row for row in page["rows"] if row["kind"] == "continue_watching")

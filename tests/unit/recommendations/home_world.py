@@ -13,6 +13,7 @@ from recommendations.logic.home import HomeDeps, HomeViewer
 from recommendations.logic.ports import (
     CampaignRecord,
     CatalogTitle,
+    HeadPart,
     HistoryHead,
     ModelPointer,
     ProfileFacts,
@@ -131,7 +132,7 @@ class Ratings(Faulty):
 class Home(Faulty):
     def __init__(self) -> None:
         self.docs: dict[str, StoredHome] = {}
-        self.heads: dict[str, HistoryHead] = {}
+        self.parts: dict[tuple[str, str], HeadPart] = {}  # (profile, "titles" | "progress")
         self.pointer: ModelPointer | None = None
         self.puts = 0
         self.page_reads = 0
@@ -140,21 +141,25 @@ class Home(Faulty):
         self._check()
         return self.docs.get(profile_id)
 
+    def head(self, profile_id: str) -> HistoryHead | None:
+        titles, progress = self.parts.get((profile_id, "titles")), self.parts.get((profile_id, "progress"))
+        return HistoryHead(profile_id, titles, progress) if titles and progress else None
+
     def get_page(self, profile_id: str) -> tuple[StoredHome | None, HistoryHead | None]:
         self._check()
         self.page_reads += 1
-        return self.docs.get(profile_id), self.heads.get(profile_id)
+        return self.docs.get(profile_id), self.head(profile_id)
 
-    def get_history(self, profile_id: str) -> HistoryHead | None:
+    def get_part(self, profile_id: str, kind: str) -> HeadPart | None:
         self._check()
-        return self.heads.get(profile_id)
+        return self.parts.get((profile_id, kind))
 
-    def put_history(self, head: HistoryHead, expected_rev: int | None) -> bool:
+    def put_part(self, part: HeadPart, expected_rev: int | None) -> bool:
         self._check()
-        have = self.heads.get(head.profile_id)
+        have = self.parts.get((part.profile_id, part.kind))
         if (have.rev if have is not None else None) != expected_rev:
             return False
-        self.heads[head.profile_id] = head
+        self.parts[(part.profile_id, part.kind)] = part
         return True
 
     def put(self, home: StoredHome) -> None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
-from recommendations.logic.ports import HistoryHead, StoredHome, Trending, ViewState
+from recommendations.logic.ports import HeadPart, HistoryHead, StoredHome, Trending, ViewState
 
 from tests.unit.tables import create_single_table
 
@@ -155,8 +156,13 @@ def test_the_first_read_gets_viewer_and_document_in_one_batch_across_both_tables
     monkeypatch.setattr(dynamo, "client", lambda: _Spy(real, calls))
     reads = DynamoPageReads(ACCOUNTS, HOME)
 
-    head = HistoryHead("p1", (ViewState("p1", "t9", 7.5, 60.0, 120.0, 50.0, False),), rev=3)
-    assert DynamoHomeStore(HOME).put_history(head, expected_rev=None)
+    head = HistoryHead(
+        "p1",
+        HeadPart("p1", "titles", (ViewState("p1", "t9", 7.5),), rev=3),
+        HeadPart("p1", "progress", (ViewState("p1", "t9", 7.5, 60.0, 120.0, 50.0),), rev=2),
+    )
+    assert DynamoHomeStore(HOME).put_part(head.titles, expected_rev=None)
+    assert DynamoHomeStore(HOME).put_part(head.progress, expected_rev=None)
 
     viewer, stored, got_head = reads.viewer_and_home("u1", "p1")
     assert calls == ["batch_get_item"]  # one round trip for the four items
@@ -228,19 +234,28 @@ def test_the_history_head_round_trips_and_its_writes_are_conditional(ddb: Any, m
     from reelstack_common import dynamo
 
     store = DynamoHomeStore(HOME)
-    views = tuple(ViewState("p7", f"t{k}", 100.0 - k, 30.0 * k, 5400.0, round(100 * 30 * k / 5400, 2), k == 3)
-                  for k in range(4))  # fmt: skip
-    assert store.get_history("p7") is None and store.get_page("p7") == (None, None)
-    assert store.put_history(HistoryHead("p7", views, 1), expected_rev=None)
-    assert not store.put_history(HistoryHead("p7", (), 1), expected_rev=None)  # one exists: the seed loses
-    assert not store.put_history(HistoryHead("p7", (), 2), expected_rev=7)  # not the revision read
-    assert store.get_history("p7") == HistoryHead("p7", views, 1)
-    moved = (views[0].__class__(**{**views[0].__dict__, "position_s": 999.0}), *views[1:])
-    assert store.put_history(HistoryHead("p7", moved, 2), expected_rev=1)
+    titles = HeadPart("p7", "titles", tuple(ViewState("p7", f"t{k}", 100.0 - k, finished=k == 3) for k in range(4)))
+    going = (ViewState("p7", "t0", 100.0, 30.0, 5400.0, 0.56), ViewState("p7", "t1", 99.0, 60.0, 5400.0, 1.11))
+    progress = HeadPart("p7", "progress", going)
+    assert store.get_part("p7", "titles") is None and store.get_page("p7") == (None, None)
+    assert store.put_part(titles, expected_rev=None)
+    assert store.get_page("p7") == (None, None)  # half a head is no head: the page reads the table
+    assert store.put_part(progress, expected_rev=None)
+    assert not store.put_part(replace(titles, views=()), expected_rev=None)  # one exists: the seed loses
+    assert not store.put_part(replace(titles, views=(), rev=2), expected_rev=7)  # not the revision read
+    assert store.get_part("p7", "titles") == titles and store.get_part("p7", "progress") == progress
+    moved = replace(progress, views=(replace(going[0], position_s=90.0), going[1]), rev=2)
+    assert store.put_part(moved, expected_rev=1)
     store.put(StoredHome("p7", '{"rows": []}', "v1", "k", 1.0, 0.0))
     calls: list[str] = []
     real = dynamo.client()
     monkeypatch.setattr(dynamo, "client", lambda: _Spy(real, calls))
     doc, head = store.get_page("p7")
-    assert calls == ["batch_get_item"]  # the document and the head: one round trip
-    assert doc is not None and doc.doc_json == '{"rows": []}' and head == HistoryHead("p7", moved, 2)
+    assert calls == ["batch_get_item"]  # the document and both parts: one round trip
+    assert doc is not None and doc.doc_json == '{"rows": []}' and head == HistoryHead("p7", titles, moved)
+    assert [(v.title_id, v.position_s, v.finished) for v in head.views] == [
+        ("t0", 90.0, False),
+        ("t1", 60.0, False),
+        ("t2", 0.0, False),
+        ("t3", 0.0, True),
+    ]

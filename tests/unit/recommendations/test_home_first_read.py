@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from home_world import DRAMA, KID, NEWBIE, Broken, World, trained
-from recommendations.logic.history import newest
 from recommendations.logic.home import FirstRead, page_for
 from recommendations.logic.ports import HistoryHead, StoredHome
 from recommendations.logic.viewers import VIEWER_TTL_S, ViewerCache, first_read
@@ -116,7 +115,10 @@ def test_without_a_history_head_the_page_reads_the_history_once_and_seeds_it(w: 
     first = _page(w, reads, None, DRAMA)
     assert first.source == "live"  # the history changed since the document was built
     assert w.history.reads == 1
-    assert w.home.heads[DRAMA].views == tuple(newest(w.history.views[DRAMA]))  # newest first
+    head = w.home.head(DRAMA)  # newest first: every title in one part, what is in progress in the other
+    assert head is not None and [v.title_id for v in head.titles.views] == ["c04", "c05"]
+    assert [v.finished for v in head.titles.views] == [False, True]
+    assert head.progress.views == (w.history.views[DRAMA][0],)
     again = _page(w, reads, None, DRAMA)  # the combined read alone: the head instead of the table
     assert (reads.calls, w.home.page_reads, w.history.reads) == (2, 2, 1)
     assert again.source == "precomputed" and again.rows == first.rows

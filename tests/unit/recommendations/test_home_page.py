@@ -300,6 +300,6 @@ def test_page_for_reads_concurrently_but_answers_only_the_owner(w: World) -> Non
     assert page.source == "precomputed" and page.rows
     w.history.fail = True  # the first page seeded the history head: the playback table is not read
     assert page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps()).source == "precomputed"
-    w.home.heads.clear()  # without a head, a failed history read gives the fallback, not an error
+    w.home.parts.clear()  # without a head, a failed history read gives the fallback, not an error
     assert page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps()).fallback_reason == "playback"
-    assert DRAMA not in w.home.heads  # and seeds nothing
+    assert not w.home.parts  # and seeds nothing

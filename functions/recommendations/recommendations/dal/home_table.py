@@ -5,17 +5,20 @@ pk                          sk                attributes
 ==========================  ================  ==================================================
 HOME#<profile_id>           DOC               doc (JSON string, bounded: logic.documents),
                                               model_version, history_key, data_at, ratings_at
-HOME#<profile_id>           HISTORY           views (JSON string: [[title_id, updated_at,
-                                              position_s, duration_s, percent, finished 0|1], ...]
-                                              newest first, <= logic.history.HISTORY_CAP), rev
+HOME#<profile_id>           HISTORY           the history head's titles (logic/history.py): views
+                                              (JSON string: [[title_id, updated_at, finished 0|1],
+                                              ...] newest first, <= TITLES_CAP), rev
+HOME#<profile_id>           PROGRESS          its progress: views (JSON string: [[title_id,
+                                              updated_at, position_s, duration_s, percent], ...]
+                                              newest first, <= PROGRESS_CAP), rev
 CAMPAIGN                    <campaign_id>     name, title_ids, starts_at, ends_at (ISO UTC),
                                               languages, audiences, priority, created_at, updated_at
 TRENDING                    LANG#<language>   counts (JSON {title: [day, week]}), at, rev
 MODEL                       CURRENT           model_version, artifact_key, fallback_key
 ==========================  ================  ==================================================
 
-GET /home reads the document and the history head together: one BatchGetItem through
-``reelstack_common.dynamo`` (DAX when configured). The history projector reads the head
+GET /home reads the document and the history head's two items together: one BatchGetItem through
+``reelstack_common.dynamo`` (DAX when configured). The history projector reads each part
 consistently and writes it on the condition of its ``rev`` (logic/history.py). A
 rating change only sets ``ratings_at`` (UpdateItem: it creates the item if there is none), which
 marks the document stale. Campaigns are one partition: a handful of items, read whole and cached.
@@ -34,6 +37,7 @@ from recommendations.logic import trending as trending_logic
 from recommendations.logic.ports import (
     CampaignRecord,
     DependencyFailed,
+    HeadPart,
     HistoryHead,
     ModelPointer,
     StoredHome,
@@ -42,31 +46,53 @@ from recommendations.logic.ports import (
 )
 
 DOC_SK = "DOC"
-HISTORY_SK = "HISTORY"
 
 
 def home_key(profile_id: str) -> dict[str, str]:
     return {"pk": f"HOME#{profile_id}", "sk": DOC_SK}
 
 
-def history_key(profile_id: str) -> dict[str, str]:
-    return {"pk": f"HOME#{profile_id}", "sk": HISTORY_SK}
+PART_SK = {"titles": "HISTORY", "progress": "PROGRESS"}
+PART_OF_SK = {sk: kind for kind, sk in PART_SK.items()}
 
 
-def history_item(head: HistoryHead) -> dict[str, Any]:
-    views = [[v.title_id, v.updated_at, v.position_s, v.duration_s, v.percent, int(v.finished)] for v in head.views]
-    return {**history_key(head.profile_id), "views": json.dumps(views, separators=(",", ":")), "rev": head.rev}
+def part_key(profile_id: str, kind: str) -> dict[str, str]:
+    return {"pk": f"HOME#{profile_id}", "sk": PART_SK[kind]}
 
 
-def stored_history(item: dict[str, Any]) -> HistoryHead:
-    """The head as stored; a head that does not parse raises (the page falls back, the projector's
-    batch is retried): it is only ever written by ``history_item``."""
-    profile_id = str(item["pk"]).removeprefix("HOME#")
-    views = tuple(
-        ViewState(profile_id, str(t), float(at), float(pos), float(dur), float(pct), bool(fin))
-        for t, at, pos, dur, pct, fin in json.loads(item["views"])
-    )
-    return HistoryHead(profile_id, views, int(item.get("rev", 1)))
+def head_keys(profile_id: str) -> list[dict[str, str]]:
+    return [part_key(profile_id, kind) for kind in PART_SK]
+
+
+def part_item(part: HeadPart) -> dict[str, Any]:
+    if part.kind == "titles":
+        rows: list[list[Any]] = [[v.title_id, v.updated_at, int(v.finished)] for v in part.views]
+    else:
+        rows = [[v.title_id, v.updated_at, v.position_s, v.duration_s, v.percent] for v in part.views]
+    return {**part_key(part.profile_id, part.kind), "views": json.dumps(rows, separators=(",", ":")), "rev": part.rev}
+
+
+def stored_part(item: dict[str, Any]) -> HeadPart:
+    """A part as stored; one that does not parse raises (the page falls back, the projector's batch
+    is retried): only ``part_item`` writes them."""
+    profile_id, kind = str(item["pk"]).removeprefix("HOME#"), PART_OF_SK[str(item["sk"])]
+    rows = json.loads(item["views"])
+    if kind == "titles":
+        views = tuple(ViewState(profile_id, str(t), float(at), finished=bool(fin)) for t, at, fin in rows)
+    else:
+        views = tuple(
+            ViewState(profile_id, str(t), float(at), float(pos), float(dur), float(pct))
+            for t, at, pos, dur, pct in rows
+        )
+    return HeadPart(profile_id, kind, views, int(item.get("rev", 1)))
+
+
+def stored_head(items: Iterable[dict[str, Any]]) -> HistoryHead | None:
+    """The head from its items (any others ignored); None unless both parts are there."""
+    parts = {p.kind: p for p in (stored_part(i) for i in items if i.get("sk") in PART_OF_SK)}
+    if len(parts) < len(PART_SK):
+        return None
+    return HistoryHead(parts["titles"].profile_id, parts["titles"], parts["progress"])
 
 
 def stored_home(item: dict[str, Any]) -> StoredHome:
@@ -99,20 +125,18 @@ class DynamoHomeStore:
 
     def get_page(self, profile_id: str) -> tuple[StoredHome | None, HistoryHead | None]:
         """The document and the history head: one BatchGetItem (through DAX when configured)."""
-        doc, head = home_key(profile_id), history_key(profile_id)
         try:
-            found = dynamo.batch_get({self.name: {"Keys": [doc, head]}})[self.name]
+            found = dynamo.batch_get({self.name: {"Keys": [home_key(profile_id), *head_keys(profile_id)]}})[self.name]
         except Exception as exc:
             raise self._failed(exc) from exc
-        by_sk = {item.get("sk"): item for item in found}
-        stored, history = by_sk.get(DOC_SK), by_sk.get(HISTORY_SK)
-        return (stored_home(stored) if stored else None), (stored_history(history) if history else None)
+        doc = next((item for item in found if item.get("sk") == DOC_SK), None)
+        return (stored_home(doc) if doc else None), stored_head(found)
 
-    def get_history(self, profile_id: str) -> HistoryHead | None:
-        item = self.table.get_item(Key=history_key(profile_id), ConsistentRead=True).get("Item")
-        return stored_history(item) if item else None
+    def get_part(self, profile_id: str, kind: str) -> HeadPart | None:
+        item = self.table.get_item(Key=part_key(profile_id, kind), ConsistentRead=True).get("Item")
+        return stored_part(item) if item else None
 
-    def put_history(self, head: HistoryHead, expected_rev: int | None) -> bool:
+    def put_part(self, part: HeadPart, expected_rev: int | None) -> bool:
         from botocore.exceptions import ClientError
 
         if expected_rev is None:
@@ -120,7 +144,7 @@ class DynamoHomeStore:
         else:
             condition = {"ConditionExpression": "rev = :seen", "ExpressionAttributeValues": {":seen": expected_rev}}
         try:
-            self.table.put_item(Item=history_item(head), **condition)
+            self.table.put_item(Item=part_item(part), **condition)
             return True
         except ClientError as exc:
             if dynamo.is_conditional_check_failure(exc):

@@ -16,7 +16,7 @@ from typing import Any
 from reelstack_common import dynamo
 from reelstack_common.viewer import Viewer, viewer_from_items, viewer_keys
 
-from recommendations.dal.home_table import history_key, home_key, stored_history, stored_home
+from recommendations.dal.home_table import head_keys, home_key, stored_head, stored_home
 from recommendations.logic.ports import HistoryHead, StoredHome
 
 
@@ -33,7 +33,7 @@ class DynamoPageReads:
         answer = dynamo.batch_get(
             {
                 self.accounts: {"Keys": [profile_key, account_key]},
-                self.home: {"Keys": [home_key(profile_id), history_key(profile_id)]},
+                self.home: {"Keys": [home_key(profile_id), *head_keys(profile_id)]},
             }
         )
         found = {
@@ -46,5 +46,5 @@ class DynamoPageReads:
         viewer = viewer_from_items(
             user_id, profile_id, got(self.accounts, profile_key), got(self.accounts, account_key)
         )
-        doc, head = got(self.home, home_key(profile_id)), got(self.home, history_key(profile_id))
-        return viewer, (stored_home(doc) if doc else None), (stored_history(head) if head else None)
+        doc = got(self.home, home_key(profile_id))
+        return viewer, (stored_home(doc) if doc else None), stored_head(answer.get(self.home, []))

@@ -1,6 +1,8 @@
-"""The history projector: the playback table's DynamoDB stream (NEW_IMAGE) -> each profile's
-history head in the home table (``HOME#<id>`` / ``HISTORY``, logic/history.py), which GET /home
-reads together with the document in one round trip.
+"""The history projector: the playback table's DynamoDB stream (NEW_AND_OLD_IMAGES) -> each
+profile's history head in the home table (``HOME#<id>`` / ``HISTORY`` and ``PROGRESS``,
+logic/history.py), which GET /home reads together with the document in one round trip. The old
+image tells a record that matters (a new title, a finish, a 30-s step) from a plain heartbeat
+without reading anything.
 
 Only watch-state records count (``pk = PROFILE#<id>``, ``sk = TITLE#<title>``: contract E); the
 mapping filters the rest out in AWS and they are skipped here too (the local cloud does not apply
@@ -19,6 +21,7 @@ from reelstack_common import dynamo
 from recommendations.dal.playback_history import view_state
 from recommendations.handlers.observability import logger
 from recommendations.logic import history
+from recommendations.logic.ports import ViewState
 from recommendations.wiring import dependencies
 
 PROFILE, TITLE = "PROFILE#", "TITLE#"
@@ -34,14 +37,19 @@ def changes_by_profile(event: dict[str, Any]) -> dict[str, list[tuple[str, histo
         if not (pk.startswith(PROFILE) and sk.startswith(TITLE)):
             continue
         profile_id, title_id = pk.removeprefix(PROFILE), sk.removeprefix(TITLE)
-        image = change.get("NewImage")
-        state = None
-        if record.get("eventName") != "REMOVE" and image:
-            # the item's keys name the state, whatever its other attributes say
-            state = replace(view_state(dynamo.deserialize(image)), profile_id=profile_id, title_id=title_id)
+        state, old = (_state(change.get(k), profile_id, title_id) for k in ("NewImage", "OldImage"))
+        if record.get("eventName") == "REMOVE":
+            state = None
         seq = str(change.get("SequenceNumber", ""))
-        out.setdefault(profile_id, []).append((seq, history.Change(title_id, state)))
+        out.setdefault(profile_id, []).append((seq, history.Change(title_id, state, old)))
     return out
+
+
+def _state(image: dict[str, Any] | None, profile_id: str, title_id: str) -> ViewState | None:
+    if not image:
+        return None
+    # the item's keys name the state, whatever its other attributes say
+    return replace(view_state(dynamo.deserialize(image)), profile_id=profile_id, title_id=title_id)
 
 
 @logger.inject_lambda_context

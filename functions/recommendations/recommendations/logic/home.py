@@ -212,7 +212,7 @@ def _personal(
             ratings = _reads.submit(_ratings, deps, viewer.profile_id, stored)
         views: list[ViewState] = _guarded("playback", pre.views.result)
         if pre.seed_history:  # the next page reads the head instead (awaited with the write-back)
-            seeded = _reads.submit(deps.home.put_history, history.seed(viewer.profile_id, views), None)
+            seeded = _reads.submit(_seed, deps.home, history.seed(viewer.profile_id, views))
     else:
         stored = _guarded("store", lambda: deps.home.get(viewer.profile_id))
         views = _guarded("playback", lambda: deps.history.for_profile(viewer.profile_id))
@@ -241,6 +241,12 @@ def _personal(
     finally:
         if seeded is not None:  # also when the page turned out to be the fallback
             _await_write(seeded, on_write_error)
+
+
+def _seed(home: HomeStore, head: HistoryHead) -> bool:
+    """Both parts, each only if there is none (the projector may have written one since the read)."""
+    titles = home.put_part(head.titles, expected_rev=None)
+    return home.put_part(head.progress, expected_rev=None) or titles
 
 
 def _ratings(deps: HomeDeps, profile_id: str, stored: StoredHome | None) -> list[Rating]:
@@ -359,7 +365,7 @@ def live_campaigns(campaigns: Iterable[CampaignRecord], viewer: HomeViewer, now:
 
 
 def _continue_watching(views: Sequence[ViewState]) -> list[ViewState]:
-    going = [v for v in views if not mapping.is_finished(v) and (v.position_s > 0 or v.percent > 0)]
+    going = [v for v in views if history.in_progress(v)]
     return sorted(going, key=lambda v: (-v.updated_at, v.title_id))
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from reelstack_common.maturity import profile_level
 
+from recommendations.logic.history import finished as is_finished
 from recommendations.logic.history import newest
 from recommendations.logic.ports import CatalogTitle, Rating, ViewState
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 # interaction is one for the CF models); the title is kept out of the profile's rows instead.
 THUMB_RATING: dict[str, float] = {"love": 5.0, "up": 4.0}
 TIERS = ("little_kids", "older_kids", "teens", "adults")  # engine/data.py TIERS, by level
-FINISHED_PERCENT = 95.0  # contract E: past ~95 % a title is finished
 
 
 def engine_title(t: CatalogTitle) -> Title:
@@ -38,10 +38,6 @@ def engine_title(t: CatalogTitle) -> Title:
         published=t.ready,
         year=t.year,
     )
-
-
-def is_finished(v: ViewState) -> bool:
-    return v.finished or v.percent >= FINISHED_PERCENT
 
 
 def interactions(profile_id: str, views: Iterable[ViewState], ratings: Iterable[Rating]) -> list[Interaction]:

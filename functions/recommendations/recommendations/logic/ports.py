@@ -51,15 +51,34 @@ class ViewState:
 
 
 @dataclass(frozen=True)
-class HistoryHead:
-    """The profile's view history as the home service keeps it for GET /home (item
-    ``HOME#<profile_id>`` / ``HISTORY``, kept by the history projector from the playback table's
-    stream: logic/history.py): the newest ``history.HISTORY_CAP`` watch states, newest first, and
-    the revision its conditional writes check."""
+class HeadPart:
+    """One of the two items of a profile's history head (kept by the history projector from the
+    playback table's stream: logic/history.py). ``kind`` "titles": every title viewed, with when it
+    last changed and whether it is finished (scoring and staleness need these; it changes when a title
+    is new, finishes or goes). ``kind`` "progress": the unfinished titles with their positions
+    (Continue watching; it changes every 30 s of viewing, so it is kept small). ``rev``: what the
+    conditional writes check."""
 
     profile_id: str
+    kind: str  # "titles" | "progress"
     views: tuple[ViewState, ...]
     rev: int = 1
+
+
+@dataclass(frozen=True)
+class HistoryHead:
+    """A profile's history as GET /home reads it: both parts, from one round trip."""
+
+    profile_id: str
+    titles: HeadPart
+    progress: HeadPart
+
+    @property
+    def views(self) -> list[ViewState]:
+        """The watch states the page needs: each title, with its position when it is in progress."""
+        going = {v.title_id: v for v in self.progress.views}
+        out = [going.pop(v.title_id, v) for v in self.titles.views]
+        return out + list(going.values())  # in progress but not (yet) in titles: a write in between
 
 
 @dataclass(frozen=True)
@@ -143,15 +162,16 @@ class RatingStore(Protocol):
 class HomeStore(Protocol):
     def get(self, profile_id: str) -> StoredHome | None: ...
     def get_page(self, profile_id: str) -> tuple[StoredHome | None, HistoryHead | None]:
-        """The document and the history head in one round trip (eventually consistent)."""
+        """The document and the history head in one round trip (eventually consistent); the head is
+        None unless both its parts exist."""
         ...
 
-    def get_history(self, profile_id: str) -> HistoryHead | None:
-        """The history head, read consistently (the projector's read-modify-write)."""
+    def get_part(self, profile_id: str, kind: str) -> HeadPart | None:
+        """One part of the history head, read consistently (the projector's read-modify-write)."""
         ...
 
-    def put_history(self, head: HistoryHead, expected_rev: int | None) -> bool:
-        """Write ``head`` unless the stored one's ``rev`` is no longer ``expected_rev`` (None: unless
+    def put_part(self, part: HeadPart, expected_rev: int | None) -> bool:
+        """Write ``part`` unless the stored one's ``rev`` is no longer ``expected_rev`` (None: unless
         one exists). False when that condition failed."""
         ...
 
