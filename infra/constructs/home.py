@@ -73,6 +73,7 @@ DOC_PARTITIONS = "HOME#*"
 CAMPAIGN_PARTITION = "CAMPAIGN"
 TRENDING_PARTITION = "TRENDING"
 MODEL_PARTITION = "MODEL"
+WATCH_STATE_PARTITIONS = "PROFILE#*"  # the playback table's watch states (contract E)
 
 
 def leading_keys(*partitions: str) -> dict[str, dict[str, list[str]]]:
@@ -359,7 +360,13 @@ class HomeService(Construct):
         )
         # A missing item is built from the profile's whole history (pk PROFILE#<id>,
         # begins_with(sk, TITLE#), ConsistentRead): a Query of the base table.
-        fn.add_to_role_policy(iam.PolicyStatement(actions=["dynamodb:Query"], resources=[playback_table.table_arn]))
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"],
+                resources=[playback_table.table_arn],
+                conditions=leading_keys(WATCH_STATE_PARTITIONS),  # profiles' partitions, not sessions'
+            )
+        )
         self.history_dead_letter_queue = dead_letter_queue(
             self,
             "HistoryDeadLetterQueue",

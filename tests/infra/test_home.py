@@ -207,12 +207,13 @@ def test_the_history_projector_role_is_exactly_its_calls(reelstack: Synth) -> No
         # the event source's ListStreams (no resource-level scope) and active tracing
         {"Effect": "Allow", "Action": ["dynamodb:ListStreams", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
          "Resource": "*"},
-        # the HISTORY item: a consistent GetItem and a conditional PutItem, HOME# partitions only
+        # the HISTORY and PROGRESS items: a consistent GetItem and a conditional PutItem, HOME# only
         {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
          "Resource": {"Fn::GetAtt": [logical_id(reelstack, home.home_table), "Arn"]},
          "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["HOME#*"]}}},
-        # a missing HISTORY item: the profile's whole history (a Query of the base table)
-        {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::GetAtt": [playback, "Arn"]}},
+        # a missing part: the profile's whole history (a Query of the base table, profiles' partitions)
+        {"Effect": "Allow", "Action": "dynamodb:Query", "Resource": {"Fn::GetAtt": [playback, "Arn"]},
+         "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["PROFILE#*"]}}},
         # the stream (event source) and the dead-letter queue (its on-failure destination)
         {"Effect": "Allow", "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
          "Resource": {"Fn::GetAtt": [playback, "StreamArn"]}},
@@ -241,7 +242,7 @@ def test_each_function_gets_only_the_calls_it_makes(reelstack: Synth) -> None:
         "xray:PutTelemetryRecords", "xray:PutTraceSegments",
     }  # fmt: skip
     playback = reelstack.stack.playback.table
-    assert _grants(_on(reelstack, history, playback)) == {"dynamodb:Query": None}
+    assert _grants(_on(reelstack, history, playback)) == {"dynamodb:Query": ["PROFILE#*"]}
     assert "s3:PutObject" not in _actions(api)
     scans = _resources_of(train, "dynamodb:Scan")
     assert {json.dumps(r) for r in scans} == {

@@ -259,3 +259,22 @@ def test_the_history_head_round_trips_and_its_writes_are_conditional(ddb: Any, m
         ("t2", 0.0, False),
         ("t3", 0.0, True),
     ]
+
+
+def test_a_part_that_cannot_be_read_is_treated_as_missing_and_rebuilt(ddb: Any) -> None:
+    """An item of another layout (the first one held positions in HISTORY, six fields a row) or a
+    damaged one must not make every page a fallback: it reads as missing, and a seed overwrites it."""
+    from recommendations.dal.home_table import DynamoHomeStore
+
+    store = DynamoHomeStore(HOME)
+    old_layout = '[["t1",100.0,60.0,5400.0,1.11,0]]'
+    ddb.Table(HOME).put_item(Item={"pk": "HOME#p8", "sk": "HISTORY", "views": old_layout, "rev": 4})
+    ddb.Table(HOME).put_item(Item={"pk": "HOME#p8", "sk": "PROGRESS", "views": "not json", "rev": 1, "fmt": 2})
+    store.put(StoredHome("p8", '{"rows": []}', "v1", "k", 1.0, 0.0))
+    doc, head = store.get_page("p8")
+    assert doc is not None and head is None  # the document is served; the head is read from the table
+    assert store.get_part("p8", "titles") is None and store.get_part("p8", "progress") is None
+    titles = HeadPart("p8", "titles", (ViewState("p8", "t1", 100.0),))
+    assert store.put_part(titles, expected_rev=None)  # the old layout is overwritten by a seed
+    assert store.get_part("p8", "titles") == titles
+    assert not store.put_part(replace(titles, rev=2), expected_rev=4)  # never a rev-conditional write over it

@@ -44,13 +44,16 @@ def ch(new: ViewState | None, old: ViewState | None = None, title: str | None = 
 
 
 def test_a_record_is_judged_from_its_own_images() -> None:
-    a0, a5, a31 = vs("a", 10, 0), vs("a", 15, 25), vs("a", 41, 31)
+    a0, a2, a5, a31 = vs("a", 10, 0), vs("a", 12, 5), vs("a", 15, 25), vs("a", 41, 31)
     assert touches_titles(ch(a0)) and touches_progress(ch(a0))  # new to the profile
-    assert not touches_titles(ch(a5, a0)) and not touches_progress(ch(a5, a0))  # a heartbeat in one 30-s step
+    assert not touches_titles(ch(a5, a2)) and not touches_progress(ch(a5, a2))  # a heartbeat in one 30-s step
     assert not touches_titles(ch(a31, a5)) and touches_progress(ch(a31, a5))  # crossed a step: progress only
     done = vs("a", 50, 5200)  # 96 %: finished by the rule, whatever the flag says
     assert touches_titles(ch(done, a31)) and touches_progress(ch(done, a31))
     assert touches_titles(ch(None, a31, "a"))  # removed
+    a1 = vs("a", 11, 1)
+    assert not touches_titles(ch(a1, a0)) and touches_progress(ch(a1, a0))  # started playing: Continue watching
+    assert apply_progress([], [ch(a1, a0)]) == [a1]
 
 
 def test_the_titles_part_changes_only_with_the_set_of_titles_and_what_is_finished() -> None:

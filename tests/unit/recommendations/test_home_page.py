@@ -303,3 +303,17 @@ def test_page_for_reads_concurrently_but_answers_only_the_owner(w: World) -> Non
     w.home.parts.clear()  # without a head, a failed history read gives the fallback, not an error
     assert page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps()).fallback_reason == "playback"
     assert not w.home.parts  # and seeds nothing
+
+
+def test_a_failed_history_seed_does_not_change_the_answer(w: World) -> None:
+    from recommendations.logic.home import FirstRead, page_for
+
+    def refuse(part: Any, expected_rev: Any) -> bool:
+        raise RuntimeError("throttled")
+
+    w.home.put_part = refuse  # type: ignore[method-assign]
+    errors: list[Exception] = []
+    page = page_for(lambda: FirstRead(viewer(DRAMA)), DRAMA, w.deps(), on_write_error=errors.append)
+    assert page.source == "precomputed" and page.rows and not page.fallback
+    assert len(errors) == 2 and all("throttled" in str(e) for e in errors)  # both parts, logged
+    assert not w.home.parts  # and the next page reads the playback table again

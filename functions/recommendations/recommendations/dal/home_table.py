@@ -27,6 +27,7 @@ marks the document stale. Campaigns are one partition: a handful of items, read 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -44,6 +45,8 @@ from recommendations.logic.ports import (
     Trending,
     ViewState,
 )
+
+log = logging.getLogger(__name__)
 
 DOC_SK = "DOC"
 
@@ -64,32 +67,48 @@ def head_keys(profile_id: str) -> list[dict[str, str]]:
     return [part_key(profile_id, kind) for kind in PART_SK]
 
 
+HEAD_FORMAT = 2  # the items' layout (``fmt``): a part in any other layout is rebuilt, never read
+
+
 def part_item(part: HeadPart) -> dict[str, Any]:
     if part.kind == "titles":
         rows: list[list[Any]] = [[v.title_id, v.updated_at, int(v.finished)] for v in part.views]
     else:
         rows = [[v.title_id, v.updated_at, v.position_s, v.duration_s, v.percent] for v in part.views]
-    return {**part_key(part.profile_id, part.kind), "views": json.dumps(rows, separators=(",", ":")), "rev": part.rev}
+    return {
+        **part_key(part.profile_id, part.kind),
+        "views": json.dumps(rows, separators=(",", ":")),
+        "rev": part.rev,
+        "fmt": HEAD_FORMAT,
+    }
 
 
-def stored_part(item: dict[str, Any]) -> HeadPart:
-    """A part as stored; one that does not parse raises (the page falls back, the projector's batch
-    is retried): only ``part_item`` writes them."""
-    profile_id, kind = str(item["pk"]).removeprefix("HOME#"), PART_OF_SK[str(item["sk"])]
-    rows = json.loads(item["views"])
-    if kind == "titles":
-        views = tuple(ViewState(profile_id, str(t), float(at), finished=bool(fin)) for t, at, fin in rows)
-    else:
-        views = tuple(
-            ViewState(profile_id, str(t), float(at), float(pos), float(dur), float(pct))
-            for t, at, pos, dur, pct in rows
-        )
-    return HeadPart(profile_id, kind, views, int(item.get("rev", 1)))
+def stored_part(item: dict[str, Any]) -> HeadPart | None:
+    """A part as stored, or None when it cannot be read (another layout, or damaged): the readers
+    treat it as missing and rebuild it from the playback table, and ``put_part(..., None)`` may
+    overwrite it. A part that cannot be read must not make every page a fallback for good."""
+    try:
+        profile_id, kind = str(item["pk"]).removeprefix("HOME#"), PART_OF_SK[str(item["sk"])]
+        if int(item.get("fmt", 0)) != HEAD_FORMAT:
+            raise ValueError(f"layout {item.get('fmt')!r}")
+        rows = json.loads(item["views"])
+        if kind == "titles":
+            views = tuple(ViewState(profile_id, str(t), float(at), finished=bool(fin)) for t, at, fin in rows)
+        else:
+            views = tuple(
+                ViewState(profile_id, str(t), float(at), float(pos), float(dur), float(pct))
+                for t, at, pos, dur, pct in rows
+            )
+        return HeadPart(profile_id, kind, views, int(item.get("rev", 1)))
+    except (KeyError, TypeError, ValueError) as exc:
+        log.warning("history head part unreadable, rebuilt from the playback table: %s %s: %s",
+                    item.get("pk"), item.get("sk"), exc)  # fmt: skip
+        return None
 
 
 def stored_head(items: Iterable[dict[str, Any]]) -> HistoryHead | None:
-    """The head from its items (any others ignored); None unless both parts are there."""
-    parts = {p.kind: p for p in (stored_part(i) for i in items if i.get("sk") in PART_OF_SK)}
+    """The head from its items (any others ignored); None unless both parts are there and readable."""
+    parts = {p.kind: p for p in (stored_part(i) for i in items if i.get("sk") in PART_OF_SK) if p is not None}
     if len(parts) < len(PART_SK):
         return None
     return HistoryHead(parts["titles"].profile_id, parts["titles"], parts["progress"])
@@ -137,12 +156,19 @@ class DynamoHomeStore:
         return stored_part(item) if item else None
 
     def put_part(self, part: HeadPart, expected_rev: int | None) -> bool:
+        """``expected_rev`` None: only if there is no readable part (none, or one in another layout)."""
         from botocore.exceptions import ClientError
 
         if expected_rev is None:
-            condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
+            condition: dict[str, Any] = {
+                "ConditionExpression": "attribute_not_exists(pk) OR NOT fmt = :fmt",
+                "ExpressionAttributeValues": {":fmt": HEAD_FORMAT},
+            }
         else:
-            condition = {"ConditionExpression": "rev = :seen", "ExpressionAttributeValues": {":seen": expected_rev}}
+            condition = {
+                "ConditionExpression": "rev = :seen AND fmt = :fmt",
+                "ExpressionAttributeValues": {":seen": expected_rev, ":fmt": HEAD_FORMAT},
+            }
         try:
             self.table.put_item(Item=part_item(part), **condition)
             return True

@@ -45,7 +45,8 @@ def _campaign_out(c: CampaignRecord) -> CampaignOut:
 
 
 def _write_back_failed(exc: Exception) -> None:
-    logger.warning("home document write-back failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+    # the document's write-back (a live page) or the history head's seed: the next page does the work again
+    logger.warning("home write-back failed", extra={"error": f"{type(exc).__name__}: {exc}"})
 
 
 @router.get("/home", summary="The profile's home page rows, in display order", responses=errors(404, 503))

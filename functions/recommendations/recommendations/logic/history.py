@@ -38,7 +38,11 @@ from dataclasses import dataclass
 from recommendations.logic.ports import HeadPart, HistoryHead, HomeStore, ViewHistory, ViewState
 
 TITLES, PROGRESS = "titles", "progress"
-TITLES_CAP = 2000  # ~50 bytes a title: ~100 KB at the cap, inside DynamoDB's 400 KB item
+# ~54 bytes a title with the catalogue's 32-hex ids (~86 with the longest id playback accepts, 64):
+# 216 KB (344 KB) at the cap, inside DynamoDB's 400 KB item. Beyond it the head drops titles by its
+# own order, which can differ from the table's (a resumed old title keeps its older time here), so a
+# profile with more titles may find its nightly documents stale and have them scored live.
+TITLES_CAP = 4000
 PROGRESS_CAP = 50  # Continue watching shows fewer; ~70 bytes each: ~3.5 KB
 POSITION_STEP_S = 30.0  # Continue watching's progress moves in 30 s steps, not every 5 s heartbeat
 FINISHED_PERCENT = 95.0  # contract E: past ~95 % a title is finished
@@ -78,11 +82,11 @@ def touches_titles(c: Change) -> bool:
 
 
 def touches_progress(c: Change) -> bool:
-    return (
-        touches_titles(c)
-        or _step(c.old) != _step(c.state)  # type: ignore[arg-type]  # both set: touches_titles is False
-        or c.old.duration_s != c.state.duration_s  # type: ignore[union-attr]
-    )
+    if touches_titles(c):
+        return True
+    old, new = c.old, c.state
+    assert old is not None and new is not None  # else touches_titles
+    return in_progress(old) != in_progress(new) or _step(old) != _step(new) or old.duration_s != new.duration_s
 
 
 def title_entry(v: ViewState) -> ViewState:

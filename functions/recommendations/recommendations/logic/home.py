@@ -203,7 +203,7 @@ def _personal(
 ) -> HomePage:
     now = deps.clock()
     ratings: Future[list[Rating]] | None = None
-    seeded: Future[bool] | None = None
+    seeded: list[Future[bool]] = []
     if pre is not None:
         stored: StoredHome | None = _guarded("store", pre.stored.result)
         if _surely_live(stored):
@@ -212,7 +212,8 @@ def _personal(
             ratings = _reads.submit(_ratings, deps, viewer.profile_id, stored)
         views: list[ViewState] = _guarded("playback", pre.views.result)
         if pre.seed_history:  # the next page reads the head instead (awaited with the write-back)
-            seeded = _reads.submit(_seed, deps.home, history.seed(viewer.profile_id, views))
+            head = history.seed(viewer.profile_id, views)  # each part only if there is none (put_part)
+            seeded = [_reads.submit(deps.home.put_part, part, None) for part in (head.titles, head.progress)]
     else:
         stored = _guarded("store", lambda: deps.home.get(viewer.profile_id))
         views = _guarded("playback", lambda: deps.history.for_profile(viewer.profile_id))
@@ -239,14 +240,8 @@ def _personal(
                 _await_write(write, on_write_error)
         return HomePage(viewer.profile_id, source, rows, str(doc.get("model_version") or ""), doc.get("generated_at"))
     finally:
-        if seeded is not None:  # also when the page turned out to be the fallback
-            _await_write(seeded, on_write_error)
-
-
-def _seed(home: HomeStore, head: HistoryHead) -> bool:
-    """Both parts, each only if there is none (the projector may have written one since the read)."""
-    titles = home.put_part(head.titles, expected_rev=None)
-    return home.put_part(head.progress, expected_rev=None) or titles
+        for seed in seeded:  # also when the page turned out to be the fallback
+            _await_write(seed, on_write_error)
 
 
 def _ratings(deps: HomeDeps, profile_id: str, stored: StoredHome | None) -> list[Rating]:
