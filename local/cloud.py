@@ -437,7 +437,11 @@ class LocalCloud:
 
     # ------------------------------------------------------------------ stop
     def wait(self) -> None:
-        self._stop.wait()
+        # In slices, not one untimed wait: a SIGTERM/SIGINT the kernel hands to another of this
+        # process's threads only flags the main thread, which must wake up to run the handler
+        # (untimed, it slept on: a stop under load once ended in the test's kill -9 after 60 s).
+        while not self._stop.wait(0.5):
+            pass
 
     def stop(self) -> None:
         # First, so a script polling for the file never reads the endpoints of a stopping cloud.
