@@ -114,6 +114,14 @@ def stored_head(items: Iterable[dict[str, Any]]) -> HistoryHead | None:
     return HistoryHead(parts["titles"].profile_id, parts["titles"], parts["progress"])
 
 
+def stored_page(items: Iterable[dict[str, Any]]) -> tuple[StoredHome | None, HistoryHead | None]:
+    """One profile's document and history head from the home items a read of ``home_key`` and
+    ``head_keys`` found (GET /home's reads: ``get_page`` here, ``dal/page_reads.py``)."""
+    items = list(items)
+    doc = next((item for item in items if item.get("sk") == DOC_SK), None)
+    return (stored_home(doc) if doc else None), stored_head(items)
+
+
 def stored_home(item: dict[str, Any]) -> StoredHome:
     doc = item.get("doc")
     return StoredHome(
@@ -148,8 +156,7 @@ class DynamoHomeStore:
             found = dynamo.batch_get({self.name: {"Keys": [home_key(profile_id), *head_keys(profile_id)]}})[self.name]
         except Exception as exc:
             raise self._failed(exc) from exc
-        doc = next((item for item in found if item.get("sk") == DOC_SK), None)
-        return (stored_home(doc) if doc else None), stored_head(found)
+        return stored_page(found)
 
     def get_part(self, profile_id: str, kind: str) -> HeadPart | None:
         item = self.table.get_item(Key=part_key(profile_id, kind), ConsistentRead=True).get("Item")

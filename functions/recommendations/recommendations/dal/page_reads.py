@@ -16,7 +16,7 @@ from typing import Any
 from reelstack_common import dynamo
 from reelstack_common.viewer import Viewer, viewer_from_items, viewer_keys
 
-from recommendations.dal.home_table import head_keys, home_key, stored_head, stored_home
+from recommendations.dal.home_table import head_keys, home_key, stored_page
 from recommendations.logic.ports import HistoryHead, StoredHome
 
 
@@ -36,15 +36,10 @@ class DynamoPageReads:
                 self.home: {"Keys": [home_key(profile_id), *head_keys(profile_id)]},
             }
         )
-        found = {
-            (table, f"{item.get('pk')}|{item.get('sk')}"): item for table, items in answer.items() for item in items
-        }
+        accounts = {(item.get("pk"), item.get("sk")): item for item in answer.get(self.accounts, [])}
 
-        def got(table: str, key: dict[str, str]) -> dict[str, Any] | None:
-            return found.get((table, f"{key['pk']}|{key['sk']}"))
+        def got(key: dict[str, str]) -> dict[str, Any] | None:
+            return accounts.get((key["pk"], key["sk"]))
 
-        viewer = viewer_from_items(
-            user_id, profile_id, got(self.accounts, profile_key), got(self.accounts, account_key)
-        )
-        doc = got(self.home, home_key(profile_id))
-        return viewer, (stored_home(doc) if doc else None), stored_head(answer.get(self.home, []))
+        viewer = viewer_from_items(user_id, profile_id, got(profile_key), got(account_key))
+        return (viewer, *stored_page(answer.get(self.home, [])))

@@ -77,7 +77,7 @@ def disliked(ratings: Iterable[Rating]) -> list[str]:
 def history_key(views: Sequence[ViewState]) -> str:
     """What makes a stored document stale: the set of titles viewed and which are finished. Heartbeats
     (positions) do not change it, so a profile watching a film does not recompute its page every 5 s.
-    Over the newest ``history.HISTORY_CAP`` states: what the history head holds (logic/history.py),
+    Over the newest ``history.TITLES_CAP`` states: what the history head holds (logic/history.py),
     so a head and a full Query of the playback table give the same key."""
     lines = sorted(f"{v.title_id}:{int(is_finished(v))}" for v in newest(views))
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
