@@ -75,6 +75,22 @@ def _valid_request(user_id: str, profile_id: str) -> bool:
     return bool(user_id) and bool(profile_id) and len(profile_id) <= 128
 
 
+def _profile(user_id: str, profile_id: str, table_name: str | None, consistent: bool) -> tuple[Any, dict[str, Any]]:
+    """The accounts table and the caller's profile item; ProfileNotFound when there is none."""
+    if not _valid_request(user_id, profile_id):
+        raise ProfileNotFound(profile_id)
+    table = dynamo.table(table_name or os.environ["ACCOUNTS_TABLE"])
+    profile = _item(table, user_id, f"PROFILE#{profile_id}", consistent)
+    if profile is None:
+        raise ProfileNotFound(profile_id)
+    return table, profile
+
+
+def _maturity_rating(profile: dict[str, Any]) -> str:
+    # A profile item always carries its rating; if one ever does not, fail closed.
+    return str(profile.get("maturity_rating", "7+" if profile.get("kids", False) else "ALL"))
+
+
 def viewer_from_items(
     user_id: str, profile_id: str, profile: dict[str, Any] | None, account: dict[str, Any] | None
 ) -> Viewer:
@@ -88,8 +104,7 @@ def viewer_from_items(
         profile_id=profile_id,
         profile_name=str(profile.get("name", "")),
         kids=kids,
-        # A profile item always carries its rating; if one ever does not, fail closed.
-        maturity_rating=str(profile.get("maturity_rating", "7+" if kids else "ALL")),
+        maturity_rating=_maturity_rating(profile),
         language=str(profile.get("language", "en")),
         plan=PLANS.get(str(account.get("plan", DEFAULT_PLAN)), PLANS[DEFAULT_PLAN]),
         subscription_status=str(account.get("subscription_status", ACTIVE)),
@@ -102,24 +117,13 @@ def load_profile_level(
     """The highest maturity level the caller's profile may see, from the profile item alone (one
     GetItem: a service that needs no plan or subscription, such as search, skips the account
     item). Raises ProfileNotFound as ``load_viewer`` does; an item without a rating fails closed."""
-    if not _valid_request(user_id, profile_id):
-        raise ProfileNotFound(profile_id)
-    table = dynamo.table(table_name or os.environ["ACCOUNTS_TABLE"])
-    profile = _item(table, user_id, f"PROFILE#{profile_id}", consistent)
-    if profile is None:
-        raise ProfileNotFound(profile_id)
-    kids = bool(profile.get("kids", False))
-    return profile_level(str(profile.get("maturity_rating", "7+" if kids else "ALL")))
+    _table, profile = _profile(user_id, profile_id, table_name, consistent)
+    return profile_level(_maturity_rating(profile))
 
 
 def load_viewer(user_id: str, profile_id: str, *, table_name: str | None = None, consistent: bool = False) -> Viewer:
     """The caller's profile and account. Raises ProfileNotFound when either is missing, so a
     profile of another account answers exactly like an unknown one."""
-    if not _valid_request(user_id, profile_id):
-        raise ProfileNotFound(profile_id)
-    table = dynamo.table(table_name or os.environ["ACCOUNTS_TABLE"])
-    profile = _item(table, user_id, f"PROFILE#{profile_id}", consistent)
-    if profile is None:
-        raise ProfileNotFound(profile_id)
+    table, profile = _profile(user_id, profile_id, table_name, consistent)
     account = _item(table, user_id, "ACCOUNT", consistent)
     return viewer_from_items(user_id, profile_id, profile, account)
