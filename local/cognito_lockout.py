@@ -76,29 +76,26 @@ class Lockout:
         return result
 
 
-def install(clock: Callable[[], float] = time.monotonic) -> Callable[[], None]:
-    """Patch moto's Cognito sign-in with the lockout; returns the function that removes it."""
-    lockout = Lockout(clock)
+Attempt = Callable[[], Any]
+AroundAuth = Callable[[CognitoIdpBackend, str, str, dict[str, str], Attempt], Any]
+
+
+def wrap_initiate_auth(around: AroundAuth) -> Callable[[], None]:
+    """Send moto's InitiateAuth and AdminInitiateAuth through ``around(backend, client_id,
+    auth_flow, auth_parameters, attempt)``, where ``attempt()`` is moto's own call; returns the
+    function that removes the wrapper (this module's lockout, local/cognito_refresh.py)."""
     original_initiate = CognitoIdpBackend.initiate_auth
     original_admin_initiate = CognitoIdpBackend.admin_initiate_auth
 
     def initiate_auth(self: CognitoIdpBackend, client_id: str, auth_flow: str,
                       auth_parameters: dict[str, str]) -> Any:
-        def attempt() -> Any:
-            return original_initiate(self, client_id, auth_flow, auth_parameters)
-
-        if auth_flow not in _PASSWORD_FLOWS:
-            return attempt()
-        return lockout.guard((client_id, _user_name(auth_parameters)), attempt)
+        return around(self, client_id, auth_flow, auth_parameters,
+                      lambda: original_initiate(self, client_id, auth_flow, auth_parameters))
 
     def admin_initiate_auth(self: CognitoIdpBackend, user_pool_id: str, client_id: str, auth_flow: str,
                             auth_parameters: dict[str, str]) -> Any:
-        def attempt() -> Any:
-            return original_admin_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
-
-        if auth_flow not in _PASSWORD_FLOWS:
-            return attempt()
-        return lockout.guard((client_id, _user_name(auth_parameters)), attempt)
+        return around(self, client_id, auth_flow, auth_parameters,
+                      lambda: original_admin_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters))
 
     CognitoIdpBackend.initiate_auth = initiate_auth  # type: ignore[method-assign]
     CognitoIdpBackend.admin_initiate_auth = admin_initiate_auth  # type: ignore[method-assign]
@@ -108,6 +105,19 @@ def install(clock: Callable[[], float] = time.monotonic) -> Callable[[], None]:
         CognitoIdpBackend.admin_initiate_auth = original_admin_initiate  # type: ignore[method-assign]
 
     return uninstall
+
+
+def install(clock: Callable[[], float] = time.monotonic) -> Callable[[], None]:
+    """Patch moto's Cognito sign-in with the lockout; returns the function that removes it."""
+    lockout = Lockout(clock)
+
+    def around(_backend: CognitoIdpBackend, client_id: str, auth_flow: str, auth_parameters: dict[str, str],
+               attempt: Attempt) -> Any:
+        if auth_flow not in _PASSWORD_FLOWS:
+            return attempt()
+        return lockout.guard((client_id, _user_name(auth_parameters)), attempt)
+
+    return wrap_initiate_auth(around)
 
 
 def _user_name(auth_parameters: dict[str, str] | None) -> str:

@@ -16,6 +16,8 @@ from typing import Any
 from moto.cognitoidp.exceptions import NotAuthorizedError
 from moto.cognitoidp.models import CognitoIdpBackend
 
+from local.cognito_lockout import Attempt, wrap_initiate_auth
+
 _REFRESH_FLOWS = {"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"}
 REVOKED_MESSAGE = "Refresh Token has been revoked"
 DISABLED_MESSAGE = "User is disabled."
@@ -39,26 +41,11 @@ def _refuse_unless_active(backend: CognitoIdpBackend, client_id: str, auth_param
 
 def install() -> Callable[[], None]:
     """Patch moto's Cognito refresh flows; returns the function that removes the patch."""
-    original_initiate = CognitoIdpBackend.initiate_auth
-    original_admin_initiate = CognitoIdpBackend.admin_initiate_auth
 
-    def initiate_auth(self: CognitoIdpBackend, client_id: str, auth_flow: str,
-                      auth_parameters: dict[str, str]) -> Any:
+    def around(backend: CognitoIdpBackend, client_id: str, auth_flow: str, auth_parameters: dict[str, str],
+               attempt: Attempt) -> Any:
         if auth_flow in _REFRESH_FLOWS:
-            _refuse_unless_active(self, client_id, auth_parameters)
-        return original_initiate(self, client_id, auth_flow, auth_parameters)
+            _refuse_unless_active(backend, client_id, auth_parameters)
+        return attempt()
 
-    def admin_initiate_auth(self: CognitoIdpBackend, user_pool_id: str, client_id: str, auth_flow: str,
-                            auth_parameters: dict[str, str]) -> Any:
-        if auth_flow in _REFRESH_FLOWS:
-            _refuse_unless_active(self, client_id, auth_parameters)
-        return original_admin_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
-
-    CognitoIdpBackend.initiate_auth = initiate_auth  # type: ignore[method-assign]
-    CognitoIdpBackend.admin_initiate_auth = admin_initiate_auth  # type: ignore[method-assign]
-
-    def uninstall() -> None:
-        CognitoIdpBackend.initiate_auth = original_initiate  # type: ignore[method-assign]
-        CognitoIdpBackend.admin_initiate_auth = original_admin_initiate  # type: ignore[method-assign]
-
-    return uninstall
+    return wrap_initiate_auth(around)
