@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from home_world import DRAMA, KID, NEWBIE, Broken, World, trained
+from home_world import DRAMA, KID, NEWBIE, Broken, World
 from recommendations.logic.home import FirstRead, page_for
 from recommendations.logic.ports import HistoryHead, StoredHome
 from recommendations.logic.viewers import VIEWER_TTL_S, ViewerCache, first_read
@@ -56,16 +56,6 @@ class CombinedReads:
         return v, *self.w.home.get_page(profile_id)
 
 
-@pytest.fixture(scope="module")
-def base() -> World:
-    return trained()[0]
-
-
-@pytest.fixture
-def w(base: World) -> World:
-    import copy
-
-    return copy.deepcopy(base)
 
 
 class Clock:

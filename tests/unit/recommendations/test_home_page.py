@@ -8,24 +8,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from home_world import DAY, DRAMA, FAMILY, KID, NEWBIE, NOW, Broken, World, trained, viewer
+from home_world import DAY, DRAMA, FAMILY, KID, NEWBIE, NOW, Broken, World, viewer
 from recommendations.logic import documents, ratings, trending
 from recommendations.logic.home import HomePage, home_page
 from recommendations.logic.ports import CampaignRecord, DependencyFailed, ViewState
 from reelstack_common.maturity import title_level
-
-
-@pytest.fixture(scope="module")
-def base() -> World:
-    return trained()[0]
-
-
-@pytest.fixture
-def w(base: World) -> World:
-    """A fresh copy of the trained world per test (documents and stores are mutated)."""
-    import copy
-
-    return copy.deepcopy(base)
 
 
 def ids(page: HomePage) -> list[str]:
