@@ -490,22 +490,12 @@ class Delivery(Construct):
             # Bookkeeping only: losing it means at most one more prefill per title.
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.prefill_dead_letter_queue = dead_letter_queue(
-            self,
-            "PrefillDlq",
-            holds="the prefill queue's.",
-        )
-        self.prefill_queue = sqs.Queue(
-            self,
+        self.prefill_queue, self.prefill_dead_letter_queue = self._work_queue(
             "PrefillQueue",
-            # AWS's guidance for Lambda sources: at least six times the function's timeout.
-            visibility_timeout=Duration.minutes(PREFILL_TIMEOUT.to_minutes() * 6),
-            retention_period=Duration.days(4),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.prefill_dead_letter_queue, max_receive_count=PREFILL_MAX_RECEIVES
-            ),
+            "PrefillDlq",
+            timeout=PREFILL_TIMEOUT,
+            max_receives=PREFILL_MAX_RECEIVES,
+            holds="the prefill",
         )
         self.prefill_function = service_function(
             self,
@@ -547,6 +537,24 @@ class Delivery(Construct):
             targets=[targets.SqsQueue(self.prefill_queue, dead_letter_queue=self.prefill_dead_letter_queue)],
         )
 
+    def _work_queue(
+        self, queue_id: str, dlq_id: str, *, timeout: Duration, max_receives: int, holds: str
+    ) -> tuple[sqs.Queue, sqs.Queue]:
+        """An event rule's queue in front of a function (``timeout``: the function's), and its
+        dead-letter queue after ``max_receives`` receives."""
+        dead_letters = dead_letter_queue(self, dlq_id, holds=f"{holds} queue's.")
+        queue = sqs.Queue(
+            self,
+            queue_id,
+            # AWS's guidance for Lambda sources: at least six times the function's timeout.
+            visibility_timeout=Duration.seconds(timeout.to_seconds() * 6),
+            retention_period=Duration.days(4),
+            enforce_ssl=True,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=max_receives),
+        )
+        return queue, dead_letters
+
     # --- withdrawal purge ----------------------------------------------------------------------
 
     def _create_withdrawal_purge(
@@ -555,21 +563,12 @@ class Delivery(Construct):
         """A withdrawn title's media is cached for up to a year (segments) at every edge location:
         on ``TitleWithdrawn`` the function invalidates ``/titles/{id}/*`` (delivery.handlers.withdraw;
         the local cloud purges its edge fleet instead)."""
-        self.purge_dead_letter_queue = dead_letter_queue(
-            self,
-            "PurgeDlq",
-            holds="the withdrawal purge queue's.",
-        )
-        self.purge_queue = sqs.Queue(
-            self,
+        self.purge_queue, self.purge_dead_letter_queue = self._work_queue(
             "PurgeQueue",
-            visibility_timeout=Duration.seconds(PURGE_TIMEOUT.to_seconds() * 6),
-            retention_period=Duration.days(4),
-            enforce_ssl=True,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            dead_letter_queue=sqs.DeadLetterQueue(
-                queue=self.purge_dead_letter_queue, max_receive_count=PURGE_MAX_RECEIVES
-            ),
+            "PurgeDlq",
+            timeout=PURGE_TIMEOUT,
+            max_receives=PURGE_MAX_RECEIVES,
+            holds="the withdrawal purge",
         )
         self.purge_function = service_function(
             self,
