@@ -8,7 +8,6 @@ event that can never be processed (``BadEvent``) is logged and dropped.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -16,13 +15,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from delivery import wiring
 from delivery.handlers.observability import logger, metrics, tracer
 from delivery.logic.prefill import prefill_title
 from delivery.models.errors import BadEvent
-from delivery.models.events import TITLE_PUBLISHED, TitlePublished
+from delivery.models.events import TITLE_PUBLISHED, TitlePublished, event_detail
 from delivery.models.prefill import ClaimOutcome
 
 processor = BatchProcessor(event_type=EventType.SQS)
@@ -33,16 +31,7 @@ _context: dict[str, LambdaContext | None] = {"current": None}
 
 
 def parse(body: str) -> TitlePublished:
-    try:
-        event = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise BadEvent("body is not JSON") from exc
-    if not isinstance(event, dict) or event.get("detail-type") != TITLE_PUBLISHED:
-        raise BadEvent(f"not a {TITLE_PUBLISHED} event")
-    try:
-        return TitlePublished.model_validate(event.get("detail"))
-    except ValidationError as exc:
-        raise BadEvent(f"invalid detail: {exc.errors()[0].get('loc')}") from exc
+    return event_detail(body, TITLE_PUBLISHED, TitlePublished)[0]
 
 
 def _out_of_time() -> bool:

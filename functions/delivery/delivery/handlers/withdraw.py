@@ -11,7 +11,6 @@ that can never be processed (``BadEvent``) is logged and dropped.
 
 from __future__ import annotations
 
-import json
 import random
 from typing import Any
 
@@ -20,7 +19,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from delivery import wiring
 from delivery.dal.late_purge import LATE_MARK
@@ -28,7 +26,7 @@ from delivery.dal.purge import WORST_CALL_S
 from delivery.handlers.observability import logger, metrics, tracer
 from delivery.logic.withdraw import late_purge, throttled_delay_s, withdraw_title
 from delivery.models.errors import BadEvent, OutOfTime, PurgeThrottled
-from delivery.models.events import TITLE_WITHDRAWN, TitleWithdrawn
+from delivery.models.events import TITLE_WITHDRAWN, TitleWithdrawn, event_detail
 
 # A batch whose records all failed (one throttled withdrawal, a batch out of time) is answered with
 # the failures like any other, not an invocation error: the records' own retry and delay apply.
@@ -37,16 +35,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 def parse(body: str) -> tuple[TitleWithdrawn, bool]:
     """The withdrawal, and whether this is its second, delayed purge (``delivery.dal.late_purge``)."""
-    try:
-        event = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise BadEvent("body is not JSON") from exc
-    if not isinstance(event, dict) or event.get("detail-type") != TITLE_WITHDRAWN:
-        raise BadEvent(f"not a {TITLE_WITHDRAWN} event")
-    try:
-        return TitleWithdrawn.model_validate(event.get("detail")), event.get(LATE_MARK) is True
-    except ValidationError as exc:
-        raise BadEvent(f"invalid detail: {exc.errors()[0].get('loc')}") from exc
+    detail, event = event_detail(body, TITLE_WITHDRAWN, TitleWithdrawn)
+    return detail, event.get(LATE_MARK) is True
 
 
 def _record(record: SQSRecord, context: LambdaContext) -> None:

@@ -8,9 +8,12 @@ own prefix.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import json
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from delivery.models.errors import BadEvent
 
 TITLE_PUBLISHED = "TitlePublished"
 TITLE_WITHDRAWN = "TitleWithdrawn"
@@ -53,3 +56,21 @@ class TitleWithdrawn(_Model):
     title_id: TitleId
     version: int = Field(default=0, ge=0)
     kind: str = "movie"
+
+
+Detail = TypeVar("Detail", bound=_Model)
+
+
+def event_detail(body: str, detail_type: str, model: type[Detail]) -> tuple[Detail, dict[str, Any]]:
+    """An SQS message body holding an EventBridge event of ``detail_type``: its detail as ``model``,
+    and the whole event. Raises BadEvent for anything else (the handlers drop it)."""
+    try:
+        event = json.loads(body)
+    except json.JSONDecodeError as exc:
+        raise BadEvent("body is not JSON") from exc
+    if not isinstance(event, dict) or event.get("detail-type") != detail_type:
+        raise BadEvent(f"not a {detail_type} event")
+    try:
+        return model.model_validate(event.get("detail")), event
+    except ValidationError as exc:
+        raise BadEvent(f"invalid detail: {exc.errors()[0].get('loc')}") from exc
